@@ -1,0 +1,210 @@
+// Package admin holds the operator verbs of SPEC §3 ("sessions list|show|
+// detach|kill|message") and the unix socket that carries them from the
+// `termhost sessions` command to the running server. Admins reach the same
+// Runner over SSH. Every action that changes something is audited.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"termhost/persist"
+	"termhost/sessions"
+)
+
+// Manager is the part of the session manager admins drive.
+type Manager interface {
+	List(ctx context.Context, owner, state string) ([]sessions.Info, error)
+	Find(ctx context.Context, owner, ref string) (persist.Session, error)
+	Show(ctx context.Context, id string) (sessions.Info, []persist.Event, error)
+	Kill(ctx context.Context, id, actor string) error
+	Detach(ctx context.Context, id, actor string) (int, error)
+	Message(ctx context.Context, id, actor, text string) (int, error)
+}
+
+// Runner executes admin verbs.
+type Runner struct {
+	Manager Manager
+	Audit   persist.Audit
+	Now     func() time.Time
+}
+
+// Run executes args (starting with "sessions") on behalf of actor and
+// returns the exit status.
+func (r *Runner) Run(ctx context.Context, actor string, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "sessions" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: sessions list|show|detach|kill|message ...")
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "list", "ls":
+		err = r.list(ctx, args[1:], stdout)
+	case "show":
+		err = r.show(ctx, args[1:], stdout)
+	case "detach":
+		err = r.act(ctx, actor, "detach", args[1:], stdout)
+	case "kill":
+		err = r.act(ctx, actor, "kill", args[1:], stdout)
+	case "message", "msg":
+		err = r.message(ctx, actor, args[1:], stdout)
+	default:
+		err = usageError(fmt.Sprintf("unknown verb %q (list, show, detach, kill, message)", args[0]))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		if _, ok := err.(usageError); ok {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func (r *Runner) list(ctx context.Context, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	user := fs.String("user", "", "")
+	state := fs.String("state", "", "")
+	if err := fs.Parse(args); err != nil {
+		return usageError("sessions list [--json] [--user U] [--state S]: " + err.Error())
+	}
+	infos, err := r.Manager.List(ctx, *user, *state)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(w, sessions.ToJSON(infos, r.Now()))
+	}
+	sessions.WriteTable(w, infos, r.Now())
+	return nil
+}
+
+func (r *Runner) show(ctx context.Context, args []string, w io.Writer) error {
+	asJSON, rest := popFlag(args, "--json")
+	if len(rest) != 1 {
+		return usageError("sessions show ID [--json]")
+	}
+	rec, err := r.Manager.Find(ctx, "", rest[0])
+	if err != nil {
+		return err
+	}
+	info, events, err := r.Manager.Show(ctx, rec.ID)
+	if err != nil {
+		return err
+	}
+	j := sessions.ToJSON([]sessions.Info{info}, r.Now())[0]
+	if asJSON {
+		return writeJSON(w, struct {
+			sessions.JSONSession
+			History []persist.Event `json:"history"`
+		}{j, nonNil(events)})
+	}
+	sessions.WriteTable(w, []sessions.Info{info}, r.Now())
+	fmt.Fprintln(w, "\nHISTORY")
+	for _, e := range events {
+		fmt.Fprintf(w, "%s  %-10s %-10s %-22s %s\n", e.At.UTC().Format(time.RFC3339), e.Kind, e.Actor, e.Remote, e.Detail)
+	}
+	return nil
+}
+
+func (r *Runner) act(ctx context.Context, actor, verb string, args []string, w io.Writer) error {
+	if len(args) != 1 {
+		return usageError("sessions " + verb + " ID")
+	}
+	rec, err := r.Manager.Find(ctx, "", args[0])
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "kill":
+		err = r.Manager.Kill(ctx, rec.ID, actor)
+		if err == nil {
+			fmt.Fprintf(w, "killed %s (%s of %s)\n", rec.ID, rec.Name, rec.Owner)
+		}
+	case "detach":
+		var n int
+		n, err = r.Manager.Detach(ctx, rec.ID, actor)
+		if err == nil {
+			fmt.Fprintf(w, "detached %d client(s) from %s (%s of %s)\n", n, rec.ID, rec.Name, rec.Owner)
+		}
+	}
+	r.audit(ctx, actor, verb, rec.ID, errText(err))
+	return err
+}
+
+func (r *Runner) message(ctx context.Context, actor string, args []string, w io.Writer) error {
+	all, rest := popFlag(args, "--all")
+	if (all && len(rest) < 1) || (!all && len(rest) < 2) {
+		return usageError("sessions message ID|--all TEXT")
+	}
+	id := ""
+	if !all {
+		rec, err := r.Manager.Find(ctx, "", rest[0])
+		if err != nil {
+			return err
+		}
+		id, rest = rec.ID, rest[1:]
+	}
+	text := strings.Join(rest, " ")
+	n, err := r.Manager.Message(ctx, id, actor, text)
+	target := id
+	if all {
+		target = "*"
+	}
+	r.audit(ctx, actor, "message", target, text+errText(err))
+	if err == nil {
+		fmt.Fprintf(w, "message delivered to %d session(s)\n", n)
+	}
+	return err
+}
+
+func (r *Runner) audit(ctx context.Context, actor, action, target, detail string) {
+	_ = r.Audit.AppendAudit(ctx, persist.AuditEntry{At: r.Now(), Actor: actor, Action: action, Target: target, Detail: detail})
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " (failed: " + err.Error() + ")"
+}
+
+func popFlag(args []string, name string) (bool, []string) {
+	found := false
+	var rest []string
+	for _, a := range args {
+		if a == name {
+			found = true
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	return found, rest
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

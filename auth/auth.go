@@ -1,0 +1,190 @@
+// Package auth decides who may log in: public keys, argon2id passwords, the
+// signup policy and the first-admin rule of SPEC §7. It knows nothing of
+// transports; ssh and telnet both call it.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"termhost/persist"
+)
+
+// Errors returned by the Authenticator.
+var (
+	ErrDenied      = errors.New("permission denied")
+	ErrBadName     = errors.New("user names are 1-32 characters: lowercase letters, digits, '-', '_', starting with a letter")
+	ErrNoSignup    = errors.New("signup is disabled")
+	ErrNoPassword  = errors.New("a password is required")
+	ErrKeyRejected = errors.New("not a valid public key")
+)
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// ValidName reports whether name may be a user name.
+func ValidName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%q: %w", name, ErrBadName)
+	}
+	return nil
+}
+
+// Users is the part of the store auth needs.
+type Users interface {
+	CreateUser(ctx context.Context, u persist.User) error
+	GetUser(ctx context.Context, name string) (persist.User, error)
+	ListUsers(ctx context.Context) ([]persist.User, error)
+}
+
+// Authenticator checks credentials and signs up new users.
+type Authenticator struct {
+	Users       Users
+	AllowSignup bool
+
+	signupMu sync.Mutex // serialises the "first admin" decision
+}
+
+// CheckKey reports whether key may log in as name. For an unknown name with
+// signup allowed it returns signup=true: the caller creates the account
+// (Signup) only after the client has proved it holds the key.
+func (a *Authenticator) CheckKey(ctx context.Context, name string, key gossh.PublicKey) (signup bool, err error) {
+	u, err := a.Users.GetUser(ctx, name)
+	if errors.Is(err, persist.ErrNotFound) {
+		if !a.AllowSignup {
+			return false, ErrNoSignup
+		}
+		if err := ValidName(name); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	want := NormalizeKey(key)
+	for _, k := range u.Keys {
+		if k == want {
+			return false, nil
+		}
+	}
+	return false, ErrDenied
+}
+
+// CheckPassword verifies name's password; for an unknown name with signup
+// allowed it creates the account with that password.
+func (a *Authenticator) CheckPassword(ctx context.Context, name, password string, remote net.Addr) (persist.User, error) {
+	u, err := a.Users.GetUser(ctx, name)
+	if errors.Is(err, persist.ErrNotFound) && a.AllowSignup {
+		if password == "" {
+			return u, ErrNoPassword
+		}
+		return a.Signup(ctx, name, "", password, remote)
+	}
+	if err != nil {
+		return u, ErrDenied
+	}
+	if u.PasswordHash == "" {
+		return u, ErrDenied
+	}
+	ok, err := VerifyPassword(u.PasswordHash, password)
+	if err != nil {
+		return u, fmt.Errorf("user %s: %w", name, err)
+	}
+	if !ok {
+		return u, ErrDenied
+	}
+	return u, nil
+}
+
+// Signup creates an account with a key and/or password. If no admin exists
+// yet and remote is a loopback address, the account is an admin.
+func (a *Authenticator) Signup(ctx context.Context, name, key, password string, remote net.Addr) (persist.User, error) {
+	if err := ValidName(name); err != nil {
+		return persist.User{}, err
+	}
+	u := persist.User{Name: name, Role: persist.RoleUser}
+	if key != "" {
+		u.Keys = []string{key}
+	}
+	if password != "" {
+		h, err := HashPassword(password)
+		if err != nil {
+			return u, err
+		}
+		u.PasswordHash = h
+	}
+	a.signupMu.Lock()
+	defer a.signupMu.Unlock()
+	if IsLoopback(remote) {
+		noAdmin, err := a.noAdmin(ctx)
+		if err != nil {
+			return u, err
+		}
+		if noAdmin {
+			u.Role = persist.RoleAdmin
+		}
+	}
+	if err := a.Users.CreateUser(ctx, u); err != nil {
+		return u, fmt.Errorf("sign up %s: %w", name, err)
+	}
+	return u, nil
+}
+
+func (a *Authenticator) noAdmin(ctx context.Context) (bool, error) {
+	users, err := a.Users.ListUsers(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range users {
+		if u.Role == persist.RoleAdmin {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// NormalizeKey renders a key as "type base64" without a comment.
+func NormalizeKey(key gossh.PublicKey) string {
+	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(key)))
+}
+
+// ParseKey parses an authorized_keys line and returns it normalised.
+func ParseKey(text string) (string, error) {
+	key, _, _, _, err := gossh.ParseAuthorizedKey([]byte(text))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrKeyRejected, err)
+	}
+	return NormalizeKey(key), nil
+}
+
+// IsLoopback reports whether addr is a loopback IP address.
+func IsLoopback(addr net.Addr) bool {
+	if addr == nil {
+		return false
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		host = addr.String()
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// SourceOf is the rate-limiting key of a remote address (its IP).
+func SourceOf(addr net.Addr) string {
+	if addr == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return host
+}

@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"termhost/admin"
+	"termhost/auth"
+	"termhost/config"
+	"termhost/hostkeys"
+	"termhost/persist"
+	"termhost/sessions"
+	"termhost/sshd"
+	"termhost/tui/apps"
+)
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	cfg, _, err := resolve("serve", args, true, stderr, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, stdout, log); err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	return 0
+}
+
+// run starts every part, waits for ctx, then shuts down in reverse order:
+// listeners stop accepting, sessions flush and tell clients why, the store
+// closes last.
+func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Logger) error {
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	keys, err := hostkeys.LoadOrCreate(filepath.Join(cfg.DataDir, "hostkeys"))
+	if err != nil {
+		return err
+	}
+	policy := sessions.DefaultPolicy()
+	policy.IdleTimeout, policy.HibernateAfter, policy.DetachedTTL, policy.MaxSessionAge =
+		cfg.IdleTimeout, cfg.HibernateAfter, cfg.DetachedTTL, cfg.MaxSessionAge
+	policy.MaxSessionsPerUser, policy.MaxClients = cfg.MaxSessions, cfg.MaxClients
+	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log})
+	if err := mgr.Start(ctx); err != nil {
+		return err
+	}
+	runner := &admin.Runner{Manager: mgr, Audit: store, Now: time.Now}
+	sock, err := admin.ListenSocket(filepath.Join(cfg.DataDir, "admin.sock"), runner, log)
+	if err != nil {
+		mgr.Shutdown(context.Background(), "")
+		return err
+	}
+	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup}
+	limiter := auth.NewLimiter(time.Now)
+
+	fmt.Fprintf(stdout, "termhost %s: data in %s, store %s\n", cfg.NodeID, cfg.DataDir, storeName(cfg))
+	for _, k := range keys {
+		fmt.Fprintf(stdout, "host key %s %s\n", k.Type(), k.Fingerprint())
+	}
+	printSignup(ctx, stdout, cfg, store)
+
+	var ssh *sshd.Server
+	if cfg.SSHAddr != "" {
+		ssh, err = sshd.Listen(sshd.Config{Addr: cfg.SSHAddr, HostKeys: keys, Auth: authn, Users: store, Limiter: limiter,
+			Manager: mgr, Admin: runner, LoginGrace: cfg.LoginGrace, MaxUnauth: cfg.MaxUnauth, ProxyProto: cfg.ProxyProtocol, Log: log})
+		if err != nil {
+			sock.Close()
+			mgr.Shutdown(context.Background(), "")
+			return err
+		}
+		fmt.Fprintf(stdout, "ssh listening on %s\n", ssh.Addr())
+		go func() {
+			if err := ssh.Serve(); err != nil {
+				log.Error("ssh server stopped", "err", err)
+			}
+		}()
+	}
+	fmt.Fprintf(stdout, "admin socket %s\n", filepath.Join(cfg.DataDir, "admin.sock"))
+	fmt.Fprintln(stdout, "ready")
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mgr.Shutdown(shutdownCtx, "[server shutting down; your session is saved — reconnect to resume]")
+	if ssh != nil {
+		// Give farewell messages a moment to reach clients before the
+		// connections are torn down.
+		time.Sleep(200 * time.Millisecond)
+		ssh.Close()
+	}
+	sock.Close()
+	return nil
+}
+
+func storeName(cfg config.Config) string {
+	if cfg.Store == "" {
+		return "sqlite " + filepath.Join(cfg.DataDir, "termhost.db")
+	}
+	return cfg.Store
+}
+
+func printSignup(ctx context.Context, w io.Writer, cfg config.Config, users persist.Users) {
+	if !cfg.AllowSignup {
+		fmt.Fprintln(w, "signup: off (add users with `termhost user add`)")
+		return
+	}
+	list, err := users.ListUsers(ctx)
+	if err != nil && !errors.Is(err, persist.ErrNotFound) {
+		fmt.Fprintln(w, "signup: on")
+		return
+	}
+	for _, u := range list {
+		if u.Role == persist.RoleAdmin {
+			fmt.Fprintln(w, "signup: on (unknown names create an account at first login)")
+			return
+		}
+	}
+	fmt.Fprintln(w, "signup: on; no admin yet: the first account created from a loopback address becomes admin")
+}
+

@@ -1,0 +1,172 @@
+// Package config loads termhost's settings: defaults, then the YAML file,
+// then TERMHOST_* environment variables, then command-line flags.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is every setting; yaml names are the config keys of SPEC §2.
+type Config struct {
+	DataDir        string        `yaml:"data_dir"`
+	SSHAddr        string        `yaml:"ssh_addr"`
+	TelnetAddr     string        `yaml:"telnet_addr"`
+	Store          string        `yaml:"store"`
+	NodeID         string        `yaml:"node_id"`
+	LoginGrace     time.Duration `yaml:"login_grace"`
+	IdleTimeout    time.Duration `yaml:"idle_timeout"`
+	HibernateAfter time.Duration `yaml:"hibernate_after"`
+	DetachedTTL    time.Duration `yaml:"detached_ttl"`
+	MaxSessionAge  time.Duration `yaml:"max_session_age"`
+	AllowSignup    bool          `yaml:"allow_signup"`
+	ProxyProtocol  bool          `yaml:"proxy_protocol"`
+	MaxSessions    int           `yaml:"max_sessions_per_user"`
+	MaxClients     int           `yaml:"max_clients_per_session"`
+	MaxUnauth      int           `yaml:"max_unauthenticated"`
+}
+
+// Default returns SPEC §2 and §3's defaults.
+func Default() Config {
+	return Config{
+		DataDir: "./data", SSHAddr: ":2222", TelnetAddr: ":2323",
+		LoginGrace: 30 * time.Second, IdleTimeout: 30 * time.Minute, HibernateAfter: 10 * time.Minute,
+		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
+	}
+}
+
+// Flags registers the common flags (--config, --data-dir) and, for serve,
+// the listener and policy flags. Call Resolve after parsing.
+type Flags struct {
+	fs         *flag.FlagSet
+	configFile string
+	values     map[string]*string
+}
+
+// serveFlags maps flag names to yaml keys.
+var serveFlags = map[string]string{
+	"ssh-addr": "ssh_addr", "telnet-addr": "telnet_addr", "store": "store",
+	"idle-timeout": "idle_timeout", "detached-ttl": "detached_ttl", "hibernate-after": "hibernate_after",
+	"login-grace": "login_grace", "max-session-age": "max_session_age", "node-id": "node_id",
+}
+
+// Register adds the flags to fs.
+func Register(fs *flag.FlagSet, serve bool) *Flags {
+	f := &Flags{fs: fs, values: map[string]*string{}}
+	fs.StringVar(&f.configFile, "config", "", "YAML config file")
+	f.values["data_dir"] = fs.String("data-dir", "", "data directory (default ./data)")
+	if serve {
+		for name, key := range serveFlags {
+			f.values[key] = fs.String(name, "", "overrides config key "+key)
+		}
+	}
+	return f
+}
+
+// Resolve builds the Config: defaults < file < env < flags.
+func (f *Flags) Resolve() (Config, error) {
+	c := Default()
+	file := f.configFile
+	if file == "" {
+		file = os.Getenv("TERMHOST_CONFIG")
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config %s: %w", file, err)
+		}
+	}
+	for _, key := range keys() {
+		if v, ok := os.LookupEnv("TERMHOST_" + strings.ToUpper(key)); ok {
+			if err := setKey(&c, key, v); err != nil {
+				return c, fmt.Errorf("env TERMHOST_%s: %w", strings.ToUpper(key), err)
+			}
+		}
+	}
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for name, key := range serveFlags {
+		if set[name] {
+			if err := setKey(&c, key, *f.values[key]); err != nil {
+				return c, fmt.Errorf("flag --%s: %w", name, err)
+			}
+		}
+	}
+	if set["data-dir"] {
+		c.DataDir = *f.values["data_dir"]
+	}
+	if c.NodeID == "" {
+		h, _ := os.Hostname()
+		c.NodeID = h
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return c, err
+	}
+	c.DataDir = abs
+	return c, nil
+}
+
+// keys lists the yaml keys of Config.
+func keys() []string {
+	t := reflect.TypeOf(Config{})
+	out := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		out = append(out, t.Field(i).Tag.Get("yaml"))
+	}
+	return out
+}
+
+// setKey assigns a textual value to the field tagged key.
+func setKey(c *Config, key, v string) error {
+	rv := reflect.ValueOf(c).Elem()
+	t := rv.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("yaml") != key {
+			continue
+		}
+		f := rv.Field(i)
+		switch f.Interface().(type) {
+		case string:
+			f.SetString(v)
+		case time.Duration:
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return err
+			}
+			if d < 0 {
+				return fmt.Errorf("%s must not be negative", key)
+			}
+			f.SetInt(int64(d))
+		case bool:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return err
+			}
+			f.SetBool(b)
+		case int:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return err
+			}
+			f.SetInt(int64(n))
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown key %q", key)
+}

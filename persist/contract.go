@@ -1,0 +1,71 @@
+package persist
+
+import (
+	"context"
+	"io"
+)
+
+// Users stores accounts.
+type Users interface {
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, name string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	UpdateUser(ctx context.Context, u User) error
+	DeleteUser(ctx context.Context, name string) error
+}
+
+// Sessions stores session records and their history.
+type Sessions interface {
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, id string) (Session, error)
+	ListSessions(ctx context.Context, f SessionFilter) ([]Session, error)
+	// UpdateSession writes the mutable fields (state, node, last input,
+	// end, apps) fenced by s.Epoch.
+	UpdateSession(ctx context.Context, s Session) error
+	// TakeSession bumps the epoch and names node as the owner; it returns
+	// the new epoch. Later writes carrying an older epoch fail.
+	TakeSession(ctx context.Context, id, node string) (int64, error)
+	AppendEvent(ctx context.Context, e Event) error
+	Events(ctx context.Context, sessionID string) ([]Event, error)
+}
+
+// Snapshots stores generations of serialised workspaces.
+type Snapshots interface {
+	// PutSnapshot stores data as the next generation, fenced by f, and keeps
+	// a bounded number of older generations.
+	PutSnapshot(ctx context.Context, sessionID string, f Fence, data []byte) (int64, error)
+	// Snapshots returns the kept generations, newest first.
+	Snapshots(ctx context.Context, sessionID string) ([]Snapshot, error)
+	// PutLastWorkspace stores the workspace a user's next new session starts from.
+	PutLastWorkspace(ctx context.Context, user string, data []byte) error
+	LastWorkspace(ctx context.Context, user string) ([]byte, error)
+}
+
+// Documents stores users' documents.
+type Documents interface {
+	CreateDocument(ctx context.Context, d Document) (Document, error)
+	GetDocument(ctx context.Context, owner, id string) (Document, error)
+	ListDocuments(ctx context.Context, owner string) ([]Document, error)
+	// SaveDocument writes title and body if the stored version is still
+	// d.Version, and returns the document with its new version; otherwise
+	// ErrConflict.
+	SaveDocument(ctx context.Context, d Document) (Document, error)
+	DeleteDocument(ctx context.Context, owner, id string) error
+}
+
+// Audit stores admin actions.
+type Audit interface {
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
+}
+
+// Store is everything a backend provides; consumers take the smaller
+// interfaces above.
+type Store interface {
+	Users
+	Sessions
+	Snapshots
+	Documents
+	Audit
+	io.Closer
+}

@@ -1,0 +1,116 @@
+// Package persist holds the store contract: the records termhost keeps and the
+// small interfaces each consumer needs. Backends live in sub-packages
+// (persist/sqlite, later persist/postgres) and all pass persist/persisttest.
+package persist
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors every backend returns (wrapped with %w).
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrExists    = errors.New("already exists")
+	ErrLeaseLost = errors.New("lease lost")
+	ErrCorrupt   = errors.New("corrupt snapshot")
+	ErrConflict  = errors.New("document changed since it was loaded")
+)
+
+// Roles a user may have.
+const (
+	RoleUser  = "user"
+	RoleAdmin = "admin"
+)
+
+// User is an account.
+type User struct {
+	Name         string
+	Role         string
+	Keys         []string // authorized_keys lines, normalised
+	PasswordHash string   // argon2id PHC string, empty for none
+	CreatedAt    time.Time
+}
+
+// Session states (SPEC §2).
+const (
+	StateAttached   = "attached"
+	StateDetached   = "detached"
+	StateHibernated = "hibernated"
+	StateEnded      = "ended"
+)
+
+// Session is the durable record of a session; live detail (clients, apps)
+// is kept by the sessions package and merged in for listings.
+type Session struct {
+	ID          string
+	Owner       string
+	Name        string
+	State       string
+	Node        string
+	CreatedAt   time.Time
+	LastInputAt time.Time
+	EndedAt     time.Time
+	EndReason   string
+	DetachedAt  time.Time // when the last client left; zero while attached
+	Epoch       int64 // fencing token: bumped by every owner that takes the session
+	Apps        []App // summary of the last snapshot, for listings of sessions not in memory
+}
+
+// App is a listing summary of one workspace tab.
+type App struct {
+	App       string   `json:"app"`
+	Documents []string `json:"documents"`
+}
+
+// SessionFilter narrows ListSessions; zero fields match everything.
+type SessionFilter struct {
+	Owner      string
+	State      string
+	IncludeEnd bool
+}
+
+// Event is one entry in a session's history.
+type Event struct {
+	SessionID string    `json:"-"`
+	At        time.Time `json:"at"`
+	Kind      string    `json:"kind"`   // created, attached, detached, hibernated, woke, ended, message, ...
+	Actor     string    `json:"actor"`  // user name, admin name or "system"
+	Remote    string    `json:"remote"` // client address where one is involved
+	Detail    string    `json:"detail"` // reason or message text
+}
+
+// Snapshot is one generation of a session's serialised workspace.
+type Snapshot struct {
+	SessionID string
+	Gen       int64
+	Epoch     int64
+	Data      []byte
+	WrittenAt time.Time
+}
+
+// Fence names the writer of a snapshot: a write is refused with ErrLeaseLost
+// unless the session's epoch still equals Epoch.
+type Fence struct {
+	Node  string
+	Epoch int64
+}
+
+// Document is a user's file-like text.
+type Document struct {
+	ID        string
+	Owner     string
+	Title     string
+	Body      string
+	Version   int64 // bumped on every save; saves are conditional on it
+	UpdatedAt time.Time
+}
+
+// AuditEntry records an admin action.
+type AuditEntry struct {
+	At     time.Time
+	Actor  string
+	Action string
+	Target string
+	Detail string
+}

@@ -1,0 +1,79 @@
+// Package persisttest is the conformance suite for persist.Store: every
+// backend (persist/sqlite, later persist/postgres) runs the same Run from its
+// own tests, so they all honour one contract.
+package persisttest
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"termhost/persist"
+)
+
+// opener hands a subtest a fresh, empty store.
+type opener func(t *testing.T) persist.Store
+
+// Run runs the suite against the backend open creates. open is called once
+// per subtest and must return an empty store; the suite closes it when the
+// subtest ends. Cleanups open registers itself (dropping a database, say)
+// run after that close.
+func Run(t *testing.T, open func(t *testing.T) persist.Store) {
+	fresh := func(t *testing.T) persist.Store {
+		t.Helper()
+		s := open(t)
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close store: %v", err)
+			}
+		})
+		return s
+	}
+	areas := []struct {
+		name string
+		run  func(t *testing.T, fresh opener)
+	}{
+		{"Users", testUsers},
+		{"Sessions", testSessions},
+		{"Snapshots", testSnapshots},
+		{"Documents", testDocuments},
+		{"Audit", testAudit},
+		{"Concurrency", testConcurrency},
+	}
+	for _, a := range areas {
+		t.Run(a.name, func(t *testing.T) { a.run(t, fresh) })
+	}
+}
+
+// t0 has nanoseconds and a zone on purpose: backends keep milliseconds
+// (or better) and may hand times back in another location.
+var t0 = time.Date(2025, time.March, 14, 15, 9, 26, 535_897_932, time.FixedZone("CET", 3600))
+
+// sameMS reports whether a and b are the same instant to the millisecond.
+func sameMS(a, b time.Time) bool {
+	return a.Truncate(time.Millisecond).Equal(b.Truncate(time.Millisecond))
+}
+
+// newID returns a session-style id: 128 random bits, lowercase base32.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+func noErr(t *testing.T, err error, op string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: unexpected error: %v", op, err)
+	}
+}
+
+func wantErr(t *testing.T, err, want error, op string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: got error %v, want one wrapping %q", op, err, want)
+	}
+}

@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"termhost/persist"
+)
+
+const sessionCols = `id, owner, name, state, node, created_at, last_input_at, ended_at, end_reason, detached_at, epoch, apps`
+
+// CreateSession implements persist.Sessions.
+func (s *Store) CreateSession(ctx context.Context, r persist.Session) error {
+	apps, _ := json.Marshal(nonNil(r.Apps))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions(`+sessionCols+`) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, r.Owner, r.Name, r.State, r.Node, ms(r.CreatedAt), ms(r.LastInputAt), ms(r.EndedAt), r.EndReason, ms(r.DetachedAt), r.Epoch, string(apps))
+	if isUnique(err) {
+		return fmt.Errorf("session %q of %s: %w", r.Name, r.Owner, persist.ErrExists)
+	}
+	return err
+}
+
+// GetSession implements persist.Sessions.
+func (s *Store) GetSession(ctx context.Context, id string) (persist.Session, error) {
+	r, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("session %q: %w", id, persist.ErrNotFound)
+	}
+	return r, err
+}
+
+// ListSessions implements persist.Sessions.
+func (s *Store) ListSessions(ctx context.Context, f persist.SessionFilter) ([]persist.Session, error) {
+	q := `SELECT ` + sessionCols + ` FROM sessions WHERE (? = '' OR owner = ?) AND (? = '' OR state = ?) AND (? OR state <> 'ended') ORDER BY created_at, id`
+	rows, err := s.db.QueryContext(ctx, q, f.Owner, f.Owner, f.State, f.State, f.IncludeEnd || f.State == persist.StateEnded)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []persist.Session
+	for rows.Next() {
+		r, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// UpdateSession implements persist.Sessions.
+func (s *Store) UpdateSession(ctx context.Context, r persist.Session) error {
+	apps, _ := json.Marshal(nonNil(r.Apps))
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET name = ?, state = ?, node = ?, last_input_at = ?, ended_at = ?, end_reason = ?, detached_at = ?, apps = ? WHERE id = ? AND epoch = ?`,
+		r.Name, r.State, r.Node, ms(r.LastInputAt), ms(r.EndedAt), r.EndReason, ms(r.DetachedAt), string(apps), r.ID, r.Epoch)
+	if isUnique(err) {
+		return fmt.Errorf("session name %q of %s: %w", r.Name, r.Owner, persist.ErrExists)
+	}
+	return s.fenced(ctx, res, err, r.ID, r.Epoch)
+}
+
+// fenced turns "no row changed" into ErrNotFound or ErrLeaseLost.
+func (s *Store) fenced(ctx context.Context, res sql.Result, err error, id string, epoch int64) error {
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	cur, err := s.GetSession(ctx, id)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("session %s: epoch %d, store has %d: %w", id, epoch, cur.Epoch, persist.ErrLeaseLost)
+}
+
+// TakeSession implements persist.Sessions.
+func (s *Store) TakeSession(ctx context.Context, id, node string) (int64, error) {
+	var epoch int64
+	err := s.db.QueryRowContext(ctx, `UPDATE sessions SET epoch = epoch + 1, node = ? WHERE id = ? RETURNING epoch`, node, id).Scan(&epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("session %q: %w", id, persist.ErrNotFound)
+	}
+	return epoch, err
+}
+
+// AppendEvent implements persist.Sessions.
+func (s *Store) AppendEvent(ctx context.Context, e persist.Event) error {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO session_events(session_id, at, kind, actor, remote, detail) VALUES(?,?,?,?,?,?)`,
+		e.SessionID, ms(e.At), e.Kind, e.Actor, e.Remote, e.Detail)
+	return err
+}
+
+// Events implements persist.Sessions.
+func (s *Store) Events(ctx context.Context, id string) ([]persist.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT at, kind, actor, remote, detail FROM session_events WHERE session_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []persist.Event
+	for rows.Next() {
+		e := persist.Event{SessionID: id}
+		var at int64
+		if err := rows.Scan(&at, &e.Kind, &e.Actor, &e.Remote, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func scanSession(r scanner) (persist.Session, error) {
+	var x persist.Session
+	var created, last, ended, detached int64
+	var apps string
+	if err := r.Scan(&x.ID, &x.Owner, &x.Name, &x.State, &x.Node, &created, &last, &ended, &x.EndReason, &detached, &x.Epoch, &apps); err != nil {
+		return x, err
+	}
+	x.CreatedAt, x.LastInputAt, x.EndedAt, x.DetachedAt = fromMS(created), fromMS(last), fromMS(ended), fromMS(detached)
+	if err := json.Unmarshal([]byte(apps), &x.Apps); err != nil {
+		return x, fmt.Errorf("session %s apps: %w", x.ID, err)
+	}
+	return x, nil
+}

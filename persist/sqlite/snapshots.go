@@ -1,0 +1,79 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"termhost/persist"
+)
+
+// PutSnapshot implements persist.Snapshots. The epoch check, the insert and
+// the pruning run in one transaction, so a generation is all there or absent.
+func (s *Store) PutSnapshot(ctx context.Context, id string, f persist.Fence, data []byte) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var epoch int64
+	err = tx.QueryRowContext(ctx, `SELECT epoch FROM sessions WHERE id = ?`, id).Scan(&epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("snapshot of session %q: %w", id, persist.ErrNotFound)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if epoch != f.Epoch {
+		return 0, fmt.Errorf("snapshot of session %s by %s: epoch %d, store has %d: %w", id, f.Node, f.Epoch, epoch, persist.ErrLeaseLost)
+	}
+	var gen int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(gen), 0) + 1 FROM snapshots WHERE session_id = ?`, id).Scan(&gen); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots(session_id, gen, epoch, data, written_at) VALUES(?,?,?,?,?)`,
+		id, gen, f.Epoch, nonNil(data), ms(s.now())); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM snapshots WHERE session_id = ? AND gen <= ?`, id, gen-keepGenerations); err != nil {
+		return 0, err
+	}
+	return gen, tx.Commit()
+}
+
+// Snapshots implements persist.Snapshots.
+func (s *Store) Snapshots(ctx context.Context, id string) ([]persist.Snapshot, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT gen, epoch, data, written_at FROM snapshots WHERE session_id = ? ORDER BY gen DESC`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []persist.Snapshot
+	for rows.Next() {
+		x := persist.Snapshot{SessionID: id}
+		var at int64
+		if err := rows.Scan(&x.Gen, &x.Epoch, &x.Data, &at); err != nil {
+			return nil, err
+		}
+		x.WrittenAt = fromMS(at)
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// PutLastWorkspace implements persist.Snapshots.
+func (s *Store) PutLastWorkspace(ctx context.Context, user string, data []byte) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO last_workspaces(owner, data) VALUES(?, ?) ON CONFLICT(owner) DO UPDATE SET data = excluded.data`, user, nonNil(data))
+	return err
+}
+
+// LastWorkspace implements persist.Snapshots.
+func (s *Store) LastWorkspace(ctx context.Context, user string) ([]byte, error) {
+	var data []byte
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM last_workspaces WHERE owner = ?`, user).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("last workspace of %q: %w", user, persist.ErrNotFound)
+	}
+	return data, err
+}

@@ -1,0 +1,167 @@
+package sqlite_test
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"termhost/persist"
+	"termhost/persist/persisttest"
+	"termhost/persist/sqlite"
+)
+
+func TestConformance(t *testing.T) {
+	persisttest.Run(t, func(t *testing.T) persist.Store {
+		return open(t, filepath.Join(t.TempDir(), "termhost.db"))
+	})
+}
+
+// open opens path; the caller closes the store.
+func open(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	return s
+}
+
+func userVersion(t *testing.T, s *sqlite.Store) int {
+	t.Helper()
+	var v int
+	if err := s.DB().QueryRowContext(t.Context(), "PRAGMA user_version").Scan(&v); err != nil {
+		t.Fatalf("PRAGMA user_version: %v", err)
+	}
+	return v
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "termhost.db")
+	s := open(t, path)
+	ctx := t.Context()
+	version := userVersion(t, s)
+	if version < 1 {
+		t.Fatalf("user_version after first open = %d, want the migration count (≥ 1)", version)
+	}
+	u := persist.User{Name: "alice", Role: persist.RoleAdmin, Keys: []string{"ssh-ed25519 AAAA"}, CreatedAt: time.Now()}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	sess := persist.Session{ID: "reopenreopenreopenreopen01", Owner: "alice", Name: "work", State: persist.StateDetached, CreatedAt: time.Now()}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if _, err := s.PutSnapshot(ctx, sess.ID, persist.Fence{}, []byte("ws\x00\xff")); err != nil {
+		t.Fatalf("PutSnapshot: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	// Reopen twice: the migrations must not run again, nor fail.
+	for i := range 2 {
+		s := open(t, path)
+		if got := userVersion(t, s); got != version {
+			t.Errorf("reopen %d: user_version = %d, want %d", i, got, version)
+		}
+		if _, err := s.GetUser(ctx, "alice"); err != nil {
+			t.Errorf("reopen %d: GetUser: %v", i, err)
+		}
+		snaps, err := s.Snapshots(ctx, sess.ID)
+		if err != nil || len(snaps) != 1 || string(snaps[0].Data) != "ws\x00\xff" {
+			t.Errorf("reopen %d: Snapshots = %+v, %v; want the one generation", i, snaps, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+}
+
+func TestJournalModeWAL(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "termhost.db"))
+	t.Cleanup(func() { s.Close() })
+	var mode string
+	if err := s.DB().QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatalf("PRAGMA journal_mode: %v", err)
+	}
+	if mode != "wal" {
+		t.Fatalf("journal_mode = %q, want wal", mode)
+	}
+}
+
+// TestConcurrentOpen opens one fresh file from several goroutines at once,
+// as `termhost serve` and a `termhost user add` started together do: exactly
+// one of them migrates, none fails.
+func TestConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "termhost.db")
+	const n = 6
+	var wg sync.WaitGroup
+	stores := make([]*sqlite.Store, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = sqlite.Open(t.Context(), path) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("Open #%d: %v", i, errs[i])
+			continue
+		}
+		stores[i].Close()
+	}
+}
+
+// TestPathWithURICharacters opens a data dir whose name holds characters
+// that mean something in a file: URI.
+func TestPathWithURICharacters(t *testing.T) {
+	tests := []struct {
+		name string
+		dir  string
+	}{
+		{"space", "my data"},
+		{"hash", "data#1"},
+		{"question mark", "what?mode=ro"},
+		{"percent", "100%20sure"},
+		{"ampersand and equals", "a&_pragma=x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), tt.dir)
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "termhost.db")
+			s := open(t, path)
+			err := s.CreateUser(t.Context(), persist.User{Name: "alice", Role: persist.RoleUser})
+			s.Close()
+			if err != nil {
+				t.Fatalf("CreateUser: %v", err)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Fatalf("database not at %q: %v", path, err)
+			}
+			s = open(t, path)
+			defer s.Close()
+			if _, err := s.GetUser(t.Context(), "alice"); err != nil {
+				t.Fatalf("GetUser after reopen: %v", err)
+			}
+		})
+	}
+}
+
+// TestRelativePath opens the default kind of path, relative to the working
+// directory (./data/termhost.db).
+func TestRelativePath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.Mkdir("data", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, filepath.Join("data", "termhost.db"))
+	s.Close()
+	if _, err := os.Stat(filepath.Join(dir, "data", "termhost.db")); err != nil {
+		t.Fatalf("database not in ./data: %v", err)
+	}
+}

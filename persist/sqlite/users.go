@@ -1,0 +1,104 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"termhost/persist"
+)
+
+// CreateUser implements persist.Users.
+func (s *Store) CreateUser(ctx context.Context, u persist.User) error {
+	keys, _ := json.Marshal(nonNil(u.Keys))
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = s.now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO users(name, role, keys, password_hash, created_at) VALUES(?,?,?,?,?)`,
+		u.Name, u.Role, string(keys), u.PasswordHash, ms(u.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("user %q: %w", u.Name, persist.ErrExists)
+	}
+	return err
+}
+
+// GetUser implements persist.Users.
+func (s *Store) GetUser(ctx context.Context, name string) (persist.User, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT name, role, keys, password_hash, created_at FROM users WHERE name = ?`, name)
+	u, err := scanUser(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, fmt.Errorf("user %q: %w", name, persist.ErrNotFound)
+	}
+	return u, err
+}
+
+// ListUsers implements persist.Users.
+func (s *Store) ListUsers(ctx context.Context) ([]persist.User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, role, keys, password_hash, created_at FROM users ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []persist.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// UpdateUser implements persist.Users.
+func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
+	keys, _ := json.Marshal(nonNil(u.Keys))
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET role = ?, keys = ?, password_hash = ? WHERE name = ?`,
+		u.Role, string(keys), u.PasswordHash, u.Name)
+	return oneRow(res, err, "user", u.Name)
+}
+
+// DeleteUser implements persist.Users.
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+	return oneRow(res, err, "user", name)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(r scanner) (persist.User, error) {
+	var u persist.User
+	var keys string
+	var created int64
+	if err := r.Scan(&u.Name, &u.Role, &keys, &u.PasswordHash, &created); err != nil {
+		return u, err
+	}
+	u.CreatedAt = fromMS(created)
+	if err := json.Unmarshal([]byte(keys), &u.Keys); err != nil {
+		return u, fmt.Errorf("user %q keys: %w", u.Name, err)
+	}
+	return u, nil
+}
+
+func oneRow(res sql.Result, err error, what, id string) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%s %q: %w", what, id, persist.ErrNotFound)
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

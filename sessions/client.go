@@ -1,0 +1,228 @@
+package sessions
+
+import (
+	"bytes"
+	"io"
+	"sync"
+	"time"
+
+	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+
+	"termhost/tui"
+)
+
+// Conn is what a transport hands the session layer: the user's terminal.
+// Close ends the connection (for SSH: exit status, then channel close).
+type Conn interface {
+	io.ReadWriter
+	Close() error
+}
+
+// ClientInfo describes a connection.
+type ClientInfo struct {
+	Transport string // "ssh" or "telnet"
+	Remote    string
+	Term      string
+	Width     int
+	Height    int
+	// Resizes delivers window size changes; may be nil.
+	Resizes <-chan Size
+}
+
+// Size is a terminal size in cells.
+type Size struct{ Width, Height int }
+
+// maxPending bounds the bytes queued for one client; past it the queue is
+// dropped and the client gets a full repaint once it drains, so a stalled
+// client costs bounded memory and never blocks the session.
+const maxPending = 1 << 20
+
+// Client is one attachment: a connection viewing a session.
+type Client struct {
+	conn  Conn
+	info  ClientInfo
+	since time.Time
+
+	// Guarded by the owning session's mu.
+	width, height int
+	renderer      *uv.TerminalRenderer
+	screen        uv.ScreenBuffer
+	frame         bytes.Buffer
+	cursorShown   bool
+	started       bool
+
+	out outbox
+}
+
+func newClient(conn Conn, info ClientInfo, now time.Time) *Client {
+	c := &Client{conn: conn, info: info, since: now, width: clampDim(info.Width, 80), height: clampDim(info.Height, 24)}
+	c.out.init(conn)
+	return c
+}
+
+func clampDim(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return min(v, 1000)
+}
+
+// resetRenderer starts a fresh renderer: on attach and after the output
+// queue overflowed, the client's screen is unknown and is redrawn whole.
+func (c *Client) resetRenderer(w, h int) {
+	c.frame.Reset()
+	r := uv.NewTerminalRenderer(&c.frame, []string{"TERM=" + c.info.Term})
+	r.SetColorProfile(profileFor(c.info.Term))
+	r.SetFullscreen(true)
+	r.SetRelativeCursor(false)
+	r.SetScrollOptim(true)
+	// Transports turn "\n" into CR LF (the SSH pty writer, telnet NVT), so
+	// the renderer must know a newline also returns the carriage.
+	r.SetMapNewline(true)
+	r.Resize(w, h)
+	r.Erase()
+	c.renderer = r
+	c.screen = uv.NewScreenBuffer(w, h)
+	c.started = false
+}
+
+// profileFor maps a terminal type to the colours it can show.
+func profileFor(term string) colorprofile.Profile {
+	if term == "" || term == "dumb" {
+		return colorprofile.Ascii
+	}
+	return colorprofile.Env([]string{"TERM=" + term})
+}
+
+// draw renders content at w×h into the client's queue.
+func (c *Client) draw(content string, cur *tui.Cursor, w, h int) {
+	if c.renderer == nil || c.out.takeStale() || c.screen.Width() != w || c.screen.Height() != h {
+		c.resetRenderer(w, h)
+	}
+	if !c.started {
+		c.frame.WriteString(ansi.SetModeAltScreenSaveCursor + ansi.HideCursor + ansi.EraseEntireScreen)
+		c.cursorShown = false
+		c.started = true
+	}
+	uv.NewStyledString(content).Draw(c.screen, c.screen.Bounds())
+	c.renderer.Render(c.screen.RenderBuffer)
+	if cur != nil {
+		c.renderer.MoveTo(min(cur.X, w-1), min(cur.Y, h-1))
+	}
+	_ = c.renderer.Flush()
+	switch {
+	case cur != nil && !c.cursorShown:
+		c.frame.WriteString(ansi.ShowCursor)
+		c.cursorShown = true
+	case cur == nil && c.cursorShown:
+		c.frame.WriteString(ansi.HideCursor)
+		c.cursorShown = false
+	}
+	if c.frame.Len() > 0 {
+		c.out.push(c.frame.Bytes())
+		c.frame.Reset()
+	}
+}
+
+// farewell leaves the alternate screen, prints why the client is leaving
+// and closes the connection once everything queued is written.
+func (c *Client) farewell(reason string) {
+	msg := ansi.ResetStyle + ansi.ShowCursor + ansi.ResetModeAltScreenSaveCursor
+	if reason != "" {
+		msg += reason + "\r\n"
+	}
+	c.out.closeAfter([]byte(msg))
+}
+
+// outbox is a client's bounded output queue, drained by one goroutine.
+type outbox struct {
+	w       io.WriteCloser
+	mu      sync.Mutex
+	pending []byte
+	stale   bool // bytes were dropped: the next frame must repaint everything
+	closing bool
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+func (o *outbox) init(w io.WriteCloser) {
+	o.w = w
+	o.wake = make(chan struct{}, 1)
+	o.done = make(chan struct{})
+	go o.run()
+}
+
+func (o *outbox) push(p []byte) {
+	o.mu.Lock()
+	if o.closing {
+		o.mu.Unlock()
+		return
+	}
+	if len(o.pending)+len(p) > maxPending {
+		o.pending = o.pending[:0]
+		o.stale = true
+	} else {
+		o.pending = append(o.pending, p...)
+	}
+	o.mu.Unlock()
+	o.signal()
+}
+
+func (o *outbox) takeStale() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := o.stale
+	o.stale = false
+	return s
+}
+
+func (o *outbox) closeAfter(p []byte) {
+	o.mu.Lock()
+	if !o.closing {
+		o.pending = append(o.pending, p...)
+		o.closing = true
+	}
+	o.mu.Unlock()
+	o.signal()
+	// A stalled client must not keep its connection open forever.
+	time.AfterFunc(farewellTimeout, func() {
+		select {
+		case <-o.done:
+		default:
+			o.w.Close()
+		}
+	})
+}
+
+// farewellTimeout is how long a leaving client may take to read its last bytes.
+const farewellTimeout = 5 * time.Second
+
+func (o *outbox) signal() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (o *outbox) run() {
+	defer close(o.done)
+	var buf []byte
+	for range o.wake {
+		o.mu.Lock()
+		buf, o.pending = o.pending, buf[:0]
+		closing := o.closing
+		o.mu.Unlock()
+		if len(buf) > 0 {
+			if _, err := o.w.Write(buf); err != nil {
+				o.w.Close()
+				return
+			}
+		}
+		if closing {
+			o.w.Close()
+			return
+		}
+	}
+}

@@ -1,0 +1,389 @@
+// Package sessions owns live sessions: their lifecycle and policy (SPEC §2),
+// the clients attached to them, and the debounced snapshots that make them
+// outlive connections and the process (SPEC §5). Transports hand it a Conn;
+// it never sees SSH or telnet framing.
+package sessions
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"termhost/persist"
+	"termhost/tui"
+)
+
+// Errors the manager returns.
+var (
+	ErrNoSession = errors.New("no such session")
+	ErrAmbiguous = errors.New("ambiguous session name or id prefix")
+	ErrTooMany   = errors.New("too many sessions")
+	errGone      = errors.New("session is no longer live")
+)
+
+// User is the authenticated person behind a connection.
+type User struct {
+	Name  string
+	Admin bool
+}
+
+// Manager keeps the live sessions of this node.
+type Manager struct {
+	store  Store
+	clock  Clock
+	policy Policy
+	node   string
+	reg    *tui.Registry
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	live    map[string]*Session
+	loading map[string]chan struct{} // single-flight wake-ups
+	closed  bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Config collects a Manager's dependencies.
+type Config struct {
+	Store    Store
+	Clock    Clock
+	Policy   Policy
+	Node     string
+	Registry *tui.Registry
+	Log      *slog.Logger
+}
+
+// NewManager returns a manager; call Start to run its policy sweeper.
+func NewManager(cfg Config) *Manager {
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Policy.FlushDelay <= 0 {
+		cfg.Policy.FlushDelay = 100 * time.Millisecond
+	}
+	return &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy, node: cfg.Node, reg: cfg.Registry, log: cfg.Log,
+		live: map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{})}
+}
+
+// Start recovers sessions this node owned before a restart (they become
+// hibernated: their last snapshot is in the store) and starts the sweeper.
+func (m *Manager) Start(ctx context.Context) error {
+	recs, err := m.store.ListSessions(ctx, persist.SessionFilter{})
+	if err != nil {
+		return fmt.Errorf("recover sessions: %w", err)
+	}
+	now := m.clock.Now()
+	for _, r := range recs {
+		if r.Node != m.node || (r.State != persist.StateAttached && r.State != persist.StateDetached) {
+			continue
+		}
+		r.State = persist.StateHibernated
+		if r.DetachedAt.IsZero() {
+			r.DetachedAt = now
+		}
+		if err := m.store.UpdateSession(ctx, r); err != nil {
+			m.log.Error("recover session", "session", r.ID, "err", err)
+			continue
+		}
+		m.event(r.ID, "hibernated", "system", "", "server restarted")
+	}
+	m.wg.Add(1)
+	go m.sweepLoop()
+	return nil
+}
+
+// Policy returns the manager's policy.
+func (m *Manager) Policy() Policy { return m.policy }
+
+func (m *Manager) sweepLoop() {
+	defer m.wg.Done()
+	t := time.NewTicker(m.policy.sweepInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			m.Sweep(context.Background())
+		}
+	}
+}
+
+// Shutdown flushes every live session, tells clients why they are
+// disconnected and leaves the sessions hibernated. It is idempotent.
+func (m *Manager) Shutdown(ctx context.Context, reason string) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	close(m.stop)
+	live := make([]*Session, 0, len(m.live))
+	for _, s := range m.live {
+		live = append(live, s)
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+	for _, s := range live {
+		m.hibernate(ctx, s, reason)
+	}
+}
+
+// newID returns 128 random bits as lowercase base32 (26 characters).
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// Create starts a new session for u. An empty name picks the next free
+// number. The workspace starts from the user's last workspace if any.
+func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, error) {
+	mine, err := m.store.ListSessions(ctx, persist.SessionFilter{Owner: u.Name})
+	if err != nil {
+		return nil, err
+	}
+	if m.policy.MaxSessionsPerUser > 0 && len(mine) >= m.policy.MaxSessionsPerUser {
+		return nil, fmt.Errorf("%w: %s has %d (limit %d)", ErrTooMany, u.Name, len(mine), m.policy.MaxSessionsPerUser)
+	}
+	if name == "" {
+		name = nextName(mine)
+	} else if err := validSessionName(name); err != nil {
+		return nil, err
+	}
+	now := m.clock.Now()
+	rec := persist.Session{ID: newID(), Owner: u.Name, Name: name, State: persist.StateDetached, Node: m.node,
+		CreatedAt: now, LastInputAt: now, DetachedAt: now, Epoch: 1}
+	env := m.env(u)
+	ws := tui.New(m.reg, env)
+	if data, err := m.store.LastWorkspace(ctx, u.Name); err == nil {
+		if payload, err := persist.Open(data); err != nil {
+			m.log.Error("last workspace unreadable; starting fresh", "user", u.Name, "err", err)
+		} else if restored, err := tui.Restore(m.reg, env, payload); err != nil {
+			m.log.Error("last workspace unreadable; starting fresh", "user", u.Name, "err", err)
+		} else {
+			ws = restored
+		}
+	}
+	ws.SessionName = name
+	rec.Apps = appsOf(ws)
+	if err := m.store.CreateSession(ctx, rec); err != nil {
+		return nil, fmt.Errorf("create session %q: %w", name, err)
+	}
+	s := &Session{m: m, rec: rec, ws: ws}
+	m.mu.Lock()
+	m.live[rec.ID] = s
+	m.mu.Unlock()
+	m.event(rec.ID, "created", u.Name, "", name)
+	s.mu.Lock()
+	s.markDirtyLocked()
+	s.mu.Unlock()
+	return s, nil
+}
+
+func validSessionName(name string) error {
+	if len(name) == 0 || len(name) > 32 || strings.ContainsAny(name, " \t\r\n/\\") {
+		return fmt.Errorf("session name %q: 1-32 characters, no spaces or slashes", name)
+	}
+	return nil
+}
+
+func nextName(existing []persist.Session) string {
+	used := map[string]bool{}
+	for _, r := range existing {
+		used[r.Name] = true
+	}
+	for i := 1; ; i++ {
+		if n := strconv.Itoa(i); !used[n] {
+			return n
+		}
+	}
+}
+
+func (m *Manager) env(u User) tui.Env {
+	return tui.Env{User: u.Name, Admin: u.Admin, Docs: userDocs{store: m.store, owner: u.Name}}
+}
+
+// wake returns the live session for rec, restoring it from its snapshot
+// when it is hibernated (or owned by this node before a restart).
+func (m *Manager) wake(ctx context.Context, id string, u User) (*Session, error) {
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, errors.New("server is shutting down")
+		}
+		if s, ok := m.live[id]; ok {
+			m.mu.Unlock()
+			return s, nil
+		}
+		if ch, ok := m.loading[id]; ok {
+			m.mu.Unlock()
+			<-ch
+			continue
+		}
+		ch := make(chan struct{})
+		m.loading[id] = ch
+		m.mu.Unlock()
+		s, err := m.load(ctx, id, u)
+		m.mu.Lock()
+		delete(m.loading, id)
+		if err == nil {
+			m.live[id] = s
+		}
+		close(ch)
+		m.mu.Unlock()
+		return s, err
+	}
+}
+
+func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error) {
+	rec, err := m.store.GetSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.State == persist.StateEnded {
+		return nil, fmt.Errorf("session %s: %w", rec.Name, ErrNoSession)
+	}
+	epoch, err := m.store.TakeSession(ctx, id, m.node)
+	if err != nil {
+		return nil, err
+	}
+	rec.Epoch, rec.Node = epoch, m.node
+	env := m.env(u)
+	ws, err := m.loadWorkspace(ctx, rec, env)
+	if err != nil {
+		ws = tui.New(m.reg, env)
+	}
+	ws.SessionName = rec.Name
+	rec.State = persist.StateDetached
+	if rec.DetachedAt.IsZero() {
+		rec.DetachedAt = m.clock.Now()
+	}
+	if err := m.store.UpdateSession(ctx, rec); err != nil {
+		return nil, err
+	}
+	m.event(id, "woke", "system", "", "")
+	return &Session{m: m, rec: rec, ws: ws}, nil
+}
+
+// hibernate flushes s, disconnects its clients and drops it from memory.
+func (m *Manager) hibernate(ctx context.Context, s *Session, reason string) {
+	s.detachAll(reason, "system", "shutdown")
+	s.mu.Lock()
+	s.dirty = true // the record's state must be written even if the workspace is unchanged
+	s.gone = true
+	s.rec.State = persist.StateHibernated
+	if s.rec.DetachedAt.IsZero() {
+		s.rec.DetachedAt = m.clock.Now()
+	}
+	s.mu.Unlock()
+	if err := s.flush(ctx); err != nil {
+		m.log.Error("hibernate: flush failed", "session", s.rec.ID, "err", err)
+	}
+	m.mu.Lock()
+	delete(m.live, s.rec.ID)
+	m.mu.Unlock()
+	m.event(s.rec.ID, "hibernated", "system", "", reason)
+}
+
+// end finishes a session: its final workspace becomes the owner's last
+// workspace, clients are told why, and it leaves memory.
+func (m *Manager) end(ctx context.Context, s *Session, reason, actor, remote string) {
+	s.mu.Lock()
+	if s.gone {
+		s.mu.Unlock()
+		return
+	}
+	s.gone = true
+	clients := s.clients
+	s.clients = nil
+	data, err := s.ws.Snapshot()
+	s.rec.State = persist.StateEnded
+	s.rec.EndReason = reason
+	s.rec.EndedAt = m.clock.Now()
+	s.rec.Apps = appsOf(s.ws)
+	if s.flushing != nil {
+		s.flushing.Stop()
+		s.flushing = nil
+	}
+	rec := s.rec
+	s.mu.Unlock()
+	msg := fmt.Sprintf("[session %s ended: %s]", rec.Name, reason)
+	for _, c := range clients {
+		c.farewell(msg)
+	}
+	logErr(m.log, "end: snapshot", err, "session", rec.ID)
+	if err == nil {
+		logErr(m.log, "end: save last workspace", m.store.PutLastWorkspace(ctx, rec.Owner, persist.Seal(data)), "session", rec.ID)
+	}
+	m.saveRecord(rec)
+	m.mu.Lock()
+	delete(m.live, rec.ID)
+	m.mu.Unlock()
+	m.event(rec.ID, "ended", actor, remote, reason)
+}
+
+// endRecord ends a session that is not in memory.
+func (m *Manager) endRecord(ctx context.Context, rec persist.Session, reason, actor string) error {
+	if s := m.liveSession(rec.ID); s != nil {
+		m.end(ctx, s, reason, actor, "")
+		return nil
+	}
+	// Its last snapshot becomes the owner's last workspace.
+	if snaps, err := m.store.Snapshots(ctx, rec.ID); err == nil {
+		for _, snap := range snaps {
+			if _, err := persist.Open(snap.Data); err == nil {
+				logErr(m.log, "end: save last workspace", m.store.PutLastWorkspace(ctx, rec.Owner, snap.Data), "session", rec.ID)
+				break
+			}
+		}
+	}
+	epoch, err := m.store.TakeSession(ctx, rec.ID, m.node)
+	if err != nil {
+		return err
+	}
+	rec.Epoch = epoch
+	rec.State, rec.EndReason, rec.EndedAt = persist.StateEnded, reason, m.clock.Now()
+	if err := m.store.UpdateSession(ctx, rec); err != nil {
+		return err
+	}
+	m.event(rec.ID, "ended", actor, "", reason)
+	return nil
+}
+
+func (m *Manager) liveSession(id string) *Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.live[id]
+}
+
+// saveRecord writes a session record, logging failures.
+func (m *Manager) saveRecord(rec persist.Session) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	logErr(m.log, "save session record", m.store.UpdateSession(ctx, rec), "session", rec.ID)
+}
+
+// event appends to a session's history, logging failures.
+func (m *Manager) event(id, kind, actor, remote, detail string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e := persist.Event{SessionID: id, At: m.clock.Now(), Kind: kind, Actor: actor, Remote: remote, Detail: strings.TrimSpace(detail)}
+	logErr(m.log, "append session event", m.store.AppendEvent(ctx, e), "session", id)
+}

@@ -1,0 +1,128 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"termhost/persist"
+)
+
+// List returns sessions (not ended unless filtered by state) merged with
+// live detail. owner "" lists everyone's.
+func (m *Manager) List(ctx context.Context, owner, state string) ([]Info, error) {
+	recs, err := m.store.ListSessions(ctx, persist.SessionFilter{Owner: owner, State: state})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Info, 0, len(recs))
+	for _, r := range recs {
+		if s := m.liveSession(r.ID); s != nil {
+			in := s.info()
+			if state == "" || in.State == state {
+				out = append(out, in)
+			}
+			continue
+		}
+		out = append(out, Info{Session: r})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+// Find resolves a session by exact name (among owner's sessions) or by a
+// unique id prefix of at least 6 characters. owner "" searches everyone's
+// sessions (admins).
+func (m *Manager) Find(ctx context.Context, owner, ref string) (persist.Session, error) {
+	recs, err := m.store.ListSessions(ctx, persist.SessionFilter{Owner: owner})
+	if err != nil {
+		return persist.Session{}, err
+	}
+	var byName, byID []persist.Session
+	for _, r := range recs {
+		if r.ID == ref {
+			return r, nil
+		}
+		if r.Name == ref {
+			byName = append(byName, r)
+		}
+		if len(ref) >= 6 && strings.HasPrefix(r.ID, strings.ToLower(ref)) {
+			byID = append(byID, r)
+		}
+	}
+	switch {
+	case len(byName) == 1:
+		return byName[0], nil
+	case len(byName) > 1:
+		return persist.Session{}, fmt.Errorf("%q names %d sessions of different users; use the id: %w", ref, len(byName), ErrAmbiguous)
+	case len(byID) == 1:
+		return byID[0], nil
+	case len(byID) > 1:
+		return persist.Session{}, fmt.Errorf("%q: %w", ref, ErrAmbiguous)
+	}
+	return persist.Session{}, fmt.Errorf("%q: %w", ref, ErrNoSession)
+}
+
+// Show returns one session with its history.
+func (m *Manager) Show(ctx context.Context, id string) (Info, []persist.Event, error) {
+	rec, err := m.store.GetSession(ctx, id)
+	if err != nil {
+		return Info{}, nil, err
+	}
+	in := Info{Session: rec}
+	if s := m.liveSession(id); s != nil {
+		in = s.info()
+	}
+	events, err := m.store.Events(ctx, id)
+	return in, events, err
+}
+
+// Kill ends a session, live or hibernated.
+func (m *Manager) Kill(ctx context.Context, id, actor string) error {
+	rec, err := m.store.GetSession(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rec.State == persist.StateEnded {
+		return fmt.Errorf("session %s already ended: %w", rec.Name, ErrNoSession)
+	}
+	return m.endRecord(ctx, rec, "killed by "+actor, actor)
+}
+
+// Detach disconnects a session's clients and keeps the session.
+func (m *Manager) Detach(ctx context.Context, id, actor string) (int, error) {
+	s := m.liveSession(id)
+	if s == nil {
+		if _, err := m.store.GetSession(ctx, id); err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	return s.detachAll(fmt.Sprintf("[detached by %s]", actor), actor, "admin"), nil
+}
+
+// Message shows text in the status bar of a live session (or all of them
+// when id is ""). It returns how many sessions got it.
+func (m *Manager) Message(ctx context.Context, id, actor, text string) (int, error) {
+	m.mu.Lock()
+	var targets []*Session
+	for sid, s := range m.live {
+		if id == "" || sid == id {
+			targets = append(targets, s)
+		}
+	}
+	m.mu.Unlock()
+	if id != "" && len(targets) == 0 {
+		if _, err := m.store.GetSession(ctx, id); err != nil {
+			return 0, err
+		}
+		return 0, errors.New("session is not live; the message was not delivered")
+	}
+	for _, s := range targets {
+		s.message("message from " + actor + ": " + text)
+		m.event(s.rec.ID, "message", actor, "", text)
+	}
+	return len(targets), nil
+}

@@ -1,0 +1,245 @@
+package sessions
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	uv "github.com/charmbracelet/ultraviolet"
+
+	"termhost/persist"
+	"termhost/tui"
+)
+
+// Serve runs one interactive connection for u: no args attaches (one
+// session), picks (several) or creates (none); "attach [NAME|ID]
+// [--shared]" and "new [NAME]" do as they say. It returns when the client
+// leaves; the caller then closes the transport.
+func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User, args []string) error {
+	verb, rest := "", []string(nil)
+	if len(args) > 0 {
+		verb, rest = args[0], args[1:]
+	}
+	var s *Session
+	var shared bool
+	var err error
+	c := newClient(conn, info, m.clock.Now())
+	switch verb {
+	case "":
+		s, err = m.defaultSession(ctx, c, u)
+	case "attach", "a":
+		fs := flag.NewFlagSet("attach", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.BoolVar(&shared, "shared", false, "join as another client")
+		if err = fs.Parse(reorderFlags(rest)); err != nil {
+			break
+		}
+		s, err = m.attachTarget(ctx, c, u, fs.Arg(0))
+	case "new":
+		name := ""
+		if len(rest) > 0 {
+			name = rest[0]
+		}
+		s, err = m.Create(ctx, u, name)
+	default:
+		err = fmt.Errorf("unknown command %q (try: attach, new, ls, kill)", verb)
+	}
+	if err == nil && s != nil {
+		err = s.attach(c, shared)
+	}
+	if err != nil || s == nil {
+		msg := ""
+		if err != nil {
+			msg = "error: " + err.Error()
+		}
+		c.farewell(msg)
+		<-c.out.done
+		return err
+	}
+	m.pump(s, c)
+	return nil
+}
+
+// reorderFlags lets "--shared" follow the positional argument.
+func reorderFlags(args []string) []string {
+	var flags, pos []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+		} else {
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}
+
+func (m *Manager) attachTarget(ctx context.Context, c *Client, u User, ref string) (*Session, error) {
+	if ref == "" {
+		return m.defaultSession(ctx, c, u)
+	}
+	rec, err := m.Find(ctx, u.Name, ref)
+	if err != nil {
+		return nil, err
+	}
+	return m.wake(ctx, rec.ID, u)
+}
+
+// defaultSession attaches the only session, asks when there are several,
+// and creates one when there are none.
+func (m *Manager) defaultSession(ctx context.Context, c *Client, u User) (*Session, error) {
+	recs, err := m.store.ListSessions(ctx, persist.SessionFilter{Owner: u.Name})
+	if err != nil {
+		return nil, err
+	}
+	switch len(recs) {
+	case 0:
+		return m.Create(ctx, u, "")
+	case 1:
+		return m.wake(ctx, recs[0].ID, u)
+	}
+	id, err := m.pick(ctx, c, u)
+	if err != nil || id == "" {
+		return nil, err
+	}
+	if id == "new" {
+		return m.Create(ctx, u, "")
+	}
+	return m.wake(ctx, id, u)
+}
+
+// pick shows the session picker and returns a session id, "new", or "".
+func (m *Manager) pick(ctx context.Context, c *Client, u User) (string, error) {
+	infos, err := m.List(ctx, u.Name, "")
+	if err != nil {
+		return "", err
+	}
+	p := &tui.Picker{User: u.Name}
+	now := m.clock.Now()
+	for _, in := range infos {
+		var apps []string
+		for _, a := range in.Apps {
+			apps = append(apps, a.App)
+		}
+		p.Items = append(p.Items, tui.PickItem{ID: in.ID, Name: in.Name, State: in.State,
+			LastActive: ago(now.Sub(in.LastInputAt)), Apps: strings.Join(apps, ",")})
+	}
+	draw := func() { c.draw(p.View(c.width, c.height), nil, c.width, c.height) }
+	draw()
+	var dec uv.EventDecoder
+	buf := make([]byte, 1024)
+	for {
+		n, err := c.conn.Read(buf)
+		for _, ev := range decode(&dec, buf[:n]) {
+			switch p.Update(ev) {
+			case tui.PickChosen:
+				return p.Selected().ID, nil
+			case tui.PickNew:
+				return "new", nil
+			case tui.PickQuit:
+				return "", nil
+			}
+		}
+		draw()
+		if err != nil {
+			return "", nil
+		}
+	}
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
+
+// pump feeds a client's input and resizes to its session until the
+// connection ends, then detaches the client.
+func (m *Manager) pump(s *Session, c *Client) {
+	done := make(chan struct{})
+	defer close(done)
+	if c.info.Resizes != nil {
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case size, ok := <-c.info.Resizes:
+					if !ok {
+						return
+					}
+					s.resize(c, size)
+				}
+			}
+		}()
+	}
+	var dec uv.EventDecoder
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.conn.Read(buf)
+		if n > 0 {
+			if events := decode(&dec, buf[:n]); len(events) > 0 {
+				s.input(c, events)
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	s.detachClient(c, "", s.rec.Owner, c.info.Remote, "disconnect")
+	<-c.out.done
+}
+
+// Command runs a non-interactive user verb ("ls [--json]", "kill NAME|ID")
+// and returns the exit status.
+func (m *Manager) Command(ctx context.Context, u User, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return 2
+	}
+	switch args[0] {
+	case "ls", "list":
+		infos, err := m.List(ctx, u.Name, "")
+		if err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return 1
+		}
+		if len(args) > 1 && args[1] == "--json" {
+			b, _ := json.MarshalIndent(ToJSON(infos, m.clock.Now()), "", "  ")
+			fmt.Fprintf(stdout, "%s\n", b)
+			return 0
+		}
+		WriteTable(stdout, infos, m.clock.Now())
+		return 0
+	case "kill":
+		if len(args) < 2 {
+			fmt.Fprintln(stderr, "usage: kill NAME|ID")
+			return 2
+		}
+		rec, err := m.Find(ctx, u.Name, args[1])
+		if err == nil {
+			err = m.Kill(ctx, rec.ID, u.Name)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "killed session %s (%s)\n", rec.Name, rec.ID)
+		return 0
+	}
+	fmt.Fprintf(stderr, "unknown command %q (try: attach, new, ls, kill)\n", args[0])
+	return 2
+}
+
+// IsInteractive reports whether a verb needs a terminal.
+func IsInteractive(args []string) bool {
+	return len(args) == 0 || args[0] == "attach" || args[0] == "a" || args[0] == "new"
+}

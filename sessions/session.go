@@ -1,0 +1,247 @@
+package sessions
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"termhost/persist"
+	"termhost/tui"
+)
+
+// Session is a live session: its workspace and the clients viewing it.
+//
+// Lock order: Manager.mu before Session.mu; a Session never calls into the
+// Manager while holding mu. flushMu serialises store writes of snapshots
+// and is never held together with mu.
+type Session struct {
+	m *Manager
+
+	mu        sync.Mutex
+	rec       persist.Session
+	ws        *tui.Workspace
+	clients   []*Client
+	warned    bool
+	dirty     bool
+	flushing  Timer
+	gone      bool // ended or hibernated: no longer accepts clients
+	lastSaved []byte
+
+	flushMu sync.Mutex
+}
+
+// ID returns the session id.
+func (s *Session) ID() string { return s.rec.ID }
+
+// viewSize is the size the workspace renders at: the smallest client.
+func (s *Session) viewSize() (int, int) {
+	w, h := 0, 0
+	for i, c := range s.clients {
+		if i == 0 || c.width < w {
+			w = c.width
+		}
+		if i == 0 || c.height < h {
+			h = c.height
+		}
+	}
+	return w, h
+}
+
+// renderLocked draws the workspace on every client. Caller holds mu.
+func (s *Session) renderLocked() {
+	if len(s.clients) == 0 {
+		return
+	}
+	w, h := s.viewSize()
+	content, cur := s.ws.View(w, h)
+	for _, c := range s.clients {
+		c.draw(content, cur, w, h)
+	}
+}
+
+// input applies a batch of decoded events from one client.
+func (s *Session) input(c *Client, events []tea.Msg) {
+	s.mu.Lock()
+	if s.gone || !s.hasClient(c) {
+		s.mu.Unlock()
+		return
+	}
+	now := s.m.clock.Now()
+	s.rec.LastInputAt = now
+	if s.warned {
+		s.warned = false
+		s.ws.IdleWarning = ""
+	}
+	act := tui.ActNone
+	for _, ev := range events {
+		if act = s.ws.Update(ev); act != tui.ActNone {
+			break
+		}
+	}
+	s.markDirtyLocked()
+	s.renderLocked()
+	s.mu.Unlock()
+	switch act {
+	case tui.ActDetach:
+		s.detachClient(c, fmt.Sprintf("[detached from session %s]", s.rec.Name), "user", c.info.Remote, "detach")
+	case tui.ActEnd:
+		s.m.end(context.Background(), s, "quit", s.rec.Owner, c.info.Remote)
+	}
+}
+
+func (s *Session) hasClient(c *Client) bool {
+	for _, x := range s.clients {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// resize records a client's new size and redraws.
+func (s *Session) resize(c *Client, size Size) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hasClient(c) {
+		return
+	}
+	c.width, c.height = clampDim(size.Width, c.width), clampDim(size.Height, c.height)
+	s.renderLocked()
+}
+
+// attach adds a client. Unless shared, existing clients are taken over:
+// told why and disconnected.
+func (s *Session) attach(c *Client, shared bool) error {
+	s.mu.Lock()
+	if s.gone {
+		s.mu.Unlock()
+		return errGone
+	}
+	var evicted []*Client
+	if !shared {
+		evicted, s.clients = s.clients, nil
+	} else if len(s.clients) >= s.m.policy.MaxClients && s.m.policy.MaxClients > 0 {
+		s.mu.Unlock()
+		return fmt.Errorf("session %s already has %d clients", s.rec.Name, len(s.clients))
+	}
+	reason := fmt.Sprintf("detached: session attached from %s via %s", c.info.Remote, c.info.Transport)
+	for _, old := range evicted {
+		old.farewell(reason)
+	}
+	s.clients = append(s.clients, c)
+	now := s.m.clock.Now()
+	s.rec.State = persist.StateAttached
+	s.rec.DetachedAt = time.Time{}
+	s.rec.LastInputAt = now
+	s.warned, s.ws.IdleWarning = false, ""
+	s.renderLocked()
+	rec := s.rec
+	s.mu.Unlock()
+	s.m.saveRecord(rec)
+	detail := ""
+	if shared {
+		detail = "shared"
+	}
+	if len(evicted) > 0 {
+		detail = fmt.Sprintf("took over %d client(s)", len(evicted))
+	}
+	s.m.event(rec.ID, "attached", rec.Owner, c.info.Remote, c.info.Transport+" "+detail)
+	return nil
+}
+
+// detachClient removes one client, telling it reason. kind is the history
+// event's detail ("detach", "idle", "admin", "disconnect").
+func (s *Session) detachClient(c *Client, reason, actor, remote, kind string) {
+	s.mu.Lock()
+	idx := -1
+	for i, x := range s.clients {
+		if x == c {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.clients = append(s.clients[:idx], s.clients[idx+1:]...)
+	c.farewell(reason)
+	var rec persist.Session
+	changed := false
+	if len(s.clients) == 0 && !s.gone {
+		s.rec.State = persist.StateDetached
+		s.rec.DetachedAt = s.m.clock.Now()
+		rec, changed = s.rec, true
+	} else {
+		s.renderLocked()
+	}
+	s.mu.Unlock()
+	if changed {
+		s.m.saveRecord(rec)
+	}
+	s.m.event(s.rec.ID, "detached", actor, remote, kind)
+}
+
+// detachAll disconnects every client (admin detach, idle, shutdown).
+func (s *Session) detachAll(reason, actor, kind string) int {
+	s.mu.Lock()
+	clients := append([]*Client(nil), s.clients...)
+	s.mu.Unlock()
+	for _, c := range clients {
+		s.detachClient(c, reason, actor, c.info.Remote, kind)
+	}
+	return len(clients)
+}
+
+// message shows an admin message in the status bar of every client.
+func (s *Session) message(text string) {
+	s.mu.Lock()
+	s.ws.Notice = text
+	s.renderLocked()
+	s.mu.Unlock()
+}
+
+// Info is a session as listings show it.
+type Info struct {
+	persist.Session
+	Clients []ClientView
+	Live    bool
+}
+
+// ClientView is a listing of one attachment.
+type ClientView struct {
+	Transport string    `json:"transport"`
+	Remote    string    `json:"remote_addr"`
+	Term      string    `json:"term"`
+	Width     int       `json:"width"`
+	Height    int       `json:"height"`
+	Since     time.Time `json:"since"`
+}
+
+func (s *Session) info() Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := Info{Session: s.rec, Live: true}
+	in.Apps = appsOf(s.ws)
+	for _, c := range s.clients {
+		in.Clients = append(in.Clients, ClientView{Transport: c.info.Transport, Remote: c.info.Remote, Term: c.info.Term, Width: c.width, Height: c.height, Since: c.since})
+	}
+	return in
+}
+
+func appsOf(ws *tui.Workspace) []persist.App {
+	var out []persist.App
+	for _, a := range ws.Summary() {
+		out = append(out, persist.App{App: a.App, Documents: a.Documents})
+	}
+	return out
+}
+
+func logErr(log *slog.Logger, msg string, err error, args ...any) {
+	if err != nil {
+		log.Error(msg, append(args, "err", err)...)
+	}
+}

@@ -1,0 +1,60 @@
+package sessions
+
+import (
+	"context"
+
+	"termhost/persist"
+	"termhost/tui"
+)
+
+// Store is the part of persist the session layer uses.
+type Store interface {
+	persist.Sessions
+	persist.Snapshots
+	persist.Documents
+	persist.Audit
+}
+
+// userDocs scopes the document store to one user for the apps.
+type userDocs struct {
+	store persist.Documents
+	owner string
+}
+
+func (d userDocs) Create(ctx context.Context, title, body string) (tui.Doc, error) {
+	x, err := d.store.CreateDocument(ctx, persist.Document{Owner: d.owner, Title: title, Body: body})
+	return toDoc(x), err
+}
+
+func (d userDocs) Get(ctx context.Context, id string) (tui.Doc, error) {
+	x, err := d.store.GetDocument(ctx, d.owner, id)
+	return toDoc(x), err
+}
+
+func (d userDocs) List(ctx context.Context) ([]tui.Doc, error) {
+	xs, err := d.store.ListDocuments(ctx, d.owner)
+	out := make([]tui.Doc, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, toDoc(x))
+	}
+	return out, err
+}
+
+func (d userDocs) Save(ctx context.Context, doc tui.Doc) (tui.Doc, error) {
+	x, err := d.store.SaveDocument(ctx, persist.Document{ID: doc.ID, Owner: d.owner, Title: doc.Title, Body: doc.Body, Version: doc.Version})
+	if err != nil {
+		if isConflict(err) {
+			return doc, tui.ErrConflict
+		}
+		return doc, err
+	}
+	return toDoc(x), nil
+}
+
+func (d userDocs) Delete(ctx context.Context, id string) error {
+	return d.store.DeleteDocument(ctx, d.owner, id)
+}
+
+func toDoc(x persist.Document) tui.Doc {
+	return tui.Doc{ID: x.ID, Title: x.Title, Body: x.Body, Version: x.Version}
+}

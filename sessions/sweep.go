@@ -1,0 +1,83 @@
+package sessions
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"termhost/persist"
+)
+
+// Sweep applies the policy table once: idle warnings and detaches,
+// hibernation, detached TTL and max age. The sweeper calls it on a ticker;
+// tests with a fake clock call it directly.
+func (m *Manager) Sweep(ctx context.Context) {
+	now := m.clock.Now()
+	m.mu.Lock()
+	live := make([]*Session, 0, len(m.live))
+	for _, s := range m.live {
+		live = append(live, s)
+	}
+	m.mu.Unlock()
+	for _, s := range live {
+		m.sweepLive(ctx, s, now)
+	}
+	m.sweepStored(ctx, now)
+}
+
+func (m *Manager) sweepLive(ctx context.Context, s *Session, now time.Time) {
+	p := m.policy
+	s.mu.Lock()
+	rec, attached := s.rec, len(s.clients) > 0
+	s.mu.Unlock()
+	switch {
+	case p.MaxSessionAge > 0 && now.Sub(rec.CreatedAt) >= p.MaxSessionAge:
+		m.end(ctx, s, "max-age", "system", "")
+	case attached && p.IdleTimeout > 0:
+		idle := now.Sub(rec.LastInputAt)
+		if idle >= p.IdleTimeout {
+			s.detachAll(fmt.Sprintf("[detached: idle for %s]", p.IdleTimeout.Round(time.Second)), "system", "idle")
+			return
+		}
+		if idle >= p.IdleTimeout*3/4 {
+			left := (p.IdleTimeout - idle).Round(time.Second)
+			s.mu.Lock()
+			s.warned = true
+			s.ws.IdleWarning = fmt.Sprintf("idle: detaching in %s", left)
+			s.renderLocked()
+			s.mu.Unlock()
+		}
+	case !attached && p.DetachedTTL > 0 && !rec.DetachedAt.IsZero() && now.Sub(rec.DetachedAt) >= p.DetachedTTL:
+		m.end(ctx, s, "expired", "system", "")
+	case !attached && p.HibernateAfter > 0 && !rec.DetachedAt.IsZero() && now.Sub(rec.DetachedAt) >= p.HibernateAfter:
+		m.hibernate(ctx, s, "hibernated after "+p.HibernateAfter.String())
+	}
+}
+
+// sweepStored ends hibernated sessions of this node past their TTL or age.
+func (m *Manager) sweepStored(ctx context.Context, now time.Time) {
+	p := m.policy
+	if p.DetachedTTL <= 0 && p.MaxSessionAge <= 0 {
+		return
+	}
+	recs, err := m.store.ListSessions(ctx, persist.SessionFilter{State: persist.StateHibernated})
+	if err != nil {
+		m.log.Error("sweep: list hibernated sessions", "err", err)
+		return
+	}
+	for _, r := range recs {
+		if m.liveSession(r.ID) != nil {
+			continue
+		}
+		reason := ""
+		switch {
+		case p.MaxSessionAge > 0 && now.Sub(r.CreatedAt) >= p.MaxSessionAge:
+			reason = "max-age"
+		case p.DetachedTTL > 0 && !r.DetachedAt.IsZero() && now.Sub(r.DetachedAt) >= p.DetachedTTL:
+			reason = "expired"
+		default:
+			continue
+		}
+		logErr(m.log, "sweep: end session", m.endRecord(ctx, r, reason, "system"), "session", r.ID)
+	}
+}

@@ -1,0 +1,138 @@
+package sshd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"charm.land/ssh"
+
+	"termhost/persist"
+	"termhost/sessions"
+)
+
+// handle runs one authenticated session channel.
+func (s *Server) handle(sess ssh.Session) {
+	ctx := sess.Context()
+	s.authenticated(ctx)
+	u, err := s.user(ctx)
+	if err != nil {
+		fmt.Fprintf(sess.Stderr(), "login failed: %v\r\n", err)
+		sess.Exit(1)
+		return
+	}
+	args := sess.Command()
+	if len(args) > 0 && args[0] == "sessions" || len(args) > 0 && args[0] == "user" {
+		if !u.Admin {
+			fmt.Fprintf(sess.Stderr(), "permission denied: %q is an admin command and %s is not an admin\n", args[0], u.Name)
+			sess.Exit(1)
+			return
+		}
+		sess.Exit(s.cfg.Admin.Run(ctx, u.Name, args, sess, sess.Stderr()))
+		return
+	}
+	if !sessions.IsInteractive(args) {
+		sess.Exit(s.cfg.Manager.Command(ctx, u, args, sess, sess.Stderr()))
+		return
+	}
+	pty, winCh, ok := sess.Pty()
+	if !ok {
+		fmt.Fprintf(sess.Stderr(), "termhost needs a terminal: use ssh -t\n")
+		sess.Exit(1)
+		return
+	}
+	resizes := make(chan sessions.Size, 1)
+	go forwardResizes(ctx, winCh, resizes)
+	info := sessions.ClientInfo{Transport: "ssh", Remote: remoteOf(ctx.RemoteAddr()), Term: pty.Term,
+		Width: pty.Window.Width, Height: pty.Window.Height, Resizes: resizes}
+	conn := &channelConn{sess: sess}
+	if err := s.cfg.Manager.Serve(ctx, conn, info, u, args); err != nil {
+		s.cfg.Log.Info("ssh session ended with error", "user", u.Name, "err", err)
+		fmt.Fprintf(sess.Stderr(), "error: %v\r\n", err)
+		conn.exit(1)
+		return
+	}
+	conn.exit(0)
+}
+
+// user loads the account, first creating it when this login is a signup.
+func (s *Server) user(ctx ssh.Context) (sessions.User, error) {
+	name := ctx.User()
+	if key, ok := ctx.Value(signupKey).(string); ok {
+		u, err := s.cfg.Auth.Signup(ctx, name, key, "", ctx.RemoteAddr())
+		switch {
+		case err == nil:
+			s.cfg.Log.Info("signed up", "user", u.Name, "role", u.Role, "remote", ctx.RemoteAddr())
+		case errors.Is(err, persist.ErrExists):
+			// Another connection signed this name up first: only its keys count.
+			if _, err := s.cfg.Auth.CheckKey(ctx, name, ctx.Value(ssh.ContextKeyPublicKey).(ssh.PublicKey)); err != nil {
+				return sessions.User{}, err
+			}
+		default:
+			return sessions.User{}, err
+		}
+	}
+	u, err := s.cfg.Users.GetUser(ctx, name)
+	if err != nil {
+		return sessions.User{}, err
+	}
+	return sessions.User{Name: u.Name, Admin: u.Role == persist.RoleAdmin}, nil
+}
+
+func forwardResizes(ctx context.Context, in <-chan ssh.Window, out chan sessions.Size) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w, ok := <-in:
+			if !ok {
+				return
+			}
+			sz := sessions.Size{Width: w.Width, Height: w.Height}
+			// Newest wins: drop a stale size rather than block.
+			select {
+			case out <- sz:
+			default:
+				select {
+				case <-out:
+				default:
+				}
+				out <- sz
+			}
+		}
+	}
+}
+
+func remoteOf(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// channelConn adapts an SSH session channel to sessions.Conn.
+type channelConn struct {
+	sess ssh.Session
+	once sync.Once
+}
+
+func (c *channelConn) Read(p []byte) (int, error)  { return c.sess.Read(p) }
+func (c *channelConn) Write(p []byte) (int, error) { return c.sess.Write(p) }
+
+// Close ends the channel with exit status 0, so the client exits cleanly.
+func (c *channelConn) Close() error {
+	c.exit(0)
+	return nil
+}
+
+func (c *channelConn) exit(code int) {
+	c.once.Do(func() {
+		_ = c.sess.Exit(code)
+		_ = c.sess.Close()
+	})
+}
+
+var _ io.ReadWriteCloser = (*channelConn)(nil)

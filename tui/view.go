@@ -1,0 +1,146 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// MinWidth and MinHeight are the smallest terminal the workspace draws in.
+const (
+	MinWidth  = 20
+	MinHeight = 5
+)
+
+var (
+	barStyle      = lipgloss.NewStyle().Reverse(true)
+	activeTab     = lipgloss.NewStyle().Bold(true).Underline(true)
+	warnStyle     = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("11"))
+	overlayBorder = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1)
+)
+
+// View renders the whole screen at width×height and says where the cursor goes.
+func (w *Workspace) View(width, height int) (string, *Cursor) {
+	if width < MinWidth || height < MinHeight {
+		return tooSmall(width, height), nil
+	}
+	bodyH := height - 2
+	var body string
+	var cur *Cursor
+	if a := w.Focused(); a != nil {
+		body, cur = a.View(width, bodyH)
+	} else {
+		body = "No tabs open. Press ctrl+b c (or enter) to open an app."
+	}
+	if w.overlay != overlayNone {
+		body, cur = w.overlayView(width, bodyH), nil
+	}
+	lines := make([]string, 0, height)
+	lines = append(lines, fit(w.tabBar(), width, barStyle))
+	lines = append(lines, fitBlock(body, width, bodyH)...)
+	lines = append(lines, fit(w.statusBar(width), width, barStyle))
+	if cur != nil {
+		cur = &Cursor{X: cur.X, Y: cur.Y + 1}
+	}
+	return strings.Join(lines, "\n"), cur
+}
+
+func tooSmall(width, height int) string {
+	msg := fmt.Sprintf("terminal too small (%dx%d, need %dx%d)", width, height, MinWidth, MinHeight)
+	if width <= 0 || height <= 0 {
+		return ""
+	}
+	return ansi.Wrap(msg, width, "")
+}
+
+func (w *Workspace) tabBar() string {
+	var b strings.Builder
+	for i, a := range w.tabs {
+		label := fmt.Sprintf(" %d:%s ", i+1, a.Title())
+		if i == w.focus {
+			label = activeTab.Render(label)
+		}
+		b.WriteString(label)
+	}
+	return b.String()
+}
+
+func (w *Workspace) statusBar(width int) string {
+	left := fmt.Sprintf(" %s · %s", w.env.User, w.SessionName)
+	if w.prefix {
+		left += " · ^B"
+	}
+	right := "ctrl+b ? help "
+	switch {
+	case w.IdleWarning != "":
+		right = warnStyle.Render(w.IdleWarning) + " "
+	case w.Notice != "":
+		right = w.Notice + " "
+	}
+	gap := width - ansi.StringWidthWc(left) - ansi.StringWidthWc(right)
+	if gap < 1 {
+		return ansi.TruncateWc(right, width, "…")
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+func (w *Workspace) overlayView(width, height int) string {
+	var lines []string
+	switch w.overlay {
+	case overlayQuit:
+		lines = []string{"End this session?", "", "y: end it (the workspace is kept", "   for your next session)", "any other key: cancel"}
+	case overlayHelp:
+		lines = helpLines()
+	case overlayChooser:
+		lines = []string{"Open a new tab:"}
+		for i, k := range w.reg.Kinds(w.env.Admin) {
+			mark := "  "
+			if i == w.choice {
+				mark = "> "
+			}
+			lines = append(lines, fmt.Sprintf("%s%d %s", mark, i+1, k.Title))
+		}
+	}
+	box := overlayBorder.Render(strings.Join(lines, "\n"))
+	if lipgloss.Width(box) > width || lipgloss.Height(box) > height {
+		box = strings.Join(lines, "\n")
+	}
+	return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, box)
+}
+
+func helpLines() []string {
+	return []string{
+		"ctrl+b d  detach (session keeps running)",
+		"ctrl+b c  new tab",
+		"ctrl+b n/p  next/previous tab",
+		"ctrl+b 1-9  go to tab",
+		"ctrl+b x  close tab",
+		"ctrl+b q  end session",
+		"ctrl+b ?  this help",
+		"ctrl+s    save (Notes)",
+		"any key: close",
+	}
+}
+
+// fit pads or truncates one line to exactly width cells.
+func fit(s string, width int, style lipgloss.Style) string {
+	s = ansi.TruncateWc(s, width, "")
+	if pad := width - ansi.StringWidthWc(s); pad > 0 {
+		s += strings.Repeat(" ", pad)
+	}
+	return style.Render(s)
+}
+
+// fitBlock returns exactly height lines, each at most width cells.
+func fitBlock(s string, width, height int) []string {
+	src := strings.Split(s, "\n")
+	out := make([]string, height)
+	for i := range out {
+		if i < len(src) {
+			out[i] = ansi.TruncateWc(src[i], width, "")
+		}
+	}
+	return out
+}
