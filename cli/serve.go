@@ -132,4 +132,3 @@ func printSignup(ctx context.Context, w io.Writer, cfg config.Config, users pers
 	}
 	fmt.Fprintln(w, "signup: on; no admin yet: the first account created from a loopback address becomes admin")
 }
-

@@ -53,8 +53,8 @@ type Session struct {
 	EndedAt     time.Time
 	EndReason   string
 	DetachedAt  time.Time // when the last client left; zero while attached
-	Epoch       int64 // fencing token: bumped by every owner that takes the session
-	Apps        []App // summary of the last snapshot, for listings of sessions not in memory
+	Epoch       int64     // fencing token: bumped by every owner that takes the session
+	Apps        []App     // summary of the last snapshot, for listings of sessions not in memory
 }
 
 // App is a listing summary of one workspace tab.

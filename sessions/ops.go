@@ -36,7 +36,16 @@ func (m *Manager) List(ctx context.Context, owner, state string) ([]Info, error)
 // unique id prefix of at least 6 characters. owner "" searches everyone's
 // sessions (admins).
 func (m *Manager) Find(ctx context.Context, owner, ref string) (persist.Session, error) {
-	recs, err := m.store.ListSessions(ctx, persist.SessionFilter{Owner: owner})
+	r, err := m.find(ctx, persist.SessionFilter{Owner: owner}, ref)
+	if errors.Is(err, ErrNoSession) {
+		// Ended sessions still answer "show" and say why they ended.
+		r, err = m.find(ctx, persist.SessionFilter{Owner: owner, IncludeEnd: true}, ref)
+	}
+	return r, err
+}
+
+func (m *Manager) find(ctx context.Context, f persist.SessionFilter, ref string) (persist.Session, error) {
+	recs, err := m.store.ListSessions(ctx, f)
 	if err != nil {
 		return persist.Session{}, err
 	}

@@ -34,19 +34,7 @@ func (m *Manager) sweepLive(ctx context.Context, s *Session, now time.Time) {
 	case p.MaxSessionAge > 0 && now.Sub(rec.CreatedAt) >= p.MaxSessionAge:
 		m.end(ctx, s, "max-age", "system", "")
 	case attached && p.IdleTimeout > 0:
-		idle := now.Sub(rec.LastInputAt)
-		if idle >= p.IdleTimeout {
-			s.detachAll(fmt.Sprintf("[detached: idle for %s]", p.IdleTimeout.Round(time.Second)), "system", "idle")
-			return
-		}
-		if idle >= p.IdleTimeout*3/4 {
-			left := (p.IdleTimeout - idle).Round(time.Second)
-			s.mu.Lock()
-			s.warned = true
-			s.ws.IdleWarning = fmt.Sprintf("idle: detaching in %s", left)
-			s.renderLocked()
-			s.mu.Unlock()
-		}
+		m.sweepIdle(s, rec, now)
 	case !attached && p.DetachedTTL > 0 && !rec.DetachedAt.IsZero() && now.Sub(rec.DetachedAt) >= p.DetachedTTL:
 		m.end(ctx, s, "expired", "system", "")
 	case !attached && p.HibernateAfter > 0 && !rec.DetachedAt.IsZero() && now.Sub(rec.DetachedAt) >= p.HibernateAfter:
@@ -79,5 +67,28 @@ func (m *Manager) sweepStored(ctx context.Context, now time.Time) {
 			continue
 		}
 		logErr(m.log, "sweep: end session", m.endRecord(ctx, r, reason, "system"), "session", r.ID)
+	}
+}
+
+// sweepIdle warns at 75% of the idle timeout and detaches at 100%. A
+// client is never detached without having been shown the warning for at
+// least one sweep, even when a sweep runs late.
+func (m *Manager) sweepIdle(s *Session, rec persist.Session, now time.Time) {
+	p := m.policy
+	idle := now.Sub(rec.LastInputAt)
+	s.mu.Lock()
+	warned := s.warned
+	s.mu.Unlock()
+	if idle >= p.IdleTimeout && warned {
+		s.detachAll(fmt.Sprintf("[detached: idle for %s]", p.IdleTimeout.Round(time.Second)), "system", "idle")
+		return
+	}
+	if idle >= p.IdleTimeout*3/4 {
+		left := max(p.IdleTimeout-idle, 0)
+		s.mu.Lock()
+		s.warned = true
+		s.ws.IdleWarning = fmt.Sprintf("idle: detaching in %ds", int((left+time.Second-1)/time.Second))
+		s.renderLocked()
+		s.mu.Unlock()
 	}
 }

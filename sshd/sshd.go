@@ -35,19 +35,19 @@ type Users interface {
 
 // Config wires a Server.
 type Config struct {
-	Addr        string
-	HostKeys    []hostkeys.Key
-	Auth        *auth.Authenticator
-	Users       Users
-	Limiter     *auth.Limiter
-	Manager     *sessions.Manager
-	Admin       AdminRunner
-	LoginGrace  time.Duration
-	MaxUnauth   int // cap on connections that have not authenticated yet
-	MaxWidth    int
-	MaxHeight   int
-	ProxyProto  bool
-	Log         *slog.Logger
+	Addr       string
+	HostKeys   []hostkeys.Key
+	Auth       *auth.Authenticator
+	Users      Users
+	Limiter    *auth.Limiter
+	Manager    *sessions.Manager
+	Admin      AdminRunner
+	LoginGrace time.Duration
+	MaxUnauth  int // cap on connections that have not authenticated yet
+	MaxWidth   int
+	MaxHeight  int
+	ProxyProto bool
+	Log        *slog.Logger
 }
 
 // Server is a running SSH listener.

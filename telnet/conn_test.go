@@ -309,19 +309,16 @@ func TestSetEcho(t *testing.T) {
 func TestConcurrentReadWrite(t *testing.T) {
 	cl, c := open(t)
 	data := reader(t, c)
+	drained := make(chan struct{})
+	go func() { // the client keeps reading until the server closes
+		defer close(drained)
+		io.Copy(io.Discard, cl.nc)
+	}()
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for range 200 {
 			if _, err := c.Write([]byte("frame\r\n")); err != nil {
 				t.Error(err)
-				return
-			}
-		}
-	})
-	wg.Go(func() {
-		buf := make([]byte, 4096)
-		for range 100 {
-			if _, err := cl.nc.Read(buf); err != nil {
 				return
 			}
 		}
@@ -332,9 +329,15 @@ func TestConcurrentReadWrite(t *testing.T) {
 	for n := 0; n < 50; {
 		n += len(<-data)
 	}
-	c.Close()
 	wg.Wait()
 	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+	<-drained
+	if _, ok := <-data; ok {
+		t.Error("Read returned data after Close")
 	}
 }

@@ -78,22 +78,25 @@ func (e *Engine) Feed(in []byte) (data []byte, events []Event, reply []byte) {
 // IAC (NAWS excepted, see nawsLen). It is a fast path with the same result
 // as step; it returns how many bytes it took.
 func (e *Engine) bulk(in []byte, out *output) int {
+	data := e.state == stData && !e.afterCR
+	if !data && (e.state != stSB || e.sb.opt == optNAWS) {
+		return 0
+	}
 	end := bytes.IndexByte(in, cmdIAC)
 	if end < 0 {
 		end = len(in)
 	}
-	switch {
-	case e.state == stData && !e.afterCR:
-		if cr := bytes.IndexByte(in[:end], '\r'); cr >= 0 {
-			end = cr
+	if !data {
+		if end > 0 {
+			e.sb.addRun(in[:end])
 		}
-		out.data = append(out.data, in[:end]...)
-		return end
-	case e.state == stSB && e.sb.opt != optNAWS:
-		e.sb.addRun(in[:end])
 		return end
 	}
-	return 0
+	if cr := bytes.IndexByte(in[:end], '\r'); cr >= 0 {
+		end = cr
+	}
+	out.data = append(out.data, in[:end]...)
+	return end
 }
 
 // step advances the parser by one byte.

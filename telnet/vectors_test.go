@@ -138,6 +138,7 @@ func wantSettled(t *testing.T, e *Engine) {
 func TestVectors(t *testing.T) {
 	for _, v := range vectors() {
 		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
 			for how, chunks := range splits(v.in) {
 				e := NewEngine()
 				if v.setup != nil {

@@ -11,6 +11,7 @@ import (
 
 // PutSnapshot implements persist.Snapshots. The epoch check, the insert and
 // the pruning run in one transaction, so a generation is all there or absent.
+// Data goes through nonNil because the driver binds a nil []byte as NULL.
 func (s *Store) PutSnapshot(ctx context.Context, id string, f persist.Fence, data []byte) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

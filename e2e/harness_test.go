@@ -1,0 +1,227 @@
+// Package e2e drives a real `termhost serve` with the clients people use:
+// OpenSSH `ssh` (and later telnet) inside tmux, typed with send-keys and
+// read with capture-pane.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "termhost-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "termhost")
+	build := exec.Command("go", "build", "-race", "-o", binary, "..")
+	if os.Getenv("TERMHOST_E2E_NORACE") != "" {
+		build = exec.Command("go", "build", "-o", binary, "..")
+	}
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building termhost:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// need skips when a client program is missing, or fails under
+// TERMHOST_E2E=1 (CI), where a missing tool is a broken setup.
+func need(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("TERMHOST_E2E") == "1" {
+				t.Fatalf("TERMHOST_E2E=1 but %s is not installed: %v", tool, err)
+			}
+			t.Skipf("%s is not installed (install it, or set TERMHOST_E2E=1 to make this a failure)", tool)
+		}
+	}
+}
+
+// server is one `termhost serve` process.
+type server struct {
+	t       *testing.T
+	dataDir string
+	args    []string
+	cmd     *exec.Cmd
+	sshAddr string
+	out     *syncBuffer
+	errOut  *syncBuffer
+	done    chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs termhost serve on free loopback ports with a fresh data
+// dir (or dataDir when given) and waits until it is ready.
+func startServer(t *testing.T, dataDir string, args ...string) *server {
+	t.Helper()
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	s := &server{t: t, dataDir: dataDir, args: args}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *server) start() {
+	t := s.t
+	t.Helper()
+	args := append([]string{"serve", "--data-dir", s.dataDir, "--ssh-addr", "127.0.0.1:0", "--telnet-addr", ""}, s.args...)
+	s.cmd = exec.Command(binary, args...)
+	s.out, s.errOut = &syncBuffer{}, &syncBuffer{}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stdout, s.cmd.Stderr = pw, s.errOut
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	s.done = make(chan struct{})
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.out.Write([]byte(line + "\n"))
+			if addr, ok := strings.CutPrefix(line, "ssh listening on "); ok {
+				s.sshAddr = addr
+			}
+			if line == "ready" {
+				close(ready)
+			}
+		}
+	}()
+	go func() {
+		s.cmd.Wait()
+		close(s.done)
+	}()
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("termhost serve exited early:\n%s\n%s", s.out.String(), s.errOut.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("termhost serve not ready:\n%s\n%s", s.out.String(), s.errOut.String())
+	}
+}
+
+func (s *server) port() string {
+	_, port, _ := strings.Cut(s.sshAddr, ":")
+	return port
+}
+
+// stop sends SIGTERM and waits for a graceful exit.
+func (s *server) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+		s.t.Errorf("termhost did not stop on SIGTERM:\n%s", s.errOut.String())
+	}
+}
+
+// kill9 kills the server the hard way.
+func (s *server) kill9() {
+	s.cmd.Process.Kill()
+	<-s.done
+}
+
+// restart starts the server again on the same data dir (new ports).
+func (s *server) restart() {
+	s.start()
+}
+
+// run executes a termhost subcommand against this server's data dir.
+func (s *server) run(stdin string, args ...string) (string, error) {
+	args = append(args, "--data-dir", s.dataDir)
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// keyFile writes a fresh ed25519 key in OpenSSH format and returns its path.
+func keyFile(t *testing.T) string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := gossh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := gossh.NewSignerFromKey(priv)
+	os.WriteFile(path+".pub", gossh.MarshalAuthorizedKey(signer.PublicKey()), 0o644)
+	return path
+}
+
+// sshCmd is the OpenSSH command line for user with key on the server.
+func (s *server) sshCmd(key, user string, extra ...string) string {
+	args := []string{"ssh", "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
+		"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-p", s.port()}
+	args = append(args, extra...)
+	args = append(args, user+"@127.0.0.1")
+	return strings.Join(args, " ")
+}
+
+// sshExec runs a non-interactive ssh command and returns its output.
+func (s *server) sshExec(key, user string, command ...string) (string, error) {
+	args := strings.Fields(s.sshCmd(key, user))
+	args = append(args, command...)
+	cmd := exec.Command(args[0], args[1:]...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
