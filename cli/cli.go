@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 
 	"termhost/config"
 )
@@ -28,6 +29,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	// Everything we create (database, sockets, keys) is private to the operator.
+	syscall.Umask(0o077)
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)

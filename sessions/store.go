@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 
 	"termhost/persist"
 	"termhost/tui"
@@ -21,7 +22,16 @@ type userDocs struct {
 	owner string
 }
 
+// MaxDocumentSize caps a document's body (SPEC §7).
+const MaxDocumentSize = 1 << 20
+
+// ErrTooLarge is returned for a document over MaxDocumentSize.
+var ErrTooLarge = fmt.Errorf("document is larger than %d KiB", MaxDocumentSize>>10)
+
 func (d userDocs) Create(ctx context.Context, title, body string) (tui.Doc, error) {
+	if len(body) > MaxDocumentSize {
+		return tui.Doc{}, ErrTooLarge
+	}
 	x, err := d.store.CreateDocument(ctx, persist.Document{Owner: d.owner, Title: title, Body: body})
 	return toDoc(x), err
 }
@@ -41,6 +51,9 @@ func (d userDocs) List(ctx context.Context) ([]tui.Doc, error) {
 }
 
 func (d userDocs) Save(ctx context.Context, doc tui.Doc) (tui.Doc, error) {
+	if len(doc.Body) > MaxDocumentSize {
+		return doc, ErrTooLarge
+	}
 	x, err := d.store.SaveDocument(ctx, persist.Document{ID: doc.ID, Owner: d.owner, Title: doc.Title, Body: doc.Body, Version: doc.Version})
 	if err != nil {
 		if isConflict(err) {

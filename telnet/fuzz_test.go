@@ -85,6 +85,13 @@ func FuzzEngine(f *testing.F) {
 		}
 		checkReply(t, reply)
 		checkEvents(t, events)
+		chunked := NewEngine() // the buffer stays bounded mid-SB too
+		for i := 0; i < len(in); i += 16 {
+			chunked.Feed(in[i:min(i+16, len(in))])
+			if cap(chunked.sb.buf) > MaxSubnegotiation {
+				t.Fatalf("SB buffer grew to %d by byte %d", cap(chunked.sb.buf), i)
+			}
+		}
 	})
 }
 

@@ -24,6 +24,7 @@ func (s *subneg) add(b byte) {
 		s.overflow = true
 		return
 	}
+	s.reserve(1)
 	s.buf = append(s.buf, b)
 }
 
@@ -33,7 +34,20 @@ func (s *subneg) addRun(p []byte) {
 		s.overflow = true
 		p = p[:room]
 	}
+	s.reserve(len(p))
 	s.buf = append(s.buf, p...)
+}
+
+// reserve grows buf for n more bytes itself, because append's growth
+// may overshoot the cap.
+func (s *subneg) reserve(n int) {
+	need := len(s.buf) + n
+	if need <= cap(s.buf) {
+		return
+	}
+	grown := make([]byte, len(s.buf), min(max(2*cap(s.buf), need, 64), MaxSubnegotiation))
+	copy(grown, s.buf)
+	s.buf = grown
 }
 
 func (s *subneg) reset() {

@@ -41,6 +41,9 @@ func TestLongSubnegotiation(t *testing.T) {
 				d, _, _ := e.Feed(in[i : i+1])
 				data = append(data, d...)
 				peak = max(peak, footprint(e))
+				if cap(e.sb.buf) > MaxSubnegotiation {
+					t.Fatalf("SB buffer capacity %d at byte %d", cap(e.sb.buf), i)
+				}
 			}
 			if string(data) != "hi" {
 				t.Errorf("byte-wise data %q, want \"hi\"", data)
@@ -93,5 +96,32 @@ func TestBareSEPayload(t *testing.T) {
 	}
 	if got := feed(e, unhex("ff f0 61")); string(got.data) != "a" {
 		t.Errorf("data after SE %q, want \"a\"", got.data)
+	}
+}
+
+// TestSubnegotiationGrowth: payload arriving in runs of any size never makes
+// the buffer outgrow the cap (append's own growth would overshoot it; the
+// fuzzer found that, see testdata/fuzz/FuzzEngine/regress_sb_append_overshoot).
+func TestSubnegotiationGrowth(t *testing.T) {
+	tests := []struct {
+		name string
+		runs []int
+	}{
+		{"one big run", []int{MaxSubnegotiation + 1}},
+		{"3000 then the rest", []int{3000, 1096, 10}},
+		{"odd runs", []int{1, 300, 700, 1500, 1700, 2000}},
+		{"byte runs", []int{1, 1, 1, 4093, 1, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEngine()
+			feed(e, unhex("ff fa e0"))
+			for _, n := range tt.runs {
+				feed(e, bytes.Repeat([]byte{0xe0}, n))
+				if cap(e.sb.buf) > MaxSubnegotiation {
+					t.Fatalf("SB buffer capacity %d after a run of %d", cap(e.sb.buf), n)
+				}
+			}
+		})
 	}
 }
