@@ -59,6 +59,18 @@ type Audit interface {
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
 }
 
+// Chat stores chat rooms' history.
+type Chat interface {
+	// PostChat appends a message and returns it with its Seq.
+	PostChat(ctx context.Context, m ChatMessage) (ChatMessage, error)
+	// ChatHistory returns up to limit messages of room with Seq < before
+	// (0: the newest), oldest first.
+	ChatHistory(ctx context.Context, room string, before int64, limit int) ([]ChatMessage, error)
+	// ChatSince returns up to limit messages of every room with Seq > after,
+	// oldest first.
+	ChatSince(ctx context.Context, after int64, limit int) ([]ChatMessage, error)
+}
+
 // Store is everything a backend provides; consumers take the smaller
 // interfaces above.
 type Store interface {
@@ -67,5 +79,6 @@ type Store interface {
 	Snapshots
 	Documents
 	Audit
+	Chat
 	io.Closer
 }

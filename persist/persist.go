@@ -114,3 +114,13 @@ type AuditEntry struct {
 	Target string
 	Detail string
 }
+
+// ChatMessage is one line in a chat room. Seq is global and increasing, so
+// "everything after Seq" is how nodes and restored apps catch up.
+type ChatMessage struct {
+	Seq  int64
+	Room string
+	User string
+	Text string
+	At   time.Time
+}

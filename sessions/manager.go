@@ -48,6 +48,8 @@ type Manager struct {
 	loading map[string]chan struct{} // single-flight wake-ups
 	closed  bool
 
+	chat chatHub
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -74,7 +76,8 @@ func NewManager(cfg Config) *Manager {
 		cfg.Policy.FlushDelay = 100 * time.Millisecond
 	}
 	return &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy, node: cfg.Node, reg: cfg.Registry, log: cfg.Log,
-		live: map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{})}
+		live: map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{}),
+		chat: chatHub{wake: make(chan struct{}, 1)}}
 }
 
 // Start recovers sessions this node owned before a restart (they become
@@ -99,8 +102,9 @@ func (m *Manager) Start(ctx context.Context) error {
 		}
 		m.event(r.ID, "hibernated", "system", "", "server restarted")
 	}
-	m.wg.Add(1)
+	m.wg.Add(2)
 	go m.sweepLoop()
+	go m.chatLoop()
 	return nil
 }
 
@@ -169,7 +173,8 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 	now := m.clock.Now()
 	rec := persist.Session{ID: newID(), Owner: u.Name, Name: name, State: persist.StateDetached, Node: m.node,
 		CreatedAt: now, LastInputAt: now, DetachedAt: now, Epoch: 1}
-	env := m.env(u)
+	ref := &sessionRef{}
+	env := m.env(u, ref)
 	ws := tui.New(m.reg, env)
 	if data, err := m.store.LastWorkspace(ctx, u.Name); err == nil {
 		if payload, err := persist.Open(data); err != nil {
@@ -186,6 +191,7 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 		return nil, fmt.Errorf("create session %q: %w", name, err)
 	}
 	s := &Session{m: m, rec: rec, ws: ws}
+	ref.p.Store(s)
 	m.mu.Lock()
 	m.live[rec.ID] = s
 	m.mu.Unlock()
@@ -213,10 +219,6 @@ func nextName(existing []persist.Session) string {
 			return n
 		}
 	}
-}
-
-func (m *Manager) env(u User) tui.Env {
-	return tui.Env{User: u.Name, Admin: u.Admin, Docs: userDocs{store: m.store, owner: u.Name}}
 }
 
 // wake returns the live session for rec, restoring it from its snapshot
@@ -265,7 +267,8 @@ func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error)
 		return nil, err
 	}
 	rec.Epoch, rec.Node = epoch, m.node
-	env := m.env(u)
+	ref := &sessionRef{}
+	env := m.env(u, ref)
 	ws, err := m.loadWorkspace(ctx, rec, env)
 	if err != nil {
 		ws = tui.New(m.reg, env)
@@ -279,7 +282,9 @@ func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error)
 		return nil, err
 	}
 	m.event(id, "woke", "system", "", "")
-	return &Session{m: m, rec: rec, ws: ws}, nil
+	s := &Session{m: m, rec: rec, ws: ws}
+	ref.p.Store(s)
+	return s, nil
 }
 
 // hibernate flushes s, disconnects its clients and drops it from memory.

@@ -14,6 +14,7 @@ type Store interface {
 	persist.Snapshots
 	persist.Documents
 	persist.Audit
+	persist.Chat
 }
 
 // userDocs scopes the document store to one user for the apps.

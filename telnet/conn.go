@@ -17,9 +17,9 @@ const (
 // readBufSize is how much one socket read takes in.
 const readBufSize = 4096
 
-// Conn is a telnet connection seen as a terminal: Read returns what the user
-// typed, Write draws. Read and Write may be used from different goroutines;
-// Read itself (like Write itself) is serialised.
+// Conn is a telnet connection seen as a terminal (an io.ReadWriteCloser):
+// Read returns what the user typed, Write draws. Read and Write may be used
+// from different goroutines; Read itself (like Write itself) is serialised.
 //
 // Lock order: wmu before engMu. The read path never holds engMu while
 // writing: it feeds under engMu, releases it, then writes replies under wmu.
@@ -96,7 +96,11 @@ func (c *Conn) fill(publish bool) error {
 	}
 	c.engMu.Lock()
 	data, events, reply := c.eng.Feed(c.rbuf[:n])
-	term, env := c.eng.Term(), c.eng.Env()
+	var term string
+	var env map[string]string
+	if len(events) > 0 { // rare: fetch the picks only then
+		term, env = c.eng.Term(), c.eng.Env()
+	}
 	c.engMu.Unlock()
 	c.pending = append(c.pending, data...)
 	if len(reply) > 0 {
@@ -104,11 +108,14 @@ func (c *Conn) fill(publish bool) error {
 			err = werr
 		}
 	}
-	c.apply(events, term, env, publish)
+	if len(events) > 0 {
+		c.apply(events, term, env, publish)
+	}
 	return err
 }
 
-// apply records what the events told us.
+// apply records what the events told us; term and env are the engine's
+// current picks.
 func (c *Conn) apply(events []Event, term string, env map[string]string, publish bool) {
 	c.stMu.Lock()
 	defer c.stMu.Unlock()

@@ -21,7 +21,7 @@
 //   - DO NAWS (RFC 1073): window sizes; 0 means unknown, values are clamped
 //     to 1..MaxDimension. busybox's unescaped 0xFF inside NAWS is tolerated.
 //   - DO TTYPE (RFC 1091): names are lowercased; the list is cycled until a
-//     name repeats, at most maxTTypeRounds times; Engine.Term picks the best.
+//     name repeats, asking at most 8 times; Engine.Term picks the best.
 //   - DO NEW-ENVIRON (RFC 1572): variables are hints only. They must never be
 //     used for authentication (inetutils telnetd's USER="-f root" bypass).
 //   - BINARY (RFC 856) is accepted in either direction when the client asks;

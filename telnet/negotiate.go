@@ -10,7 +10,9 @@ func acceptLocal(opt byte) bool {
 }
 
 // acceptRemote lists the options we let the client perform when it sends
-// WILL. ECHO is refused: the client echoing us back would loop.
+// WILL. ECHO is refused: the client echoing us back would loop. SGA is
+// acknowledged when the client offers it, but we never ask for it with DO
+// SGA first (busybox answers that with the wrong verb).
 func acceptRemote(opt byte) bool {
 	switch opt {
 	case optNAWS, optTType, optNewEnv, optSGA, optBinary:

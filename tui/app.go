@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -46,7 +47,67 @@ type Env struct {
 	Open func(kind, arg string)
 	// Notify shows a short message in the status bar.
 	Notify func(msg string)
+	// Run runs cmd away from the session's lock and delivers the message it
+	// returns to every app of this workspace. Apps use it for anything that
+	// may touch other sessions (admin actions, presence).
+	Run func(cmd tea.Cmd)
+	// Chat is the chat service, scoped to the user; nil disables Chat.
+	Chat Chat
+	// Who lists who is online; nil when unknown.
+	Who func(ctx context.Context) ([]Presence, error)
+	// Ops is the session administration service; nil for non-admins.
+	Ops Ops
+	// Now is the clock for timestamps shown on screen.
+	Now func() time.Time
 }
+
+// Presence is one online user as the Who app shows it.
+type Presence struct {
+	User     string
+	Sessions int
+	Attached int
+	Idle     time.Duration
+}
+
+// ChatMessage is a line of chat.
+type ChatMessage struct {
+	Seq  int64
+	Room string
+	User string
+	Text string
+	At   time.Time
+}
+
+// ChatMsg is delivered to every workspace when anyone posts.
+type ChatMsg ChatMessage
+
+// Chat posts and reads chat rooms.
+type Chat interface {
+	Post(ctx context.Context, room, text string) error
+	History(ctx context.Context, room string, before int64, limit int) ([]ChatMessage, error)
+}
+
+// SessionRow is one session in the Admin app.
+type SessionRow struct {
+	ID, User, Name, State string
+	Clients               int
+	Idle                  time.Duration
+	Apps                  string
+}
+
+// Ops are the admin actions of the Admin app (SPEC §3); each is audited.
+type Ops interface {
+	Sessions(ctx context.Context) ([]SessionRow, error)
+	Detach(ctx context.Context, id string) error
+	Kill(ctx context.Context, id string) error
+	Message(ctx context.Context, id, text string) error
+}
+
+// Focuser is implemented by apps that care whether their tab is visible.
+type Focuser interface{ SetFocused(bool) }
+
+// Badger is implemented by apps with an unread count for the status bar.
+type Badger interface{ Unread() int }
 
 // App is one tab's program. Apps are driven on the session's goroutine and
 // need no locking of their own.

@@ -69,6 +69,7 @@ func Restore(reg *Registry, env Env, data []byte) (*Workspace, error) {
 		w.tabs = append(w.tabs, a)
 	}
 	w.focus = min(max(s.Focus, 0), max(len(w.tabs)-1, 0))
+	w.syncFocus()
 	return w, nil
 }
 

@@ -17,6 +17,7 @@ const (
 var (
 	barStyle      = lipgloss.NewStyle().Reverse(true)
 	activeTab     = lipgloss.NewStyle().Bold(true).Underline(true)
+	unreadStyle   = lipgloss.NewStyle().Bold(true)
 	warnStyle     = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("11"))
 	overlayBorder = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1)
 )
@@ -69,6 +70,9 @@ func (w *Workspace) tabBar() string {
 
 func (w *Workspace) statusBar(width int) string {
 	left := fmt.Sprintf(" %s · %s", w.env.User, w.SessionName)
+	if n := w.Unread(); n > 0 {
+		left += " · " + unreadStyle.Render(fmt.Sprintf("chat %d", n))
+	}
 	if w.prefix {
 		left += " · ^B"
 	}
@@ -111,17 +115,14 @@ func (w *Workspace) overlayView(width, height int) string {
 }
 
 func helpLines() []string {
-	return []string{
-		"ctrl+b d  detach (session keeps running)",
-		"ctrl+b c  new tab",
-		"ctrl+b n/p  next/previous tab",
-		"ctrl+b 1-9  go to tab",
-		"ctrl+b x  close tab",
-		"ctrl+b q  end session",
-		"ctrl+b ?  this help",
-		"ctrl+s    save (Notes)",
-		"any key: close",
+	var out []string
+	for _, g := range KeyGroups()[:2] {
+		for _, b := range g.Keys {
+			h := b.Help()
+			out = append(out, fmt.Sprintf("%-11s %s", h.Key, h.Desc))
+		}
 	}
+	return append(out, "", "any key: close")
 }
 
 // fit pads or truncates one line to exactly width cells.

@@ -84,17 +84,47 @@ func (w *Workspace) open(kind, arg string) {
 	}
 	w.tabs = append(w.tabs, k.New(w.env, arg))
 	w.focus = len(w.tabs) - 1
+	w.syncFocus()
+}
+
+// syncFocus tells apps that care whether they are the visible tab.
+func (w *Workspace) syncFocus() {
+	for i, a := range w.tabs {
+		if f, ok := a.(Focuser); ok {
+			f.SetFocused(i == w.focus && w.overlay == overlayNone)
+		}
+	}
+}
+
+// Unread sums the unread counts of all tabs.
+func (w *Workspace) Unread() int {
+	n := 0
+	for _, a := range w.tabs {
+		if b, ok := a.(Badger); ok {
+			n += b.Unread()
+		}
+	}
+	return n
 }
 
 // Update applies one message and says what the session should do.
 func (w *Workspace) Update(msg tea.Msg) Action {
 	key, isKey := msg.(tea.KeyPressMsg)
 	if !isKey {
-		if a := w.Focused(); a != nil {
+		// Non-key messages (chat, async results, paste) reach every tab;
+		// each app takes what concerns it. A paste goes to the focused one.
+		if _, paste := msg.(tea.PasteMsg); paste {
+			if a := w.Focused(); a != nil {
+				a.Update(msg)
+			}
+			return ActNone
+		}
+		for _, a := range w.tabs {
 			a.Update(msg)
 		}
 		return ActNone
 	}
+	defer w.syncFocus()
 	w.Notice = ""
 	switch {
 	case w.overlay != overlayNone:

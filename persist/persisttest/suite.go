@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) persist.Store) {
 		{"Snapshots", testSnapshots},
 		{"Documents", testDocuments},
 		{"Audit", testAudit},
+		{"Chat", testChat},
 		{"Concurrency", testConcurrency},
 	}
 	for _, a := range areas {

@@ -49,6 +49,8 @@ type Notes struct {
 	ed      *editor
 	top     int
 	height  int
+	// conflict is set while asking what to do about a save over a newer version.
+	conflict bool
 }
 
 func open(env tui.Env, docID string) *Notes {
@@ -117,6 +119,10 @@ func (n *Notes) Update(msg tea.Msg) {
 }
 
 func (n *Notes) key(k tea.KeyPressMsg) {
+	if n.conflict {
+		n.resolve(k.String())
+		return
+	}
 	page := max(n.height-1, 1)
 	switch k.String() {
 	case "ctrl+s":
@@ -177,6 +183,7 @@ func (n *Notes) save() {
 	}
 	switch {
 	case errors.Is(err, tui.ErrConflict):
+		n.conflict = true
 		n.notify("not saved: " + n.title + " changed elsewhere")
 		return
 	case err != nil:
@@ -187,39 +194,140 @@ func (n *Notes) save() {
 	n.notify(fmt.Sprintf("saved %s", n.title))
 }
 
+// resolve answers the conflict question: reload, overwrite or save a copy.
+func (n *Notes) resolve(answer string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	switch answer {
+	case "r":
+		d, err := n.env.Docs.Get(ctx, n.docID)
+		if err != nil {
+			n.notify("reload failed: " + err.Error())
+			return
+		}
+		n.title, n.version, n.dirty = d.Title, d.Version, false
+		row, col := n.ed.row, n.ed.col
+		n.ed.setText(d.Body)
+		n.ed.row, n.ed.col = row, col
+		n.ed.clamp()
+		n.notify("reloaded " + n.title)
+	case "o":
+		d, err := n.env.Docs.Get(ctx, n.docID)
+		if err != nil {
+			n.notify("overwrite failed: " + err.Error())
+			return
+		}
+		n.version = d.Version
+		n.conflict = false
+		n.save()
+		return
+	case "s":
+		d, err := n.env.Docs.Create(ctx, n.title+" (copy)", n.ed.text())
+		if err != nil {
+			n.notify("save as failed: " + err.Error())
+			return
+		}
+		n.docID, n.title, n.version, n.dirty = d.ID, d.Title, d.Version, false
+		n.notify("saved as " + n.title)
+	case "esc", "ctrl+c":
+	default:
+		return
+	}
+	n.conflict = false
+}
+
 func (n *Notes) notify(msg string) {
 	if n.env.Notify != nil {
 		n.env.Notify(msg)
 	}
 }
 
-// View implements tui.App: no soft wrap; the view scrolls to keep the cursor.
+// View implements tui.App. Long lines wrap at the width (soft wrap), so a
+// resize reflows the text; the view scrolls to keep the cursor's character
+// on screen.
 func (n *Notes) View(width, height int) (string, *tui.Cursor) {
-	n.height = height
-	if n.ed.row < n.top {
-		n.top = n.ed.row
+	textH := height
+	if n.conflict {
+		textH = max(height-1, 1)
 	}
-	if n.ed.row >= n.top+height {
-		n.top = n.ed.row - height + 1
+	n.height = textH
+	cx, cy, rows := n.layout(width, textH)
+	out := strings.Join(rows, "\n")
+	if n.conflict {
+		out += "\n" + ansi.TruncateWc("changed elsewhere: r reload · o overwrite · s save a copy · esc cancel", width, "")
 	}
-	n.top = min(n.top, max(len(n.ed.lines)-1, 0))
-	line := n.ed.lines[n.ed.row]
-	curX := ansi.StringWidthWc(string(line[:n.ed.col]))
-	left := max(curX-width+1, 0)
-	var b strings.Builder
-	for y := 0; y < height; y++ {
-		if y > 0 {
-			b.WriteByte('\n')
+	return out, &tui.Cursor{X: cx, Y: cy}
+}
+
+// layout wraps the lines from the top line down and returns the visible
+// rows and the cursor's cell.
+func (n *Notes) layout(width, height int) (cx, cy int, rows []string) {
+	n.top = min(max(n.top, 0), n.ed.row)
+	curRow, curCol, curSub := 0, 0, 0
+	for {
+		// Rows between the top line and the cursor's line.
+		before := 0
+		for i := n.top; i < n.ed.row; i++ {
+			before += len(wrap(n.ed.lines[i], width))
 		}
-		i := n.top + y
-		if i >= len(n.ed.lines) {
-			continue
+		curSub, curCol = cursorIn(n.ed.lines[n.ed.row], n.ed.col, width)
+		curRow = before + curSub
+		if curRow < height || n.top == n.ed.row {
+			break
 		}
-		s := string(n.ed.lines[i])
-		if left > 0 {
-			s = ansi.TruncateLeftWc(s, left, "")
-		}
-		b.WriteString(ansi.TruncateWc(s, width, ""))
+		n.top++
 	}
-	return b.String(), &tui.Cursor{X: curX - left, Y: n.ed.row - n.top}
+	skip := max(curRow-height+1, 0) // one logical line taller than the screen
+	for i := n.top; i < len(n.ed.lines) && len(rows) < height+skip; i++ {
+		for _, seg := range wrap(n.ed.lines[i], width) {
+			rows = append(rows, string(seg))
+		}
+	}
+	rows = rows[min(skip, len(rows)):]
+	if len(rows) > height {
+		rows = rows[:height]
+	}
+	return curCol, curRow - skip, rows
+}
+
+// wrap splits a line into segments of at most width cells.
+func wrap(line []rune, width int) [][]rune {
+	if len(line) == 0 {
+		return [][]rune{nil}
+	}
+	var segs [][]rune
+	start, w := 0, 0
+	for i, r := range line {
+		rw := runeWidth(r)
+		if w+rw > width && i > start {
+			segs = append(segs, line[start:i])
+			start, w = i, 0
+		}
+		w += rw
+	}
+	return append(segs, line[start:])
+}
+
+// cursorIn returns the wrapped row and cell column of rune index col.
+func cursorIn(line []rune, col, width int) (row, x int) {
+	segs := wrap(line, width)
+	pos := 0
+	for i, seg := range segs {
+		if col < pos+len(seg) || i == len(segs)-1 {
+			x = ansi.StringWidthWc(string(seg[:col-pos]))
+			if x >= width { // at the end of a full row: the next row's start
+				return i + 1, 0
+			}
+			return i, x
+		}
+		pos += len(seg)
+	}
+	return 0, 0
+}
+
+func runeWidth(r rune) int {
+	if w := ansi.StringWidthWc(string(r)); w > 0 {
+		return w
+	}
+	return 1
 }

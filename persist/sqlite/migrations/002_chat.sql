@@ -1,0 +1,8 @@
+CREATE TABLE chat (
+	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+	room TEXT NOT NULL,
+	user TEXT NOT NULL,
+	text TEXT NOT NULL,
+	at   INTEGER NOT NULL
+);
+CREATE INDEX chat_room ON chat(room, seq);

@@ -1,0 +1,213 @@
+package sessions
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"termhost/persist"
+	"termhost/tui"
+)
+
+// sessionRef lets an app's Env reach its session, which is made after the
+// workspace it holds.
+type sessionRef struct{ p atomic.Pointer[Session] }
+
+// env builds what the apps of u's workspace may use.
+func (m *Manager) env(u User, ref *sessionRef) tui.Env {
+	env := tui.Env{
+		User: u.Name, Admin: u.Admin,
+		Docs: userDocs{store: m.store, owner: u.Name},
+		Chat: userChat{m: m, user: u.Name},
+		Who:  m.presence,
+		Now:  m.clock.Now,
+		Run: func(cmd tea.Cmd) {
+			go func() {
+				if msg := cmd(); msg != nil {
+					if s := ref.p.Load(); s != nil {
+						s.deliver(msg)
+					}
+				}
+			}()
+		},
+	}
+	if u.Admin {
+		env.Ops = adminOps{m: m, actor: u.Name}
+	}
+	return env
+}
+
+// deliver applies a non-key message (chat, async result) and redraws.
+func (s *Session) deliver(msg tea.Msg) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		return
+	}
+	s.ws.Update(msg)
+	s.markDirtyLocked()
+	s.renderLocked()
+}
+
+// presence lists users with live sessions. It takes session locks, so apps
+// call it through Env.Run, never from Update.
+func (m *Manager) presence(ctx context.Context) ([]tui.Presence, error) {
+	m.mu.Lock()
+	live := make([]*Session, 0, len(m.live))
+	for _, s := range m.live {
+		live = append(live, s)
+	}
+	m.mu.Unlock()
+	now := m.clock.Now()
+	byUser := map[string]*tui.Presence{}
+	for _, s := range live {
+		s.mu.Lock()
+		owner, attached, idle := s.rec.Owner, len(s.clients) > 0, now.Sub(s.rec.LastInputAt)
+		s.mu.Unlock()
+		p := byUser[owner]
+		if p == nil {
+			p = &tui.Presence{User: owner, Idle: idle}
+			byUser[owner] = p
+		}
+		p.Sessions++
+		if attached {
+			p.Attached++
+		}
+		p.Idle = min(p.Idle, idle)
+	}
+	out := make([]tui.Presence, 0, len(byUser))
+	for _, p := range byUser {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].User < out[j].User })
+	return out, nil
+}
+
+// userChat is the chat service for one user.
+type userChat struct {
+	m    *Manager
+	user string
+}
+
+// maxChatText bounds one chat message in bytes.
+const maxChatText = 2000
+
+func (c userChat) Post(ctx context.Context, room, text string) error {
+	if len(text) > maxChatText {
+		text = text[:maxChatText]
+	}
+	msg, err := c.m.store.PostChat(ctx, persist.ChatMessage{Room: room, User: c.user, Text: strings.ToValidUTF8(text, "?"), At: c.m.clock.Now()})
+	if err != nil {
+		return err
+	}
+	c.m.chat.publish(tui.ChatMsg{Seq: msg.Seq, Room: msg.Room, User: msg.User, Text: msg.Text, At: msg.At})
+	return nil
+}
+
+func (c userChat) History(ctx context.Context, room string, before int64, limit int) ([]tui.ChatMessage, error) {
+	msgs, err := c.m.store.ChatHistory(ctx, room, before, limit)
+	out := make([]tui.ChatMessage, 0, len(msgs))
+	for _, x := range msgs {
+		out = append(out, tui.ChatMessage{Seq: x.Seq, Room: x.Room, User: x.User, Text: x.Text, At: x.At})
+	}
+	return out, err
+}
+
+// chatHub fans posted messages out to every live session of this node, in
+// order, from one goroutine, so a poster never waits for other sessions.
+type chatHub struct {
+	mu    sync.Mutex
+	queue []tui.ChatMsg
+	wake  chan struct{}
+}
+
+func (h *chatHub) publish(msg tui.ChatMsg) {
+	h.mu.Lock()
+	h.queue = append(h.queue, msg)
+	h.mu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// chatLoop delivers queued messages until the manager stops.
+func (m *Manager) chatLoop() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-m.chat.wake:
+		}
+		m.chat.mu.Lock()
+		batch := m.chat.queue
+		m.chat.queue = nil
+		m.chat.mu.Unlock()
+		m.mu.Lock()
+		live := make([]*Session, 0, len(m.live))
+		for _, s := range m.live {
+			live = append(live, s)
+		}
+		m.mu.Unlock()
+		for _, msg := range batch {
+			for _, s := range live {
+				s.deliver(msg)
+			}
+		}
+	}
+}
+
+// adminOps is the Admin app's view of the manager; every action is audited.
+type adminOps struct {
+	m     *Manager
+	actor string
+}
+
+func (a adminOps) Sessions(ctx context.Context) ([]tui.SessionRow, error) {
+	infos, err := a.m.List(ctx, "", "")
+	if err != nil {
+		return nil, err
+	}
+	now := a.m.clock.Now()
+	rows := make([]tui.SessionRow, 0, len(infos))
+	for _, in := range infos {
+		var apps []string
+		for _, x := range in.Apps {
+			apps = append(apps, x.App)
+		}
+		rows = append(rows, tui.SessionRow{ID: in.ID, User: in.Owner, Name: in.Name, State: in.State,
+			Clients: len(in.Clients), Idle: now.Sub(in.LastInputAt).Truncate(time.Second), Apps: strings.Join(apps, ",")})
+	}
+	return rows, nil
+}
+
+func (a adminOps) Detach(ctx context.Context, id string) error {
+	_, err := a.m.Detach(ctx, id, a.actor)
+	a.audit(ctx, "detach", id, "", err)
+	return err
+}
+
+func (a adminOps) Kill(ctx context.Context, id string) error {
+	err := a.m.Kill(ctx, id, a.actor)
+	a.audit(ctx, "kill", id, "", err)
+	return err
+}
+
+func (a adminOps) Message(ctx context.Context, id, text string) error {
+	_, err := a.m.Message(ctx, id, a.actor, text)
+	a.audit(ctx, "message", id, text, err)
+	return err
+}
+
+func (a adminOps) audit(ctx context.Context, action, target, detail string, err error) {
+	if err != nil {
+		detail += " (failed: " + err.Error() + ")"
+	}
+	logErr(a.m.log, "audit", a.m.store.AppendAudit(ctx, persist.AuditEntry{At: a.m.clock.Now(), Actor: a.actor, Action: action, Target: target, Detail: strings.TrimSpace(detail)}))
+}
