@@ -306,3 +306,27 @@ func (w stallWriter) Write(p []byte) (int, error) {
 	<-w.closed
 	return 0, errors.New("stalled client closed")
 }
+
+func ioPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
+
+// eofReader is input that has already ended.
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+func testtermScreen() *testterm.Screen { return testterm.New(80, 24, testterm.CRLF()) }
+
+// waitFor polls cond until it holds or the wait bound passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(wait)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}

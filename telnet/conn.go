@@ -20,10 +20,9 @@ const readBufSize = 4096
 // Conn is a telnet connection seen as a terminal (an io.ReadWriteCloser):
 // Read returns what the user typed, Write draws. Read and Write may be used
 // from different goroutines; Read itself (like Write itself) is serialised.
-//
-// Lock order: wmu before engMu. The read path never holds engMu while
-// writing: it feeds under engMu, releases it, then writes replies under wmu.
 type Conn struct {
+	// Lock order: wmu before engMu. The read path never holds engMu while
+	// writing: it feeds under engMu, releases it, then writes under wmu.
 	nc   net.Conn
 	echo atomic.Bool
 

@@ -27,6 +27,25 @@ const (
 	PromptCancelled
 )
 
+// PromptState is a prompt's snapshot form: a half-typed answer is a draft
+// and comes back after a restore like any other.
+type PromptState struct {
+	Active bool   `json:"active,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	Label  string `json:"label,omitempty"`
+	Value  string `json:"value,omitempty"`
+}
+
+// State returns the prompt's snapshot form.
+func (p *Prompt) State() PromptState {
+	return PromptState{Active: p.Active, Tag: p.Tag, Label: p.Label, Value: string(p.Value)}
+}
+
+// SetState restores a prompt.
+func (p *Prompt) SetState(s PromptState) {
+	p.Active, p.Tag, p.Label, p.Value = s.Active, s.Tag, s.Label, []rune(s.Value)
+}
+
 // Start opens the prompt.
 func (p *Prompt) Start(tag, label, value string) {
 	p.Tag, p.Label, p.Value, p.Active = tag, label, []rune(value), true

@@ -23,8 +23,21 @@ const Version = 1
 func Kind() tui.Kind {
 	return tui.Kind{Name: "admin", Title: "Admin: sessions", Version: Version, AdminOnly: true,
 		New:     func(env tui.Env, _ string) tui.App { return &Admin{env: env} },
-		Restore: func(env tui.Env, _ int, _ json.RawMessage) (tui.App, error) { return &Admin{env: env}, nil },
+		Restore: func(env tui.Env, _ int, raw json.RawMessage) (tui.App, error) {
+			var s state
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return nil, err
+			}
+			a := &Admin{env: env, sel: max(s.Sel, 0)}
+			a.prompt.SetState(s.Prompt)
+			return a, nil
+		},
 	}
+}
+
+type state struct {
+	Sel    int             `json:"sel"`
+	Prompt tui.PromptState `json:"prompt"`
 }
 
 type rowsMsg struct {
@@ -60,7 +73,9 @@ func (a *Admin) Title() string { return "admin" }
 func (a *Admin) Documents() []string { return []string{} }
 
 // State implements tui.App.
-func (a *Admin) State() (json.RawMessage, error) { return json.RawMessage("{}"), nil }
+func (a *Admin) State() (json.RawMessage, error) {
+	return json.Marshal(state{Sel: a.sel, Prompt: a.prompt.State()})
+}
 
 // SetFocused implements tui.Focuser.
 func (a *Admin) SetFocused(f bool) {

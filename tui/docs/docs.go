@@ -29,6 +29,7 @@ func Kind() tui.Kind {
 				return nil, err
 			}
 			d := &Docs{env: env, sel: max(s.Sel, 0), top: max(s.Top, 0)}
+			d.prompt.SetState(s.Prompt)
 			d.reload()
 			return d, nil
 		},
@@ -36,8 +37,9 @@ func Kind() tui.Kind {
 }
 
 type state struct {
-	Sel int `json:"sel"`
-	Top int `json:"top"`
+	Sel    int             `json:"sel"`
+	Top    int             `json:"top"`
+	Prompt tui.PromptState `json:"prompt"`
 }
 
 // Docs lists the user's documents.
@@ -59,7 +61,7 @@ func (d *Docs) Title() string { return "documents" }
 func (d *Docs) Documents() []string { return []string{} }
 
 // State implements tui.App.
-func (d *Docs) State() (json.RawMessage, error) { return json.Marshal(state{Sel: d.sel, Top: d.top}) }
+func (d *Docs) State() (json.RawMessage, error) { return json.Marshal(state{Sel: d.sel, Top: d.top, Prompt: d.prompt.State()}) }
 
 // SetFocused implements tui.Focuser: the list is fresh whenever shown.
 func (d *Docs) SetFocused(f bool) {

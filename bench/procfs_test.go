@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestParseKBField(t *testing.T) {
+	status := []byte("Name:\ttermhost\nVmPeak:\t  900 kB\nVmRSS:\t   12345 kB\nThreads:\t7\n")
+	tests := []struct {
+		name    string
+		data    []byte
+		field   string
+		want    int64
+		wantErr bool
+	}{
+		{"rss", status, "VmRSS:", 12345 << 10, false},
+		{"pss rollup", []byte("00400000-7ffd [rollup]\nRss:  100 kB\nPss:   64 kB\nPss_Anon: 60 kB\n"), "Pss:", 64 << 10, false},
+		{"missing", status, "Pss:", 0, true},
+		{"garbage number", []byte("VmRSS: lots kB\n"), "VmRSS:", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseKBField(tt.data, tt.field)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("parseKBField(%q) = %d, %v; want %d, err %v", tt.field, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"plain", "42 (termhost) S 1 42 42 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 9 0 100 1000 200", 3 * time.Second, false},
+		{"name with spaces and parens", "42 (a b) c)) R 1 42 42 0 -1 0 0 0 0 0 7 3 0 0 20 0 1 0 1 1 1", 100 * time.Millisecond, false},
+		{"truncated", "42 (x) S 1 2 3", 0, true},
+		{"no name", "garbage", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseStatCPU([]byte(tt.line))
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("parseStatCPU = %v, %v; want %v, err %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestReadOwnProcess(t *testing.T) {
+	m, err := ReadMem(os.Getpid())
+	if err != nil {
+		t.Skipf("no procfs here: %v", err)
+	}
+	if m.RSS <= 0 || m.PSS <= 0 {
+		t.Fatalf("own memory %+v", m)
+	}
+	if _, err := ReadCPU(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+}
