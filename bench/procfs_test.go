@@ -64,3 +64,37 @@ func TestReadOwnProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseGCLine(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want GCStat
+		ok   bool
+	}{
+		{"go 1.26 line", "gc 12 @3.402s 1%: 0.021+1.2+0.003 ms clock, 0.04+0.3/1.1/0+0.007 ms cpu, 40->41->20 MB, 42 MB goal, 0 MB stacks, 0 MB globals, 2 P", GCStat{Num: 12, LiveMB: 20, GoalMB: 42}, true},
+		{"forced", "gc 3 @120.1s 0%: 0.01+0.2+0.01 ms clock, 0.02+0/0.1/0+0.02 ms cpu, 4->4->1 MB, 8 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)", GCStat{Num: 3, LiveMB: 1, GoalMB: 8}, true},
+		{"slog line", `time=2026-11-26T10:00:00Z level=INFO msg="gc ok"`, GCStat{}, false},
+		{"scavenger line", "scvg: 1 MB released", GCStat{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := parseGCLine(tt.line)
+			if ok != tt.ok || got != tt.want {
+				t.Fatalf("parseGCLine = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestGCTraceAcrossWrites(t *testing.T) {
+	var g GCTrace
+	g.Write([]byte("level=INFO msg=x\ngc 1 @0.1s 0%: 0+0+0 ms clock, 0+0/0/0+0 ms cpu, 4->4->"))
+	if g.Last().Num != 0 {
+		t.Fatalf("partial line parsed: %+v", g.Last())
+	}
+	g.Write([]byte("3 MB, 8 MB goal, 0 MB stacks, 0 MB globals, 2 P\n"))
+	if got := g.Last(); got != (GCStat{Num: 1, LiveMB: 3, GoalMB: 8}) {
+		t.Fatalf("Last = %+v", got)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"termhost/persist"
 	"termhost/sessions"
 	"termhost/sshd"
+	"termhost/telnetd"
 	"termhost/tui/apps"
 )
 
@@ -89,6 +90,25 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			}
 		}()
 	}
+	var tel *telnetd.Server
+	if cfg.TelnetAddr != "" {
+		tel, err = telnetd.Listen(telnetd.Config{Addr: cfg.TelnetAddr, Auth: authn, Users: store, Limiter: limiter,
+			Manager: mgr, LoginGrace: cfg.LoginGrace, MaxUnauth: cfg.MaxUnauth, Log: log})
+		if err != nil {
+			if ssh != nil {
+				ssh.Close()
+			}
+			sock.Close()
+			mgr.Shutdown(context.Background(), "")
+			return err
+		}
+		fmt.Fprintf(stdout, "telnet listening on %s (plaintext: passwords cross the network unencrypted; --telnet-addr \"\" disables it)\n", tel.Addr())
+		go func() {
+			if err := tel.Serve(); err != nil {
+				log.Error("telnet server stopped", "err", err)
+			}
+		}()
+	}
 	fmt.Fprintf(stdout, "admin socket %s\n", filepath.Join(cfg.DataDir, "admin.sock"))
 	fmt.Fprintln(stdout, "ready")
 
@@ -97,11 +117,14 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	mgr.Shutdown(shutdownCtx, "[server shutting down; your session is saved — reconnect to resume]")
+	// Give farewell messages a moment to reach clients before the
+	// connections are torn down.
+	time.Sleep(200 * time.Millisecond)
 	if ssh != nil {
-		// Give farewell messages a moment to reach clients before the
-		// connections are torn down.
-		time.Sleep(200 * time.Millisecond)
 		ssh.Close()
+	}
+	if tel != nil {
+		tel.Close()
 	}
 	sock.Close()
 	return nil

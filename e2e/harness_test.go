@@ -65,6 +65,7 @@ type server struct {
 	args    []string
 	cmd     *exec.Cmd
 	sshAddr string
+	telAddr string
 	out     *syncBuffer
 	errOut  *syncBuffer
 	done    chan struct{}
@@ -125,6 +126,9 @@ func (s *server) start() {
 			if addr, ok := strings.CutPrefix(line, "ssh listening on "); ok {
 				s.sshAddr = addr
 			}
+			if rest, ok := strings.CutPrefix(line, "telnet listening on "); ok {
+				s.telAddr, _, _ = strings.Cut(rest, " ")
+			}
 			if line == "ready" {
 				close(ready)
 			}
@@ -145,6 +149,11 @@ func (s *server) start() {
 
 func (s *server) port() string {
 	_, port, _ := strings.Cut(s.sshAddr, ":")
+	return port
+}
+
+func (s *server) telnetPort() string {
+	_, port, _ := strings.Cut(s.telAddr, ":")
 	return port
 }
 

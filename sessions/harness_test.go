@@ -217,7 +217,7 @@ func (c *client) send(s string) {
 	c.t.Helper()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(wait))
 	if _, err := io.WriteString(c.conn, s); err != nil {
-		c.t.Fatalf("send %q: %v", s, err)
+		c.t.Fatalf("send %.40q (%d bytes): %v", s, len(s), err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"termhost/persist"
+	"termhost/sessions"
 )
 
 // A new session opens Notes on "untitled"; ctrl+b d detaches and Serve
@@ -109,6 +110,31 @@ func TestAttachShared(t *testing.T) {
 	}
 	if in := e.only(alice); len(in.Clients) != 2 {
 		t.Errorf("clients = %d, want 2", len(in.Clients))
+	}
+
+	// When the small client leaves, the big one gets its full size back.
+	small.send("\x02d")
+	small.waitDone()
+	big.scr.WaitUntil(t, "status bar on row 23", wait, func(string) bool {
+		return strings.Contains(big.scr.Line(23), "alice · 1")
+	})
+}
+
+// A window-change re-renders at the new size.
+func TestResize(t *testing.T) {
+	e := newEnv(t, testPolicy())
+	resizes := make(chan sessions.Size, 1)
+	ci := info("10.0.0.1:1001", 80, 24)
+	ci.Resizes = resizes
+	c := e.serve(e.mgr, alice, ci)
+	c.waitFor(" alice · ")
+	c.scr.Resize(40, 10)
+	resizes <- sessions.Size{Width: 40, Height: 10}
+	c.scr.WaitUntil(t, "status bar on row 9", wait, func(string) bool {
+		return strings.Contains(c.scr.Line(9), "alice · 1")
+	})
+	if in := e.only(alice); in.Clients[0].Width != 40 || in.Clients[0].Height != 10 {
+		t.Errorf("listed size = %dx%d, want 40x10", in.Clients[0].Width, in.Clients[0].Height)
 	}
 }
 

@@ -22,7 +22,7 @@ const Version = 1
 // Kind registers Admin.
 func Kind() tui.Kind {
 	return tui.Kind{Name: "admin", Title: "Admin: sessions", Version: Version, AdminOnly: true,
-		New:     func(env tui.Env, _ string) tui.App { return &Admin{env: env} },
+		New: func(env tui.Env, _ string) tui.App { return &Admin{env: env} },
 		Restore: func(env tui.Env, _ int, raw json.RawMessage) (tui.App, error) {
 			var s state
 			if err := json.Unmarshal(raw, &s); err != nil {

@@ -61,7 +61,9 @@ func (d *Docs) Title() string { return "documents" }
 func (d *Docs) Documents() []string { return []string{} }
 
 // State implements tui.App.
-func (d *Docs) State() (json.RawMessage, error) { return json.Marshal(state{Sel: d.sel, Top: d.top, Prompt: d.prompt.State()}) }
+func (d *Docs) State() (json.RawMessage, error) {
+	return json.Marshal(state{Sel: d.sel, Top: d.top, Prompt: d.prompt.State()})
+}
 
 // SetFocused implements tui.Focuser: the list is fresh whenever shown.
 func (d *Docs) SetFocused(f bool) {
