@@ -17,6 +17,9 @@ type wsState struct {
 	Version int        `json:"v"`
 	Focus   int        `json:"focus"`
 	Tabs    []tabState `json:"tabs"`
+	// Overlay and Choice keep an open chooser, help or quit question.
+	Overlay int `json:"overlay,omitempty"`
+	Choice  int `json:"choice,omitempty"`
 }
 
 type tabState struct {
@@ -27,7 +30,10 @@ type tabState struct {
 
 // Snapshot serialises the workspace.
 func (w *Workspace) Snapshot() ([]byte, error) {
-	s := wsState{Version: StateVersion, Focus: w.focus}
+	s := wsState{Version: StateVersion, Focus: w.focus, Overlay: int(w.overlay)}
+	if w.overlay == overlayChooser {
+		s.Choice = w.choice
+	}
 	for _, a := range w.tabs {
 		st, err := a.State()
 		if err != nil {
@@ -69,6 +75,10 @@ func Restore(reg *Registry, env Env, data []byte) (*Workspace, error) {
 		w.tabs = append(w.tabs, a)
 	}
 	w.focus = min(max(s.Focus, 0), max(len(w.tabs)-1, 0))
+	if s.Overlay > int(overlayNone) && s.Overlay <= int(overlayQuit) {
+		w.overlay = overlay(s.Overlay)
+		w.choice = min(max(s.Choice, 0), max(len(reg.Kinds(env.Admin))-1, 0))
+	}
 	w.syncFocus()
 	return w, nil
 }
