@@ -98,6 +98,15 @@ func profileFor(term string) colorprofile.Profile {
 
 // draw renders content at w×h into the client's queue.
 func (c *Client) draw(content string, cur *tui.Cursor, w, h int) {
+	if frame := c.render(content, cur, w, h); len(frame) > 0 {
+		c.out.push(frame)
+	}
+	c.frame.Reset()
+}
+
+// render diffs content at w×h against what the client shows and returns
+// the bytes that update it (valid until the next render).
+func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
 	if c.renderer == nil || c.out.takeStale() || c.screen.Width() != w || c.screen.Height() != h {
 		c.resetRenderer(w, h)
 	}
@@ -120,10 +129,7 @@ func (c *Client) draw(content string, cur *tui.Cursor, w, h int) {
 		c.frame.WriteString(ansi.HideCursor)
 		c.cursorShown = false
 	}
-	if c.frame.Len() > 0 {
-		c.out.push(c.frame.Bytes())
-		c.frame.Reset()
-	}
+	return c.frame.Bytes()
 }
 
 // farewell leaves the alternate screen, prints why the client is leaving
