@@ -48,7 +48,7 @@ type Client struct {
 	// Guarded by the owning session's mu.
 	width, height int
 	renderer      *uv.TerminalRenderer
-	screen        uv.ScreenBuffer
+	vw, vh        int // the size the renderer was set up for
 	frame         bytes.Buffer
 	cursorShown   bool
 	started       bool
@@ -84,8 +84,23 @@ func (c *Client) resetRenderer(w, h int) {
 	r.Resize(w, h)
 	r.Erase()
 	c.renderer = r
-	c.screen = uv.NewScreenBuffer(w, h)
+	c.vw, c.vh = w, h
 	c.started = false
+}
+
+// scratch holds screen buffers for drawing frames. A client keeps only its
+// renderer's copy of what its terminal shows; the frame it draws next is
+// borrowed, which halves the memory of an attached session.
+var scratch sync.Pool
+
+func borrowScreen(w, h int) uv.ScreenBuffer {
+	if b, ok := scratch.Get().(uv.ScreenBuffer); ok {
+		if b.Width() != w || b.Height() != h {
+			b.Resize(w, h)
+		}
+		return b
+	}
+	return uv.NewScreenBuffer(w, h)
 }
 
 // profileFor maps a terminal type to the colours it can show.
@@ -107,7 +122,7 @@ func (c *Client) draw(content string, cur *tui.Cursor, w, h int) {
 // render diffs content at w×h against what the client shows and returns
 // the bytes that update it (valid until the next render).
 func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
-	if c.renderer == nil || c.out.takeStale() || c.screen.Width() != w || c.screen.Height() != h {
+	if c.renderer == nil || c.out.takeStale() || c.vw != w || c.vh != h {
 		c.resetRenderer(w, h)
 	}
 	if !c.started {
@@ -115,8 +130,16 @@ func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
 		c.cursorShown = false
 		c.started = true
 	}
-	uv.NewStyledString(content).Draw(c.screen, c.screen.Bounds())
-	c.renderer.Render(c.screen.RenderBuffer)
+	screen := borrowScreen(w, h)
+	uv.NewStyledString(content).Draw(screen, screen.Bounds())
+	// The borrowed buffer last held some other frame, so its own change
+	// tracking means nothing here: every line is offered to the renderer,
+	// which diffs it against what this terminal shows.
+	for y := range h {
+		screen.TouchLine(0, y, w)
+	}
+	c.renderer.Render(screen.RenderBuffer)
+	scratch.Put(screen)
 	if cur != nil {
 		c.renderer.MoveTo(min(cur.X, w-1), min(cur.Y, h-1))
 	}

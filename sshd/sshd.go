@@ -134,7 +134,7 @@ func (s *Server) trackConn(_ ssh.Context, conn net.Conn) net.Conn {
 		conn.Close()
 		return conn
 	}
-	tc := &trackedConn{Conn: conn, s: s}
+	tc := &trackedConn{Conn: withQuickAck(conn), s: s}
 	s.pending[conn.RemoteAddr().String()] = tc
 	return tc
 }
