@@ -337,11 +337,10 @@ func (m *Manager) end(ctx context.Context, s *Session, reason, actor, remote str
 	if err == nil {
 		logErr(m.log, "end: save last workspace", m.store.PutLastWorkspace(ctx, rec.Owner, persist.Seal(data)), "session", rec.ID)
 	}
-	m.saveRecord(rec)
+	s.record("ended", actor, remote, reason)
 	m.mu.Lock()
 	delete(m.live, rec.ID)
 	m.mu.Unlock()
-	m.event(rec.ID, "ended", actor, remote, reason)
 }
 
 // endRecord ends a session that is not in memory.

@@ -32,6 +32,27 @@ type Session struct {
 	lastSaved []byte
 
 	flushMu sync.Mutex
+	// recMu orders writes of this session's record and history: each write
+	// re-reads the record under mu, so the last write is the latest state
+	// even when an attach and a kill race. Order: flushMu, recMu, mu.
+	recMu sync.Mutex
+}
+
+// record writes the session's current record and, when kind is not empty,
+// appends a history event, in one ordered step.
+func (s *Session) record(kind, actor, remote, detail string) {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	s.mu.Lock()
+	rec := s.rec
+	if s.ws != nil {
+		rec.Apps = appsOf(s.ws)
+	}
+	s.mu.Unlock()
+	s.m.saveRecord(rec)
+	if kind != "" {
+		s.m.event(rec.ID, kind, actor, remote, detail)
+	}
 }
 
 // ID returns the session id.
@@ -139,9 +160,7 @@ func (s *Session) attach(c *Client, shared bool) error {
 	s.rec.LastInputAt = now
 	s.warned, s.ws.IdleWarning = false, ""
 	s.renderLocked()
-	rec := s.rec
 	s.mu.Unlock()
-	s.m.saveRecord(rec)
 	detail := ""
 	if shared {
 		detail = "shared"
@@ -149,7 +168,7 @@ func (s *Session) attach(c *Client, shared bool) error {
 	if len(evicted) > 0 {
 		detail = fmt.Sprintf("took over %d client(s)", len(evicted))
 	}
-	s.m.event(rec.ID, "attached", rec.Owner, c.info.Remote, c.info.Transport+" "+detail)
+	s.record("attached", s.rec.Owner, c.info.Remote, c.info.Transport+" "+detail)
 	return nil
 }
 
@@ -169,20 +188,14 @@ func (s *Session) detachClient(c *Client, reason, actor, remote, kind string) {
 	}
 	s.clients = append(s.clients[:idx], s.clients[idx+1:]...)
 	c.farewell(reason)
-	var rec persist.Session
-	changed := false
 	if len(s.clients) == 0 && !s.gone {
 		s.rec.State = persist.StateDetached
 		s.rec.DetachedAt = s.m.clock.Now()
-		rec, changed = s.rec, true
 	} else {
 		s.renderLocked()
 	}
 	s.mu.Unlock()
-	if changed {
-		s.m.saveRecord(rec)
-	}
-	s.m.event(s.rec.ID, "detached", actor, remote, kind)
+	s.record("detached", actor, remote, kind)
 }
 
 // detachAll disconnects every client (admin detach, idle, shutdown).
