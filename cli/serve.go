@@ -67,6 +67,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	}
 	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup}
 	limiter := auth.NewLimiter(time.Now)
+	connRate := auth.NewConnRate(cfg.ConnRate, float64(cfg.ConnBurst), time.Now)
 
 	fmt.Fprintf(stdout, "termhost %s: data in %s, store %s\n", cfg.NodeID, cfg.DataDir, storeName(cfg))
 	for _, k := range keys {
@@ -77,7 +78,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	var ssh *sshd.Server
 	if cfg.SSHAddr != "" {
 		ssh, err = sshd.Listen(sshd.Config{Addr: cfg.SSHAddr, HostKeys: keys, Auth: authn, Users: store, Limiter: limiter,
-			Manager: mgr, Admin: runner, LoginGrace: cfg.LoginGrace, MaxUnauth: cfg.MaxUnauth, ProxyProto: cfg.ProxyProtocol, Log: log})
+			Manager: mgr, Admin: runner, LoginGrace: cfg.LoginGrace, MaxUnauth: cfg.MaxUnauth, ConnRate: connRate, ProxyProto: cfg.ProxyProtocol, Log: log})
 		if err != nil {
 			sock.Close()
 			mgr.Shutdown(context.Background(), "")
@@ -93,7 +94,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	var tel *telnetd.Server
 	if cfg.TelnetAddr != "" {
 		tel, err = telnetd.Listen(telnetd.Config{Addr: cfg.TelnetAddr, Auth: authn, Users: store, Limiter: limiter,
-			Manager: mgr, LoginGrace: cfg.LoginGrace, MaxUnauth: cfg.MaxUnauth, Log: log})
+			Manager: mgr, LoginGrace: cfg.LoginGrace, MaxUnauth: cfg.MaxUnauth, ConnRate: connRate, Log: log})
 		if err != nil {
 			if ssh != nil {
 				ssh.Close()

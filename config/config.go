@@ -34,6 +34,8 @@ type Config struct {
 	MaxSessions    int           `yaml:"max_sessions_per_user"`
 	MaxClients     int           `yaml:"max_clients_per_session"`
 	MaxUnauth      int           `yaml:"max_unauthenticated"`
+	ConnRate       float64       `yaml:"conn_rate"`  // new connections per second per source (0: off)
+	ConnBurst      int           `yaml:"conn_burst"` // connections a source may open at once
 }
 
 // Default returns SPEC §2 and §3's defaults.
@@ -42,6 +44,7 @@ func Default() Config {
 		DataDir: "./data", SSHAddr: ":2222", TelnetAddr: ":2323",
 		LoginGrace: 30 * time.Second, IdleTimeout: 30 * time.Minute, HibernateAfter: 10 * time.Minute,
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
+		ConnRate: 10, ConnBurst: 40,
 	}
 }
 
@@ -165,6 +168,15 @@ func setKey(c *Config, key, v string) error {
 				return err
 			}
 			f.SetInt(int64(n))
+		case float64:
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return err
+			}
+			if x < 0 {
+				return fmt.Errorf("%s must not be negative", key)
+			}
+			f.SetFloat(x)
 		}
 		return nil
 	}

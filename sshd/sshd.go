@@ -44,8 +44,7 @@ type Config struct {
 	Admin      AdminRunner
 	LoginGrace time.Duration
 	MaxUnauth  int // cap on connections that have not authenticated yet
-	MaxWidth   int
-	MaxHeight  int
+	ConnRate   *auth.ConnRate
 	ProxyProto bool
 	Log        *slog.Logger
 }
@@ -129,6 +128,11 @@ func (c *trackedConn) Close() error {
 func (s *Server) trackConn(_ ssh.Context, conn net.Conn) net.Conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.cfg.ConnRate.Allow(auth.SourceOf(conn.RemoteAddr())) {
+		s.cfg.Log.Warn("connection rate exceeded; refusing", "remote", conn.RemoteAddr())
+		conn.Close()
+		return conn
+	}
 	if s.cfg.MaxUnauth > 0 && len(s.pending) >= s.cfg.MaxUnauth {
 		s.cfg.Log.Warn("too many unauthenticated connections; refusing", "remote", conn.RemoteAddr())
 		conn.Close()

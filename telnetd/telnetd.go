@@ -32,6 +32,7 @@ type Config struct {
 	Manager     *sessions.Manager
 	LoginGrace  time.Duration
 	MaxUnauth   int
+	ConnRate    *auth.ConnRate
 	Negotiation time.Duration // wait for NAWS/TTYPE; 0 means 2 s
 	Log         *slog.Logger
 }
@@ -79,6 +80,11 @@ func (s *Server) Serve() error {
 				continue
 			}
 			return err
+		}
+		if !s.cfg.ConnRate.Allow(auth.SourceOf(nc.RemoteAddr())) {
+			nc.Write([]byte("too many connections from your address; try again later\r\n"))
+			nc.Close()
+			continue
 		}
 		if !s.admit(nc) {
 			nc.Write([]byte("too many connections; try again later\r\n"))
