@@ -34,6 +34,22 @@ type ClientInfo struct {
 // Size is a terminal size in cells.
 type Size struct{ Width, Height int }
 
+// OfferSize puts sz on ch (buffered, capacity 1), replacing a size not yet
+// taken: the newest wins and a transport never blocks on a slow session.
+func OfferSize(ch chan Size, sz Size) {
+	for {
+		select {
+		case ch <- sz:
+			return
+		default:
+		}
+		select {
+		case <-ch:
+		default:
+		}
+	}
+}
+
 // maxPending bounds the bytes queued for one client; past it the queue is
 // dropped and the client gets a full repaint once it drains, so a stalled
 // client costs bounded memory and never blocks the session.

@@ -91,17 +91,7 @@ func forwardResizes(ctx context.Context, in <-chan ssh.Window, out chan sessions
 			if !ok {
 				return
 			}
-			sz := sessions.Size{Width: w.Width, Height: w.Height}
-			// Newest wins: drop a stale size rather than block.
-			select {
-			case out <- sz:
-			default:
-				select {
-				case <-out:
-				default:
-				}
-				out <- sz
-			}
+			sessions.OfferSize(out, sessions.Size{Width: w.Width, Height: w.Height})
 		}
 	}
 }

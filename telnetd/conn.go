@@ -51,16 +51,7 @@ func forwardResizes(ctx context.Context, in <-chan telnet.WindowSize, out chan s
 			if !ok {
 				return
 			}
-			sz := sessions.Size{Width: w.Width, Height: w.Height}
-			select {
-			case out <- sz:
-			default:
-				select {
-				case <-out:
-				default:
-				}
-				out <- sz
-			}
+			sessions.OfferSize(out, sessions.Size{Width: w.Width, Height: w.Height})
 		}
 	}
 }
