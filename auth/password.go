@@ -49,10 +49,14 @@ func VerifyPassword(hash, password string) (bool, error) {
 	}
 	var mem, time uint32
 	var threads uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &time, &threads); err != nil {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &time, &threads); err != nil ||
+		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", mem, time, threads) {
 		return false, fmt.Errorf("%w: params %q", ErrBadHash, parts[3])
 	}
-	if mem > 1<<20 || time > 16 || threads == 0 {
+	// A stored hash decides the work of every login attempt: keep it
+	// within what argon2 accepts (t ≥ 1, m ≥ 8p) and what a server can
+	// afford (≤ 256 MiB, ≤ 10 passes, ≤ 16 lanes).
+	if time < 1 || time > 10 || threads < 1 || threads > 16 || mem < 8*uint32(threads) || mem > 256<<10 {
 		return false, fmt.Errorf("%w: params out of range %q", ErrBadHash, parts[3])
 	}
 	salt, err := b64.DecodeString(parts[4])

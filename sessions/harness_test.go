@@ -171,8 +171,11 @@ func (e *env) openStore() {
 
 // newManager returns a manager on the env's store (node "n1"), shut down
 // at cleanup. The sweeper is not started: tests call Sweep.
-func (e *env) newManager() *sessions.Manager {
-	m := sessions.NewManager(sessions.Config{Store: e.store, Clock: e.clock, Policy: e.policy, Node: "n1",
+func (e *env) newManager() *sessions.Manager { return e.managerOn(e.store) }
+
+// managerOn is newManager on another view of the store.
+func (e *env) managerOn(st sessions.Store) *sessions.Manager {
+	m := sessions.NewManager(sessions.Config{Store: st, Clock: e.clock, Policy: e.policy, Node: "n1",
 		Registry: apps.Registry(), Log: slog.New(slog.NewTextHandler(e.logs, nil))})
 	e.t.Cleanup(func() { m.Shutdown(context.Background(), "test over") })
 	return m
@@ -205,12 +208,34 @@ func (e *env) serve(m *sessions.Manager, u sessions.User, ci sessions.ClientInfo
 	return c
 }
 
-// attach serves alice at 80×24 and waits for the workspace.
+// attach serves alice at 80×24 and waits for the workspace and for the
+// attach to be recorded.
 func (e *env) attach(args ...string) *client {
 	e.t.Helper()
 	c := e.serve(e.mgr, alice, info("10.0.0.1:1001", 80, 24), args...)
 	c.waitFor(" alice · ")
+	e.settle(e.mgr, "10.0.0.1:1001")
 	return c
+}
+
+// settle waits until the attach of the client from remote is in the
+// store: its history event is written after the record, outside the
+// session's lock, so a test acting on the session must not race it.
+func (e *env) settle(m *sessions.Manager, remote string) {
+	e.t.Helper()
+	waitFor(e.t, "the attach to be recorded", func() bool {
+		infos, _ := m.List(context.Background(), "", "")
+		for _, in := range infos {
+			for _, c := range in.Clients {
+				if c.Remote != remote {
+					continue
+				}
+				_, events, _ := m.Show(context.Background(), in.ID)
+				return len(events) > 0 && events[len(events)-1].Kind == "attached"
+			}
+		}
+		return false
+	})
 }
 
 func (c *client) send(s string) {
@@ -314,7 +339,12 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
-func testtermScreen() *testterm.Screen { return testterm.New(80, 24, testterm.CRLF()) }
+// screen is a terminal for a Conn the test builds itself.
+func screen(t *testing.T) *testterm.Screen {
+	s := testterm.New(80, 24, testterm.CRLF())
+	t.Cleanup(func() { s.Close() })
+	return s
+}
 
 // waitFor polls cond until it holds or the wait bound passes.
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -7,24 +7,19 @@ import (
 // Input split across reads (TCP segments, SSH packets) must decode as if it
 // had arrived whole. "|" is typed last to mark where the cursor ended.
 func TestInputSplitAcrossReads(t *testing.T) {
-	const bug = "BUG: sessions/input.go decode drops a trailing partial sequence; see the report"
 	tests := []struct {
 		name   string
 		chunks []string
 		want   string // the first text line
-		bug    string
 	}{
 		{name: "whole", chunks: []string{"ab\x1b[Dc"}, want: "ac|b"},
 		{name: "one write per key", chunks: []string{"a", "b", "\x1b[D", "c"}, want: "ac|b"},
 		{name: "whole utf-8", chunks: []string{"x中"}, want: "x中|"},
-		{name: "utf-8 rune split", chunks: []string{"x\xe4\xb8", "\xad"}, want: "x中|", bug: bug},
-		{name: "escape sequence split", chunks: []string{"ab\x1b[", "Dc"}, want: "ac|b", bug: bug},
+		{name: "utf-8 rune split", chunks: []string{"x\xe4\xb8", "\xad"}, want: "x中|"},
+		{name: "escape sequence split", chunks: []string{"ab\x1b[", "Dc"}, want: "ac|b"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.bug != "" {
-				t.Skip(tt.bug)
-			}
 			e := newEnv(t, testPolicy())
 			c := e.attach()
 			for _, ch := range tt.chunks {

@@ -243,7 +243,7 @@ func TestStalledClientDoesNotBlockOthers(t *testing.T) {
 // leave the session detached rather than hang.
 func TestInputEOFDetaches(t *testing.T) {
 	e := newEnv(t, testPolicy())
-	out := testtermScreen()
+	out := screen(t)
 	conn := newStubConn(eofReader{}, out)
 	done := make(chan error, 1)
 	go func() { done <- e.mgr.Serve(context.Background(), conn, info("10.0.0.1:1001", 80, 24), alice, nil) }()

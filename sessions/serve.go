@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	uv "github.com/charmbracelet/ultraviolet"
-
 	"termhost/persist"
 	"termhost/tui"
 )
@@ -129,11 +127,11 @@ func (m *Manager) pick(ctx context.Context, c *Client, u User) (string, error) {
 	}
 	draw := func() { c.draw(p.View(c.width, c.height), nil, c.width, c.height) }
 	draw()
-	var dec uv.EventDecoder
+	var dec inputDecoder
 	buf := make([]byte, 1024)
 	for {
 		n, err := c.conn.Read(buf)
-		for _, ev := range decode(&dec, buf[:n]) {
+		for _, ev := range dec.decode(buf[:n]) {
 			switch p.Update(ev) {
 			case tui.PickChosen:
 				return p.Selected().ID, nil
@@ -182,12 +180,12 @@ func (m *Manager) pump(s *Session, c *Client) {
 			}
 		}()
 	}
-	var dec uv.EventDecoder
+	var dec inputDecoder
 	buf := make([]byte, 4096)
 	for {
 		n, err := c.conn.Read(buf)
 		if n > 0 {
-			if events := decode(&dec, buf[:n]); len(events) > 0 {
+			if events := dec.decode(buf[:n]); len(events) > 0 {
 				s.input(c, events)
 			}
 		}

@@ -25,7 +25,7 @@ func (s *Server) handle(sess ssh.Session) {
 		return
 	}
 	args := sess.Command()
-	if len(args) > 0 && args[0] == "sessions" || len(args) > 0 && args[0] == "user" {
+	if len(args) > 0 && args[0] == "sessions" {
 		if !u.Admin {
 			fmt.Fprintf(sess.Stderr(), "permission denied: %q is an admin command and %s is not an admin\n", args[0], u.Name)
 			sess.Exit(1)

@@ -14,7 +14,7 @@ import (
 func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	ws := newWS(t)
 	press(ws, "first line\rsecond 中文 line\x1b[D\x1b[D")
-	press(ws, "\x02c2xy")                          // a fake tab that got keys
+	press(ws, "\x02c2xy")                           // a fake tab that got keys
 	press(ws, "\x02c1"+strings.Repeat("row\r", 60)) // a scrolled Notes tab
 	press(ws, "\x1b[5~\x1b[A")
 	press(ws, "\x021") // focus the first tab

@@ -1,0 +1,77 @@
+package auth_test
+
+import (
+	"testing"
+	"time"
+
+	"termhost/auth"
+)
+
+// fakeNow is a clock for the limiter.
+type fakeNow struct{ t time.Time }
+
+func (c *fakeNow) now() time.Time          { return c.t }
+func (c *fakeNow) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func TestLimiterDelays(t *testing.T) {
+	tests := []struct {
+		name  string
+		fails int
+		want  time.Duration
+	}{
+		{name: "no failures", fails: 0, want: 0},
+		{name: "one", fails: 1, want: 250 * time.Millisecond},
+		{name: "two doubles", fails: 2, want: 500 * time.Millisecond},
+		{name: "three", fails: 3, want: time.Second},
+		{name: "six reaches the cap", fails: 6, want: 8 * time.Second},
+		{name: "seven stays at the cap", fails: 7, want: 8 * time.Second},
+		{name: "a hundred does not overflow", fails: 100, want: 8 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &fakeNow{t: time.Unix(1_700_000_000, 0)}
+			l := auth.NewLimiter(clk.now)
+			for range tt.fails {
+				l.Fail("192.0.2.1")
+				clk.advance(time.Second)
+			}
+			if got := l.Delay("192.0.2.1"); got != tt.want {
+				t.Errorf("Delay after %d failures = %v, want %v", tt.fails, got, tt.want)
+			}
+			if got := l.Delay("192.0.2.2"); got != 0 {
+				t.Errorf("another source is delayed %v, want 0", got)
+			}
+		})
+	}
+}
+
+func TestLimiterForgets(t *testing.T) {
+	tests := []struct {
+		name   string
+		after  func(l *auth.Limiter, clk *fakeNow)
+		want   time.Duration
+		refail time.Duration // delay after one more failure
+	}{
+		{name: "success resets", after: func(l *auth.Limiter, _ *fakeNow) { l.Succeed("src") }, want: 0, refail: 250 * time.Millisecond},
+		{name: "still inside the window", after: func(_ *auth.Limiter, c *fakeNow) { c.advance(10 * time.Minute) }, want: time.Second, refail: 2 * time.Second},
+		{name: "window passed", after: func(_ *auth.Limiter, c *fakeNow) { c.advance(10*time.Minute + time.Nanosecond) }, want: 0, refail: 250 * time.Millisecond},
+		{name: "another source's success", after: func(l *auth.Limiter, _ *fakeNow) { l.Succeed("other") }, want: time.Second, refail: 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &fakeNow{t: time.Unix(1_700_000_000, 0)}
+			l := auth.NewLimiter(clk.now)
+			for range 3 {
+				l.Fail("src")
+			}
+			tt.after(l, clk)
+			if got := l.Delay("src"); got != tt.want {
+				t.Errorf("Delay = %v, want %v", got, tt.want)
+			}
+			l.Fail("src")
+			if got := l.Delay("src"); got != tt.refail {
+				t.Errorf("Delay after one more failure = %v, want %v", got, tt.refail)
+			}
+		})
+	}
+}

@@ -1,0 +1,169 @@
+package config_test
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"termhost/config"
+)
+
+// clearEnv removes inherited TERMHOST_* variables for the test's duration.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "TERMHOST_") {
+			t.Setenv(k, "") // restores the old value at cleanup
+			os.Unsetenv(k)
+		}
+	}
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "termhost.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// resolve parses args as `termhost serve` would and resolves the config.
+func resolve(t *testing.T, serve bool, args ...string) (config.Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f := config.Register(fs, serve)
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, err
+	}
+	return f.Resolve()
+}
+
+func TestPrecedence(t *testing.T) {
+	const file = "idle_timeout: 10m\nhibernate_after: 20m\nssh_addr: \":2200\"\n"
+	tests := []struct {
+		name     string
+		file     bool
+		env      map[string]string
+		args     []string
+		wantIdle time.Duration
+		wantHib  time.Duration
+		wantSSH  string
+	}{
+		{name: "defaults", wantIdle: 30 * time.Minute, wantHib: 10 * time.Minute, wantSSH: ":2222"},
+		{name: "file over defaults", file: true, wantIdle: 10 * time.Minute, wantHib: 20 * time.Minute, wantSSH: ":2200"},
+		{name: "env over file", file: true, env: map[string]string{"TERMHOST_IDLE_TIMEOUT": "5m"},
+			wantIdle: 5 * time.Minute, wantHib: 20 * time.Minute, wantSSH: ":2200"},
+		{name: "flag over env", file: true, env: map[string]string{"TERMHOST_IDLE_TIMEOUT": "5m"}, args: []string{"--idle-timeout", "1m"},
+			wantIdle: time.Minute, wantHib: 20 * time.Minute, wantSSH: ":2200"},
+		{name: "empty flag disables a listener", file: true, args: []string{"--ssh-addr="},
+			wantIdle: 10 * time.Minute, wantHib: 20 * time.Minute, wantSSH: ""},
+		{name: "env without file", env: map[string]string{"TERMHOST_SSH_ADDR": "127.0.0.1:0", "TERMHOST_HIBERNATE_AFTER": "1h"},
+			wantIdle: 30 * time.Minute, wantHib: time.Hour, wantSSH: "127.0.0.1:0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			args := tt.args
+			if tt.file {
+				args = append([]string{"--config", writeFile(t, file)}, args...)
+			}
+			c, err := resolve(t, true, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.IdleTimeout != tt.wantIdle || c.HibernateAfter != tt.wantHib || c.SSHAddr != tt.wantSSH {
+				t.Errorf("idle %v hibernate %v ssh %q; want %v %v %q", c.IdleTimeout, c.HibernateAfter, c.SSHAddr, tt.wantIdle, tt.wantHib, tt.wantSSH)
+			}
+		})
+	}
+}
+
+func TestDefaultsMatchSpec(t *testing.T) {
+	clearEnv(t)
+	c, err := resolve(t, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Default()
+	if c.LoginGrace != 30*time.Second || c.IdleTimeout != 30*time.Minute || c.HibernateAfter != 10*time.Minute ||
+		c.DetachedTTL != 72*time.Hour || c.MaxSessionAge != 0 || !c.AllowSignup || c.TelnetAddr != ":2323" {
+		t.Errorf("defaults = %+v", c)
+	}
+	if abs, _ := filepath.Abs(want.DataDir); c.DataDir != abs {
+		t.Errorf("data dir = %q, want %q made absolute", c.DataDir, abs)
+	}
+	if c.NodeID == "" {
+		t.Error("node id is empty; want the host name")
+	}
+}
+
+func TestTypedValues(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	t.Setenv("TERMHOST_ALLOW_SIGNUP", "false")
+	t.Setenv("TERMHOST_MAX_SESSIONS_PER_USER", "3")
+	t.Setenv("TERMHOST_CONFIG", writeFile(t, "proxy_protocol: true\nmax_clients_per_session: 2\nnode_id: n7\n"))
+	c, err := resolve(t, false, "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AllowSignup || c.MaxSessions != 3 || !c.ProxyProtocol || c.MaxClients != 2 || c.NodeID != "n7" || c.DataDir != dir {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		{name: "unknown yaml key", file: "idle_timout: 5m\n", wantErr: "idle_timout"},
+		{name: "bad yaml duration", file: "idle_timeout: soon\n", wantErr: "soon"},
+		{name: "yaml not a mapping", file: "- a\n- b\n", wantErr: "config"},
+		{name: "bad env duration", env: map[string]string{"TERMHOST_DETACHED_TTL": "3 days"}, wantErr: "TERMHOST_DETACHED_TTL"},
+		{name: "negative env duration", env: map[string]string{"TERMHOST_IDLE_TIMEOUT": "-1m"}, wantErr: "negative"},
+		{name: "bad env bool", env: map[string]string{"TERMHOST_ALLOW_SIGNUP": "maybe"}, wantErr: "TERMHOST_ALLOW_SIGNUP"},
+		{name: "bad env int", env: map[string]string{"TERMHOST_MAX_UNAUTHENTICATED": "many"}, wantErr: "TERMHOST_MAX_UNAUTHENTICATED"},
+		{name: "bad flag duration", args: []string{"--hibernate-after", "10"}, wantErr: "--hibernate-after"},
+		{name: "missing config file", args: []string{"--config", "/nonexistent/termhost.yaml"}, wantErr: "config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			args := tt.args
+			if tt.file != "" {
+				args = append([]string{"--config", writeFile(t, tt.file)}, args...)
+			}
+			_, err := resolve(t, true, args...)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Resolve = %v, want an error mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	clearEnv(t)
+	c, err := resolve(t, true, "--config", writeFile(t, ""))
+	if err != nil {
+		t.Fatalf("empty config file: %v", err)
+	}
+	if c.IdleTimeout != 30*time.Minute {
+		t.Errorf("idle = %v, want the default", c.IdleTimeout)
+	}
+}

@@ -1,0 +1,241 @@
+package sshd_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"termhost/admin"
+	"termhost/auth"
+	"termhost/hostkeys"
+	"termhost/internal/testterm"
+	"termhost/persist"
+	"termhost/persist/sqlite"
+	"termhost/sessions"
+	"termhost/sshd"
+	"termhost/tui/apps"
+)
+
+const wait = 10 * time.Second
+
+// server is a real sshd.Server on loopback, wired as cli/serve.go does.
+type server struct {
+	t       *testing.T
+	addr    string
+	hostKey gossh.PublicKey
+	store   *sqlite.Store
+	mgr     *sessions.Manager
+	limiter *auth.Limiter
+}
+
+func newSigner(t *testing.T) gossh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func startServer(t *testing.T, allowSignup bool) *server {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "termhost.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mgr := sessions.NewManager(sessions.Config{Store: st, Policy: sessions.DefaultPolicy(), Node: "n1", Registry: apps.Registry(), Log: log})
+	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mgr.Shutdown(context.Background(), "test over") })
+	hk := newSigner(t)
+	limiter := auth.NewLimiter(time.Now)
+	limiter.BaseDelay, limiter.MaxDelay = time.Millisecond, 4*time.Millisecond
+	srv, err := sshd.Listen(sshd.Config{
+		Addr: "127.0.0.1:0", HostKeys: []hostkeys.Key{{Signer: hk}},
+		Auth: &auth.Authenticator{Users: st, AllowSignup: allowSignup}, Users: st, Limiter: limiter,
+		Manager: mgr, Admin: &admin.Runner{Manager: mgr, Audit: st, Now: time.Now},
+		LoginGrace: wait, MaxUnauth: 16, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return &server{t: t, addr: srv.Addr().String(), hostKey: hk.PublicKey(), store: st, mgr: mgr, limiter: limiter}
+}
+
+// dial connects as user with the given auth methods.
+func (s *server) dial(user string, methods ...gossh.AuthMethod) (*gossh.Client, error) {
+	c, err := gossh.Dial("tcp", s.addr, &gossh.ClientConfig{
+		User: user, Auth: methods, HostKeyCallback: gossh.FixedHostKey(s.hostKey), Timeout: wait,
+	})
+	if err == nil {
+		s.t.Cleanup(func() { c.Close() })
+	}
+	return c, err
+}
+
+func (s *server) mustDial(user string, methods ...gossh.AuthMethod) *gossh.Client {
+	s.t.Helper()
+	c, err := s.dial(user, methods...)
+	if err != nil {
+		s.t.Fatalf("dial as %s: %v", user, err)
+	}
+	return c
+}
+
+func (s *server) addUser(name, role, password string, keys ...gossh.PublicKey) {
+	s.t.Helper()
+	u := persist.User{Name: name, Role: role, CreatedAt: time.Now()}
+	for _, k := range keys {
+		u.Keys = append(u.Keys, auth.NormalizeKey(k))
+	}
+	if password != "" {
+		h, err := auth.HashPassword(password)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		u.PasswordHash = h
+	}
+	if err := s.store.CreateUser(context.Background(), u); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// term is an interactive ssh session on a pty, seen through a screen.
+type term struct {
+	t      *testing.T
+	sess   *gossh.Session
+	in     io.WriteCloser
+	scr    *testterm.Screen
+	exit   chan error
+	errOut *syncBuffer
+}
+
+// shell opens a pty of w×h and starts cmd ("" for the default attach).
+func shell(t *testing.T, c *gossh.Client, w, h int, cmd string) *term {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
+		t.Fatalf("pty: %v", err)
+	}
+	tm := &term{t: t, sess: sess, scr: testterm.New(w, h), exit: make(chan error, 1), errOut: &syncBuffer{}}
+	if tm.in, err = sess.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	sess.Stdout, sess.Stderr = tm.scr, tm.errOut
+	if cmd == "" {
+		err = sess.Shell()
+	} else {
+		err = sess.Start(cmd)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { tm.exit <- sess.Wait() }()
+	t.Cleanup(func() {
+		sess.Close()
+		tm.scr.Close()
+	})
+	return tm
+}
+
+func (tm *term) send(s string) {
+	tm.t.Helper()
+	if _, err := io.WriteString(tm.in, s); err != nil {
+		tm.t.Fatalf("send %q: %v", s, err)
+	}
+}
+
+func (tm *term) waitFor(s string) string {
+	tm.t.Helper()
+	return tm.scr.WaitFor(tm.t, s, wait)
+}
+
+// waitExit waits for the remote command and returns its exit status.
+func (tm *term) waitExit() int {
+	tm.t.Helper()
+	select {
+	case err := <-tm.exit:
+		var ee *gossh.ExitError
+		switch {
+		case err == nil:
+			return 0
+		case errors.As(err, &ee):
+			return ee.ExitStatus()
+		}
+		tm.t.Fatalf("session ended without a status: %v", err)
+	case <-time.After(wait):
+		tm.t.Fatalf("session did not end; screen:\n%s", tm.scr.Text())
+	}
+	return -1
+}
+
+// run executes a non-interactive command and returns its exit status and output.
+func run(t *testing.T, c *gossh.Client, cmd string) (code int, stdout, stderr string) {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	var out, errOut bytes.Buffer
+	sess.Stdout, sess.Stderr = &out, &errOut
+	err = sess.Run(cmd)
+	var ee *gossh.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitStatus()
+	default:
+		t.Fatalf("run %q: %v", cmd, err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+// syncBuffer collects stderr while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func asExit(err error, ee **gossh.ExitError) bool { return errors.As(err, ee) }
