@@ -40,7 +40,7 @@ func ValidName(name string) error {
 type Users interface {
 	CreateUser(ctx context.Context, u persist.User) error
 	GetUser(ctx context.Context, name string) (persist.User, error)
-	ListUsers(ctx context.Context) ([]persist.User, error)
+	HasAdmin(ctx context.Context) (bool, error)
 }
 
 // Authenticator checks credentials and signs up new users.
@@ -138,16 +138,8 @@ func (a *Authenticator) Signup(ctx context.Context, name, key, password string, 
 }
 
 func (a *Authenticator) noAdmin(ctx context.Context) (bool, error) {
-	users, err := a.Users.ListUsers(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, u := range users {
-		if u.Role == persist.RoleAdmin {
-			return false, nil
-		}
-	}
-	return true, nil
+	has, err := a.Users.HasAdmin(ctx)
+	return !has, err
 }
 
 // NormalizeKey renders a key as "type base64" without a comment.

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -24,6 +23,11 @@ type Target struct {
 	// Newline ends a typed line: Enter in Notes; for a shell, ctrl+u
 	// (clear the line) so nothing runs.
 	Newline []byte
+	// Settle is a pause after the first frame before any key (untimed).
+	// tmux drops keys that arrive while it still waits for answers to the
+	// terminal queries it sends on attach, which this client does not
+	// answer; termhost needs none.
+	Settle time.Duration
 }
 
 func (t Target) marker(i int) string { return strings.ReplaceAll(t.Marker, "{i}", fmt.Sprint(i)) }
@@ -117,6 +121,7 @@ func connectOne(ctx context.Context, t Target, i int, user string, after After) 
 		term.Close()
 		return nil, err
 	}
+	time.Sleep(t.Settle)
 	switch after {
 	case DetachIt:
 		err := term.detach(t.Detach, deadline)
@@ -134,6 +139,52 @@ func (t *Term) detach(keys []byte, deadline time.Time) error {
 		return err
 	}
 	return t.WaitClosed(deadline)
+}
+
+// Signup logs each user in once with a non-interactive command ("ls"),
+// which creates the account (termhost signs up unknown names at first
+// login) without starting a session, so that later phases time sessions,
+// not signups. Frame holds the time to the command's end.
+func Signup(ctx context.Context, t Target, users []string, conc int) ConnectResult {
+	sem := make(chan struct{}, max(conc, 1))
+	var lat Samples
+	var errs atomic.Int64
+	var first atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, u := range users {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			d := t.Dialer
+			d.Command = "ls"
+			term, err := d.Dial(ctx, u)
+			if err == nil {
+				err = term.WaitClosed(time.Now().Add(d.defaults().Timeout))
+				lat.Add(time.Since(term.start))
+				term.Close()
+			}
+			if err != nil {
+				errs.Add(1)
+				first.CompareAndSwap(nil, err.Error())
+			}
+		}()
+	}
+	wg.Wait()
+	res := ConnectResult{Frame: lat.Summary(), OK: lat.Len(), Errors: int(errs.Load()), Wall: time.Since(start)}
+	res.Errors += len(users) - res.OK - res.Errors
+	if s, ok := first.Load().(string); ok {
+		res.FirstError = s
+	}
+	if res.Wall > 0 {
+		res.PerSecond = float64(res.OK) / res.Wall.Seconds()
+	}
+	return res
 }
 
 // CloseAll drops every kept connection.
@@ -337,6 +388,3 @@ func RunPrefix() string {
 	}
 	return string(b)
 }
-
-// errSkipped marks a phase that could not run in this configuration.
-var errSkipped = errors.New("skipped")

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -124,4 +125,109 @@ func (m *CPUMeter) Stop() (cpu time.Duration, cores float64, err error) {
 	}
 	cpu = c - m.cpu0
 	return cpu, cpu.Seconds() / time.Since(m.wall0).Seconds(), nil
+}
+
+// systemBusy is the time all CPUs spent busy since boot (/proc/stat:
+// user, nice, system, irq, softirq, steal).
+func systemBusy() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseSystemBusy(data)
+}
+
+func parseSystemBusy(data []byte) (time.Duration, error) {
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %q: %w", line, err)
+		}
+		busy += v
+	}
+	return time.Duration(busy) * clockTick, nil
+}
+
+// ownCPU is this process's CPU time plus that of its waited-for children
+// (the servers and ssh clients it started and stopped).
+func ownCPU() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(data, ')')
+	f := strings.Fields(string(data[i+1:]))
+	if i < 0 || len(f) < 15 {
+		return 0, fmt.Errorf("/proc/self/stat: %q", data)
+	}
+	var sum int64
+	for _, k := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+		v, err := strconv.ParseInt(f[k], 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return time.Duration(sum) * clockTick, nil
+}
+
+// Background measures the CPU that processes other than this tool, its
+// children and the given live processes used: on a shared machine, other
+// people's work competes for the same cores and moves the figures.
+type Background struct {
+	pids        []int
+	busy0, own0 time.Duration
+	wall0       time.Time
+}
+
+// StartBackground begins the measurement; pids are live processes of the
+// run (a server) whose CPU is not background.
+func StartBackground(pids ...int) *Background {
+	b := &Background{pids: pids, wall0: time.Now()}
+	b.busy0, _ = systemBusy()
+	b.own0 = b.own()
+	return b
+}
+
+func (b *Background) own() time.Duration {
+	own, _ := ownCPU()
+	for _, p := range b.pids {
+		c, _ := ReadCPU(p)
+		own += c
+	}
+	return own
+}
+
+// Cores is the average number of cores others used since the start.
+func (b *Background) Cores() float64 {
+	busy, err := systemBusy()
+	wall := time.Since(b.wall0).Seconds()
+	if err != nil || wall <= 0 {
+		return -1
+	}
+	return max((busy-b.busy0-(b.own()-b.own0)).Seconds()/wall, 0)
+}
+
+// WaitQuiet waits until other processes use at most limit cores over a
+// second, for up to maxWait, and returns the last reading.
+func WaitQuiet(ctx context.Context, limit float64, maxWait time.Duration, pids ...int) float64 {
+	deadline := time.Now().Add(maxWait)
+	for {
+		b := StartBackground(pids...)
+		select {
+		case <-ctx.Done():
+			return -1
+		case <-time.After(time.Second):
+		}
+		c := b.Cores()
+		if c <= limit || time.Now().After(deadline) {
+			return c
+		}
+	}
 }

@@ -98,3 +98,13 @@ func TestGCTraceAcrossWrites(t *testing.T) {
 		t.Fatalf("Last = %+v", got)
 	}
 }
+
+func TestParseSystemBusy(t *testing.T) {
+	got, err := parseSystemBusy([]byte("cpu  100 5 50 9999 7 3 2 1 0 0\ncpu0 1 2 3\n"))
+	if err != nil || got != 161*clockTick {
+		t.Fatalf("parseSystemBusy = %v, %v; want %v", got, err, 161*clockTick)
+	}
+	if _, err := parseSystemBusy([]byte("intr 1 2 3\n")); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}

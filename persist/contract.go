@@ -12,6 +12,8 @@ type Users interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	UpdateUser(ctx context.Context, u User) error
 	DeleteUser(ctx context.Context, name string) error
+	// HasAdmin reports whether any user is an admin.
+	HasAdmin(ctx context.Context) (bool, error)
 }
 
 // Sessions stores session records and their history.

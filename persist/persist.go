@@ -68,6 +68,11 @@ type SessionFilter struct {
 	Owner      string
 	State      string
 	IncludeEnd bool
+	// DetachedBefore and CreatedBefore, when set, keep sessions detached
+	// (or created) at or before that instant: the policy sweep asks only for the
+	// sessions that are due.
+	DetachedBefore time.Time
+	CreatedBefore  time.Time
 }
 
 // Event is one entry in a session's history.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -186,7 +187,9 @@ func (s *Session) detachClient(c *Client, reason, actor, remote, kind string) {
 		s.mu.Unlock()
 		return
 	}
-	s.clients = append(s.clients[:idx], s.clients[idx+1:]...)
+	// slices.Delete zeroes the freed slot: a plain append would keep the
+	// departed client (its renderer, ≈215 KB) reachable for the session's life.
+	s.clients = slices.Delete(s.clients, idx, idx+1)
 	c.farewell(reason)
 	if len(s.clients) == 0 && !s.gone {
 		s.rec.State = persist.StateDetached

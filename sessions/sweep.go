@@ -48,14 +48,29 @@ func (m *Manager) sweepStored(ctx context.Context, now time.Time) {
 	if p.DetachedTTL <= 0 && p.MaxSessionAge <= 0 {
 		return
 	}
-	recs, err := m.store.ListSessions(ctx, persist.SessionFilter{State: persist.StateHibernated})
-	if err != nil {
-		m.log.Error("sweep: list hibernated sessions", "err", err)
-		return
+	// Ask only for the sessions that are due, so an idle node with many
+	// hibernated sessions does no work per sweep.
+	var recs []persist.Session
+	for _, f := range []persist.SessionFilter{
+		{State: persist.StateHibernated, DetachedBefore: before(now, p.DetachedTTL)},
+		{State: persist.StateHibernated, CreatedBefore: before(now, p.MaxSessionAge)},
+	} {
+		if f.DetachedBefore.IsZero() && f.CreatedBefore.IsZero() {
+			continue
+		}
+		due, err := m.store.ListSessions(ctx, f)
+		if err != nil {
+			m.log.Error("sweep: list hibernated sessions", "err", err)
+			return
+		}
+		recs = append(recs, due...)
 	}
 	for _, r := range recs {
 		if m.liveSession(r.ID) != nil {
 			continue
+		}
+		if r2, err := m.store.GetSession(ctx, r.ID); err != nil || r2.State != persist.StateHibernated {
+			continue // ended by the first query's pass already
 		}
 		reason := ""
 		switch {
@@ -91,4 +106,12 @@ func (m *Manager) sweepIdle(s *Session, rec persist.Session, now time.Time) {
 		s.renderLocked()
 		s.mu.Unlock()
 	}
+}
+
+// before is now-d, or the zero time when the rule is off.
+func before(now time.Time, d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-d)
 }

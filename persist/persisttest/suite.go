@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) persist.Store) {
 		{"Documents", testDocuments},
 		{"Audit", testAudit},
 		{"Chat", testChat},
+		{"SweepFilters", testSweepFilters},
 		{"Concurrency", testConcurrency},
 	}
 	for _, a := range areas {

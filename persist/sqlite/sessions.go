@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"termhost/persist"
 )
@@ -34,8 +35,29 @@ func (s *Store) GetSession(ctx context.Context, id string) (persist.Session, err
 
 // ListSessions implements persist.Sessions.
 func (s *Store) ListSessions(ctx context.Context, f persist.SessionFilter) ([]persist.Session, error) {
-	q := `SELECT ` + sessionCols + ` FROM sessions WHERE (? = '' OR owner = ?) AND (? = '' OR state = ?) AND (? OR state <> 'ended') ORDER BY created_at, id`
-	rows, err := s.db.QueryContext(ctx, q, f.Owner, f.Owner, f.State, f.State, f.IncludeEnd || f.State == persist.StateEnded)
+	// Only the filters that are set go into the query, so SQLite can use
+	// the owner and state indexes.
+	var where []string
+	var args []any
+	if f.Owner != "" {
+		where, args = append(where, "owner = ?"), append(args, f.Owner)
+	}
+	if f.State != "" {
+		where, args = append(where, "state = ?"), append(args, f.State)
+	} else if !f.IncludeEnd {
+		where = append(where, "state <> 'ended'")
+	}
+	if !f.DetachedBefore.IsZero() {
+		where, args = append(where, "detached_at > 0 AND detached_at <= ?"), append(args, ms(f.DetachedBefore))
+	}
+	if !f.CreatedBefore.IsZero() {
+		where, args = append(where, "created_at <= ?"), append(args, ms(f.CreatedBefore))
+	}
+	q := `SELECT ` + sessionCols + ` FROM sessions`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.db.QueryContext(ctx, q+" ORDER BY created_at, id", args...)
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,13 @@ func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
 	return oneRow(res, err, "user", u.Name)
 }
 
+// HasAdmin implements persist.Users.
+func (s *Store) HasAdmin(ctx context.Context) (bool, error) {
+	var ok bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM users WHERE role = ?)`, persist.RoleAdmin).Scan(&ok)
+	return ok, err
+}
+
 // DeleteUser implements persist.Users.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
