@@ -130,10 +130,16 @@ func TestAdminVerbsOverExec(t *testing.T) {
 		t.Fatalf("admin sees %d sessions (%v), want 2:\n%s", len(all), err, out)
 	}
 
-	for _, cmd := range []string{"sessions list --json", "sessions kill rootwork", "user list"} {
+	for _, cmd := range []string{"sessions list --json", "sessions kill rootwork"} {
 		code, out, errOut := run(t, bob, cmd)
 		if code != 1 || out != "" || !strings.Contains(errOut, "permission denied") {
 			t.Errorf("non-admin %q: exit %d, stdout %q, stderr %q; want refused", cmd, code, out, errOut)
+		}
+	}
+	// Account management is local only (`termhost user …` on the server).
+	for _, c := range []*gossh.Client{root, bob} {
+		if code, out, errOut := run(t, c, "user list"); code == 0 || out != "" || !strings.Contains(errOut, "unknown command") {
+			t.Errorf("\"user list\" over ssh: exit %d, stdout %q, stderr %q; want an unknown command", code, out, errOut)
 		}
 	}
 
