@@ -322,7 +322,11 @@ func (t *Term) Close() error {
 	t.stopOnce.Do(func() { close(t.stop) })
 	err := t.client.Close()
 	if t.Screen != nil {
-		t.Screen.Close()
+		// Emulator.Close sets a flag its Read checks without a lock (a
+		// race with the drain goroutine); closing the pipe ends it safely.
+		if pw, ok := t.Screen.InputPipe().(*io.PipeWriter); ok {
+			pw.Close()
+		}
 	}
 	return err
 }

@@ -30,9 +30,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "termhost")
-	build := exec.Command("go", "build", "-race", "-o", binary, "..")
-	if os.Getenv("TERMHOST_E2E_NORACE") != "" {
-		build = exec.Command("go", "build", "-o", binary, "..")
+	// The server is built like the tests: with -race when they run with it.
+	build := exec.Command("go", "build", "-o", binary, "..")
+	if raceEnabled && os.Getenv("TERMHOST_E2E_NORACE") == "" {
+		build = exec.Command("go", "build", "-race", "-o", binary, "..")
 	}
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
