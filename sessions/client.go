@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"sync"
 	"time"
@@ -33,6 +34,22 @@ type ClientInfo struct {
 
 // Size is a terminal size in cells.
 type Size struct{ Width, Height int }
+
+// ForwardSizes turns a transport's window-size events into Sizes on out
+// (newest wins) until in closes or ctx ends.
+func ForwardSizes[T any](ctx context.Context, in <-chan T, out chan Size, size func(T) Size) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w, ok := <-in:
+			if !ok {
+				return
+			}
+			OfferSize(out, size(w))
+		}
+	}
+}
 
 // OfferSize puts sz on ch (buffered, capacity 1), replacing a size not yet
 // taken: the newest wins and a transport never blocks on a slow session.

@@ -1,7 +1,6 @@
 package sshd
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +44,9 @@ func (s *Server) handle(sess ssh.Session) {
 		return
 	}
 	resizes := make(chan sessions.Size, 1)
-	go forwardResizes(ctx, winCh, resizes)
+	go sessions.ForwardSizes(ctx, winCh, resizes, func(w ssh.Window) sessions.Size {
+		return sessions.Size{Width: w.Width, Height: w.Height}
+	})
 	info := sessions.ClientInfo{Transport: "ssh", Remote: remoteOf(ctx.RemoteAddr()), Term: pty.Term,
 		Width: pty.Window.Width, Height: pty.Window.Height, Resizes: resizes}
 	conn := &channelConn{sess: sess}
@@ -82,19 +83,6 @@ func (s *Server) user(ctx ssh.Context) (sessions.User, error) {
 	return sessions.User{Name: u.Name, Admin: u.Role == persist.RoleAdmin}, nil
 }
 
-func forwardResizes(ctx context.Context, in <-chan ssh.Window, out chan sessions.Size) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case w, ok := <-in:
-			if !ok {
-				return
-			}
-			sessions.OfferSize(out, sessions.Size{Width: w.Width, Height: w.Height})
-		}
-	}
-}
 
 func remoteOf(a net.Addr) string {
 	if a == nil {

@@ -2,10 +2,8 @@ package telnetd
 
 import (
 	"bytes"
-	"context"
 	"strings"
 
-	"termhost/sessions"
 	"termhost/telnet"
 )
 
@@ -42,19 +40,6 @@ func (c *nvtConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func forwardResizes(ctx context.Context, in <-chan telnet.WindowSize, out chan sessions.Size) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case w, ok := <-in:
-			if !ok {
-				return
-			}
-			sessions.OfferSize(out, sessions.Size{Width: w.Width, Height: w.Height})
-		}
-	}
-}
 
 // maxLine bounds a login line.
 const maxLine = 256

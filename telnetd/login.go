@@ -50,7 +50,9 @@ func (s *Server) handle(nc net.Conn) {
 	}
 	nc.SetDeadline(time.Time{})
 	resizes := make(chan sessions.Size, 1)
-	go forwardResizes(ctx, tc.Resizes(), resizes)
+	go sessions.ForwardSizes(ctx, tc.Resizes(), resizes, func(w telnet.WindowSize) sessions.Size {
+		return sessions.Size{Width: w.Width, Height: w.Height}
+	})
 	w, h := tc.Size()
 	term := tc.Term()
 	if term == "" {
