@@ -83,7 +83,6 @@ func (s *Server) user(ctx ssh.Context) (sessions.User, error) {
 	return sessions.User{Name: u.Name, Admin: u.Role == persist.RoleAdmin}, nil
 }
 
-
 func remoteOf(a net.Addr) string {
 	if a == nil {
 		return ""

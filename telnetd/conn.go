@@ -40,7 +40,6 @@ func (c *nvtConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-
 // maxLine bounds a login line.
 const maxLine = 256
 
