@@ -25,6 +25,7 @@ type Manager interface {
 	Kill(ctx context.Context, id, actor string) error
 	Detach(ctx context.Context, id, actor string) (int, error)
 	Message(ctx context.Context, id, actor, text string) (int, error)
+	Stats() sessions.Stats
 }
 
 // Runner executes admin verbs.
@@ -56,8 +57,10 @@ func (r *Runner) Run(ctx context.Context, actor string, args []string, stdout, s
 		err = r.act(ctx, actor, "kill", args[1:], stdout)
 	case "message", "msg":
 		err = r.message(ctx, actor, args[1:], stdout)
+	case "stats":
+		err = r.stats(args[1:], stdout)
 	default:
-		err = usageError(fmt.Sprintf("unknown verb %q (list, show, detach, kill, message)", args[0]))
+		err = usageError(fmt.Sprintf("unknown verb %q (list, show, detach, kill, message, stats)", args[0]))
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
@@ -170,6 +173,20 @@ func (r *Runner) message(ctx context.Context, actor string, args []string, w io.
 		fmt.Fprintf(w, "message delivered to %d session(s)\n", n)
 	}
 	return err
+}
+
+func (r *Runner) stats(args []string, w io.Writer) error {
+	asJSON, rest := popFlag(args, "--json")
+	if len(rest) != 0 {
+		return usageError("sessions stats [--json]")
+	}
+	st := r.Manager.Stats()
+	if asJSON {
+		return writeJSON(w, st)
+	}
+	fmt.Fprintf(w, "live sessions %d (attached %d, clients %d)\nheap %d KiB, runtime total %d KiB, goroutines %d\n",
+		st.Live, st.Attached, st.Clients, st.HeapBytes>>10, st.TotalBytes>>10, st.Goroutines)
+	return nil
 }
 
 func (r *Runner) audit(ctx context.Context, actor, action, target, detail string) {

@@ -284,3 +284,18 @@ func TestFailuresAndUsage(t *testing.T) {
 		})
 	}
 }
+
+func TestStatsCountsLiveSessions(t *testing.T) {
+	w := newWorld(t)
+	var out, errOut bytes.Buffer
+	if code := w.runner.Run(context.Background(), "root", []string{"sessions", "stats", "--json"}, &out, &errOut); code != 0 {
+		t.Fatalf("stats: exit %d: %s", code, errOut.String())
+	}
+	var st sessions.Stats
+	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
+		t.Fatalf("stats --json: %v\n%s", err, out.String())
+	}
+	if st.Live < 1 || st.Attached != 1 || st.Clients != 1 || st.HeapBytes == 0 || st.Goroutines == 0 {
+		t.Errorf("stats = %+v, want alice attached with one client and runtime figures", st)
+	}
+}

@@ -19,7 +19,7 @@ const usage = `usage:
   termhost user list [--json] | user del NAME | user passwd NAME --password-stdin
   termhost user key add|del NAME KEY
   termhost sessions list [--json] [--user U] [--state S] | show ID [--json]
-  termhost sessions detach ID | kill ID | message ID|--all TEXT
+  termhost sessions detach ID | kill ID | message ID|--all TEXT | stats [--json]
 every command takes --data-dir and --config
 `
 
