@@ -73,11 +73,11 @@ func TestTelnetLoginResizeAndSSHReattach(t *testing.T) {
 		t.Fatalf("want one telnet client at 100x30: %+v", list)
 	}
 	tm.resize(60, 20)
-	// The 82-character line now wraps at 60 columns.
-	screen := tm.waitFor("telnet text " + strings.Repeat("w", 48))
-	if !strings.Contains(screen, "\n"+strings.Repeat("w", 22)) {
-		t.Fatalf("text did not reflow at 60 columns:\n%s", screen)
-	}
+	// The 82-character line now wraps at 60 columns (wait for the whole
+	// frame: a capture may land between two rows' updates).
+	tm.waitUntil("the line wrapped at 60 columns", func(sc string) bool {
+		return strings.Contains(sc, "telnet text "+strings.Repeat("w", 48)+"\n"+strings.Repeat("w", 22)+"\n")
+	})
 	if l := listSessions(t, s); l[0].Clients[0].Width != 60 {
 		t.Errorf("server did not see the resize: %+v", l[0].Clients)
 	}
