@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"termhost/admin"
 )
@@ -21,7 +22,7 @@ func sessionsCmd(args []string, stdout, stderr io.Writer) int {
 				own = append(own, a, args[i+1])
 				i++
 			}
-		case len(a) > 11 && (a[:11] == "--data-dir=" || a[:9] == "--config="):
+		case ownFlag(a):
 			own = append(own, a)
 		default:
 			rest = append(rest, a)
@@ -38,4 +39,10 @@ func sessionsCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// ownFlag reports whether a is --data-dir=… or --config=… (one or two dashes).
+func ownFlag(a string) bool {
+	a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+	return strings.HasPrefix(a, "data-dir=") || strings.HasPrefix(a, "config=")
 }

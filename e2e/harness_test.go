@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -14,12 +13,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"termhost/internal/testterm"
 )
 
 var binary string
@@ -67,26 +67,9 @@ type server struct {
 	cmd     *exec.Cmd
 	sshAddr string
 	telAddr string
-	out     *syncBuffer
-	errOut  *syncBuffer
+	out     *testterm.Buffer
+	errOut  *testterm.Buffer
 	done    chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startServer runs termhost serve on free loopback ports with a fresh data
@@ -107,7 +90,7 @@ func (s *server) start() {
 	t.Helper()
 	args := append([]string{"serve", "--data-dir", s.dataDir, "--ssh-addr", "127.0.0.1:0", "--telnet-addr", ""}, s.args...)
 	s.cmd = exec.Command(binary, args...)
-	s.out, s.errOut = &syncBuffer{}, &syncBuffer{}
+	s.out, s.errOut = &testterm.Buffer{}, &testterm.Buffer{}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

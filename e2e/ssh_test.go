@@ -313,13 +313,11 @@ func TestSSHHostKeysAndRejections(t *testing.T) {
 		t.Fatalf("unknown key accepted:\n%s", out)
 	}
 	// A wrong password: ssh with password auth only, answering via SSH_ASKPASS.
-	askpass := writeAskpass(t, "wrong")
-	tm := newTerm(t, 100, 10, "SSH_ASKPASS="+askpass+" SSH_ASKPASS_REQUIRE=force ssh -F /dev/null -o PubkeyAuthentication=no -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR -p "+s.port()+" erin@127.0.0.1 ls")
+	tm := newTerm(t, 100, 10, s.passwordSSH(t, "wrong", "erin", "ls"))
 	if screen := tm.waitFor("[exited]"); !strings.Contains(screen, "Permission denied") {
 		t.Errorf("wrong password not rejected:\n%s", screen)
 	}
-	good := writeAskpass(t, "s3cret")
-	tm2 := newTerm(t, 100, 10, "SSH_ASKPASS="+good+" SSH_ASKPASS_REQUIRE=force ssh -F /dev/null -o PubkeyAuthentication=no -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p "+s.port()+" erin@127.0.0.1 ls")
+	tm2 := newTerm(t, 100, 10, s.passwordSSH(t, "s3cret", "erin", "ls"))
 	if screen := tm2.waitFor("[exited]"); !strings.Contains(screen, "ID") {
 		t.Errorf("right password rejected:\n%s", screen)
 	}

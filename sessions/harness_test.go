@@ -1,7 +1,6 @@
 package sessions_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -110,24 +109,6 @@ func (c *fakeClock) pending() int {
 	return n
 }
 
-// syncBuffer is a log sink read while the manager writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // env is one test's world: a real SQLite store, a fake clock, a manager.
 type env struct {
 	t      *testing.T
@@ -135,7 +116,7 @@ type env struct {
 	store  *sqlite.Store
 	clock  *fakeClock
 	policy sessions.Policy
-	logs   *syncBuffer
+	logs   *testterm.Buffer
 	mgr    *sessions.Manager
 }
 
@@ -153,7 +134,7 @@ func testPolicy() sessions.Policy {
 
 func newEnv(t *testing.T, p sessions.Policy) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "termhost.db"), clock: newFakeClock(), policy: p, logs: &syncBuffer{}}
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "termhost.db"), clock: newFakeClock(), policy: p, logs: &testterm.Buffer{}}
 	e.openStore()
 	e.mgr = e.newManager()
 	return e

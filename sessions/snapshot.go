@@ -40,7 +40,6 @@ func (s *Session) flush(ctx context.Context) error {
 	s.dirty = false
 	data, err := s.ws.Snapshot()
 	rec := s.rec
-	rec.Apps = appsOf(s.ws)
 	same := bytes.Equal(data, s.lastSaved)
 	s.mu.Unlock()
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -133,7 +132,7 @@ type term struct {
 	in     io.WriteCloser
 	scr    *testterm.Screen
 	exit   chan error
-	errOut *syncBuffer
+	errOut *testterm.Buffer
 }
 
 // shell opens a pty of w×h and starts cmd ("" for the default attach).
@@ -146,7 +145,7 @@ func shell(t *testing.T, c *gossh.Client, w, h int, cmd string) *term {
 	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
 		t.Fatalf("pty: %v", err)
 	}
-	tm := &term{t: t, sess: sess, scr: testterm.New(w, h), exit: make(chan error, 1), errOut: &syncBuffer{}}
+	tm := &term{t: t, sess: sess, scr: testterm.New(w, h), exit: make(chan error, 1), errOut: &testterm.Buffer{}}
 	if tm.in, err = sess.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
@@ -218,24 +217,6 @@ func run(t *testing.T, c *gossh.Client, cmd string) (code int, stdout, stderr st
 		t.Fatalf("run %q: %v", cmd, err)
 	}
 	return code, out.String(), errOut.String()
-}
-
-// syncBuffer collects stderr while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func asExit(err error, ee **gossh.ExitError) bool { return errors.As(err, ee) }

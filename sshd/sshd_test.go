@@ -8,6 +8,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"termhost/internal/testterm"
 	"termhost/persist"
 	"termhost/sessions"
 )
@@ -189,7 +190,7 @@ func TestNoPtyIsRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		errOut := &syncBuffer{}
+		errOut := &testterm.Buffer{}
 		sess.Stderr = errOut
 		if cmd == "" {
 			err = sess.Shell()
