@@ -11,6 +11,13 @@ type Users interface {
 	GetUser(ctx context.Context, name string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser removes the account name and, in the same transaction,
+	// everything it owns (SPEC §7): its sessions with their history, kept
+	// and quarantined snapshot generations, its documents, its last
+	// workspace and its login tokens. Chat lines stay (they are the rooms'
+	// history) and so does the audit log. It returns ErrNotFound when there
+	// is no such account, after removing any rows of that name all the same,
+	// so a second call sweeps up what a racing writer left.
 	DeleteUser(ctx context.Context, name string) error
 	// HasAdmin reports whether any user is an admin.
 	HasAdmin(ctx context.Context) (bool, error)
@@ -38,6 +45,15 @@ type Snapshots interface {
 	PutSnapshot(ctx context.Context, sessionID string, f Fence, data []byte) (int64, error)
 	// Snapshots returns the kept generations, newest first.
 	Snapshots(ctx context.Context, sessionID string) ([]Snapshot, error)
+	// QuarantineSnapshot sets generation gen of a session aside with the
+	// reason it could not be read (SPEC §5: a corrupt snapshot is never
+	// loaded silently). It is fenced by f like PutSnapshot. Snapshots no
+	// longer returns it, later puts never prune it, and generation numbers
+	// are not reused. ErrNotFound when the generation is not kept,
+	// ErrLeaseLost when the epoch moved.
+	QuarantineSnapshot(ctx context.Context, sessionID string, f Fence, gen int64, reason string) error
+	// Quarantined returns a session's quarantined generations, newest first.
+	Quarantined(ctx context.Context, sessionID string) ([]QuarantinedSnapshot, error)
 	// PutLastWorkspace stores the workspace a user's next new session starts from.
 	PutLastWorkspace(ctx context.Context, user string, data []byte) error
 	LastWorkspace(ctx context.Context, user string) ([]byte, error)

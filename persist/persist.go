@@ -94,6 +94,14 @@ type Snapshot struct {
 	WrittenAt time.Time
 }
 
+// QuarantinedSnapshot is a generation set aside because it could not be
+// read; an operator can inspect it, and saves never prune it.
+type QuarantinedSnapshot struct {
+	Snapshot
+	Reason string    // why it was unreadable, e.g. "corrupt snapshot: checksum mismatch"
+	At     time.Time // when it was set aside
+}
+
 // Fence names the writer of a snapshot: a write is refused with ErrLeaseLost
 // unless the session's epoch still equals Epoch.
 type Fence struct {

@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) persist.Store) {
 		{"Users", testUsers},
 		{"Sessions", testSessions},
 		{"Snapshots", testSnapshots},
+		{"Quarantine", testQuarantine},
+		{"DeleteUser", testDeleteUser},
 		{"Documents", testDocuments},
 		{"Audit", testAudit},
 		{"Chat", testChat},

@@ -18,19 +18,14 @@ func (s *Store) PutSnapshot(ctx context.Context, id string, f persist.Fence, dat
 		return 0, err
 	}
 	defer tx.Rollback()
-	var epoch int64
-	err = tx.QueryRowContext(ctx, `SELECT epoch FROM sessions WHERE id = ?`, id).Scan(&epoch)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("snapshot of session %q: %w", id, persist.ErrNotFound)
-	}
-	if err != nil {
+	if err := checkFence(ctx, tx, id, f); err != nil {
 		return 0, err
 	}
-	if epoch != f.Epoch {
-		return 0, fmt.Errorf("snapshot of session %s by %s: epoch %d, store has %d: %w", id, f.Node, f.Epoch, epoch, persist.ErrLeaseLost)
-	}
+	// Quarantined generations count too: a number is never given twice.
 	var gen int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(gen), 0) + 1 FROM snapshots WHERE session_id = ?`, id).Scan(&gen); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(
+		(SELECT COALESCE(MAX(gen), 0) FROM snapshots WHERE session_id = ?1),
+		(SELECT COALESCE(MAX(gen), 0) FROM snapshot_quarantine WHERE session_id = ?1)) + 1`, id).Scan(&gen); err != nil {
 		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots(session_id, gen, epoch, data, written_at) VALUES(?,?,?,?,?)`,
@@ -41,6 +36,65 @@ func (s *Store) PutSnapshot(ctx context.Context, id string, f persist.Fence, dat
 		return 0, err
 	}
 	return gen, tx.Commit()
+}
+
+// checkFence fails with ErrLeaseLost unless the session's epoch is f's.
+func checkFence(ctx context.Context, tx *sql.Tx, id string, f persist.Fence) error {
+	var epoch int64
+	err := tx.QueryRowContext(ctx, `SELECT epoch FROM sessions WHERE id = ?`, id).Scan(&epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("snapshot of session %q: %w", id, persist.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if epoch != f.Epoch {
+		return fmt.Errorf("snapshot of session %s by %s: epoch %d, store has %d: %w", id, f.Node, f.Epoch, epoch, persist.ErrLeaseLost)
+	}
+	return nil
+}
+
+// QuarantineSnapshot implements persist.Snapshots: the copy and the delete
+// run in one transaction with the fence check.
+func (s *Store) QuarantineSnapshot(ctx context.Context, id string, f persist.Fence, gen int64, reason string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := checkFence(ctx, tx, id, f); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO snapshot_quarantine(session_id, gen, epoch, data, written_at, quarantined_at, reason)
+		SELECT session_id, gen, epoch, data, written_at, ?, ? FROM snapshots WHERE session_id = ? AND gen = ?`,
+		ms(s.now()), reason, id, gen)
+	if err := oneRow(res, err, "snapshot generation", fmt.Sprintf("%s/%d", id, gen)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM snapshots WHERE session_id = ? AND gen = ?`, id, gen); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Quarantined implements persist.Snapshots.
+func (s *Store) Quarantined(ctx context.Context, id string) ([]persist.QuarantinedSnapshot, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT gen, epoch, data, written_at, quarantined_at, reason FROM snapshot_quarantine WHERE session_id = ? ORDER BY gen DESC`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []persist.QuarantinedSnapshot
+	for rows.Next() {
+		x := persist.QuarantinedSnapshot{Snapshot: persist.Snapshot{SessionID: id}}
+		var written, at int64
+		if err := rows.Scan(&x.Gen, &x.Epoch, &x.Data, &written, &at, &x.Reason); err != nil {
+			return nil, err
+		}
+		x.WrittenAt, x.At = fromMS(written), fromMS(at)
+		out = append(out, x)
+	}
+	return out, rows.Err()
 }
 
 // Snapshots implements persist.Snapshots.

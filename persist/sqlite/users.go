@@ -67,10 +67,39 @@ func (s *Store) HasAdmin(ctx context.Context) (bool, error) {
 	return ok, err
 }
 
-// DeleteUser implements persist.Users.
+// ownedRows removes what a user owns (SPEC §7), each statement taking the
+// user's name once. A new table of per-user data adds its line here.
+var ownedRows = []string{
+	`DELETE FROM session_events WHERE session_id IN (SELECT id FROM sessions WHERE owner = ?)`,
+	`DELETE FROM snapshots WHERE session_id IN (SELECT id FROM sessions WHERE owner = ?)`,
+	`DELETE FROM snapshot_quarantine WHERE session_id IN (SELECT id FROM sessions WHERE owner = ?)`,
+	`DELETE FROM sessions WHERE owner = ?`,
+	`DELETE FROM documents WHERE owner = ?`,
+	`DELETE FROM last_workspaces WHERE owner = ?`,
+}
+
+// DeleteUser implements persist.Users: the account and everything it owns
+// go in one transaction.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
-	return oneRow(res, err, "user", name)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, stmt := range ownedRows {
+		if _, err := tx.ExecContext(ctx, stmt, name); err != nil {
+			return fmt.Errorf("delete user %q: %w", name, err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+	gone := oneRow(res, err, "user", name)
+	if gone != nil && !errors.Is(gone, persist.ErrNotFound) {
+		return gone
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return gone
 }
 
 type scanner interface{ Scan(dest ...any) error }
