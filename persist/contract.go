@@ -98,5 +98,6 @@ type Store interface {
 	Documents
 	Audit
 	Chat
+	Logins
 	io.Closer
 }

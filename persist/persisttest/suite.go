@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) persist.Store) {
 		{"Chat", testChat},
 		{"SweepFilters", testSweepFilters},
 		{"Concurrency", testConcurrency},
+		{"Logins", testLogins},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) { a.run(t, fresh) })
