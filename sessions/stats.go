@@ -12,6 +12,9 @@ type Stats struct {
 	HeapBytes  uint64 `json:"heap_live_bytes"`
 	TotalBytes uint64 `json:"runtime_total_bytes"`
 	Goroutines uint64 `json:"goroutines"`
+
+	// ClientsByTransport splits Clients by transport ("ssh", "telnet", …).
+	ClientsByTransport map[string]int `json:"clients_by_transport"`
 }
 
 // Stats counts live sessions and clients and reads the runtime's memory.
@@ -22,12 +25,15 @@ func (m *Manager) Stats() Stats {
 		live = append(live, s)
 	}
 	m.mu.Unlock()
-	st := Stats{Live: len(live)}
+	st := Stats{Live: len(live), ClientsByTransport: map[string]int{}}
 	for _, s := range live {
 		s.mu.Lock()
 		if n := len(s.clients); n > 0 {
 			st.Attached++
 			st.Clients += n
+		}
+		for _, c := range s.clients {
+			st.ClientsByTransport[c.info.Transport]++
 		}
 		s.mu.Unlock()
 	}

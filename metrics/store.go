@@ -1,0 +1,200 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"termhost/persist"
+)
+
+// Store decorates a persist.Store: every call it overrides counts its
+// failures in termhost_store_errors_total{op}, snapshot writes are timed
+// and sized, and stored chat messages are counted. Methods added to the
+// contract later pass through uncounted until they are listed here.
+type Store struct {
+	persist.Store
+	m *Metrics
+}
+
+// InstrumentStore returns st wrapped so that its calls are measured.
+func (m *Metrics) InstrumentStore(st persist.Store) *Store { return &Store{Store: st, m: m} }
+
+// Unwrap returns the store being measured.
+func (s *Store) Unwrap() persist.Store { return s.Store }
+
+// answers are results a caller expects and handles; they are not failures
+// of the store.
+var answers = []error{persist.ErrNotFound, persist.ErrExists, persist.ErrConflict, persist.ErrLeaseLost}
+
+// done counts err against op when it is a failure and returns it unchanged.
+func (s *Store) done(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, a := range answers {
+		if errors.Is(err, a) {
+			return err
+		}
+	}
+	s.m.StoreError(op)
+	return err
+}
+
+// PutSnapshot implements persist.Snapshots, timing and sizing the write.
+func (s *Store) PutSnapshot(ctx context.Context, sessionID string, f persist.Fence, data []byte) (int64, error) {
+	start := time.Now()
+	gen, err := s.Store.PutSnapshot(ctx, sessionID, f, data)
+	s.m.SnapshotWritten(time.Since(start), len(data), err)
+	return gen, s.done("put_snapshot", err)
+}
+
+// PostChat implements persist.Chat, counting stored messages.
+func (s *Store) PostChat(ctx context.Context, msg persist.ChatMessage) (persist.ChatMessage, error) {
+	out, err := s.Store.PostChat(ctx, msg)
+	if err == nil {
+		s.m.ChatPosted()
+	}
+	return out, s.done("post_chat", err)
+}
+
+// CreateUser implements persist.Users, counting failures.
+func (s *Store) CreateUser(ctx context.Context, u persist.User) error {
+	return s.done("create_user", s.Store.CreateUser(ctx, u))
+}
+
+// GetUser implements persist.Users, counting failures.
+func (s *Store) GetUser(ctx context.Context, name string) (persist.User, error) {
+	u, err := s.Store.GetUser(ctx, name)
+	return u, s.done("get_user", err)
+}
+
+// ListUsers implements persist.Users, counting failures.
+func (s *Store) ListUsers(ctx context.Context) ([]persist.User, error) {
+	us, err := s.Store.ListUsers(ctx)
+	return us, s.done("list_users", err)
+}
+
+// UpdateUser implements persist.Users, counting failures.
+func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
+	return s.done("update_user", s.Store.UpdateUser(ctx, u))
+}
+
+// DeleteUser implements persist.Users, counting failures.
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	return s.done("delete_user", s.Store.DeleteUser(ctx, name))
+}
+
+// HasAdmin implements persist.Users, counting failures.
+func (s *Store) HasAdmin(ctx context.Context) (bool, error) {
+	ok, err := s.Store.HasAdmin(ctx)
+	return ok, s.done("has_admin", err)
+}
+
+// CreateSession implements persist.Sessions, counting failures.
+func (s *Store) CreateSession(ctx context.Context, rec persist.Session) error {
+	return s.done("create_session", s.Store.CreateSession(ctx, rec))
+}
+
+// GetSession implements persist.Sessions, counting failures.
+func (s *Store) GetSession(ctx context.Context, id string) (persist.Session, error) {
+	rec, err := s.Store.GetSession(ctx, id)
+	return rec, s.done("get_session", err)
+}
+
+// ListSessions implements persist.Sessions, counting failures.
+func (s *Store) ListSessions(ctx context.Context, f persist.SessionFilter) ([]persist.Session, error) {
+	recs, err := s.Store.ListSessions(ctx, f)
+	return recs, s.done("list_sessions", err)
+}
+
+// UpdateSession implements persist.Sessions, counting failures.
+func (s *Store) UpdateSession(ctx context.Context, rec persist.Session) error {
+	return s.done("update_session", s.Store.UpdateSession(ctx, rec))
+}
+
+// TakeSession implements persist.Sessions, counting failures.
+func (s *Store) TakeSession(ctx context.Context, id, node string) (int64, error) {
+	epoch, err := s.Store.TakeSession(ctx, id, node)
+	return epoch, s.done("take_session", err)
+}
+
+// AppendEvent implements persist.Sessions, counting failures.
+func (s *Store) AppendEvent(ctx context.Context, e persist.Event) error {
+	return s.done("append_event", s.Store.AppendEvent(ctx, e))
+}
+
+// Events implements persist.Sessions, counting failures.
+func (s *Store) Events(ctx context.Context, sessionID string) ([]persist.Event, error) {
+	es, err := s.Store.Events(ctx, sessionID)
+	return es, s.done("events", err)
+}
+
+// Snapshots implements persist.Snapshots, counting failures.
+func (s *Store) Snapshots(ctx context.Context, sessionID string) ([]persist.Snapshot, error) {
+	snaps, err := s.Store.Snapshots(ctx, sessionID)
+	return snaps, s.done("snapshots", err)
+}
+
+// PutLastWorkspace implements persist.Snapshots, counting failures.
+func (s *Store) PutLastWorkspace(ctx context.Context, user string, data []byte) error {
+	return s.done("put_last_workspace", s.Store.PutLastWorkspace(ctx, user, data))
+}
+
+// LastWorkspace implements persist.Snapshots, counting failures.
+func (s *Store) LastWorkspace(ctx context.Context, user string) ([]byte, error) {
+	data, err := s.Store.LastWorkspace(ctx, user)
+	return data, s.done("last_workspace", err)
+}
+
+// CreateDocument implements persist.Documents, counting failures.
+func (s *Store) CreateDocument(ctx context.Context, d persist.Document) (persist.Document, error) {
+	out, err := s.Store.CreateDocument(ctx, d)
+	return out, s.done("create_document", err)
+}
+
+// GetDocument implements persist.Documents, counting failures.
+func (s *Store) GetDocument(ctx context.Context, owner, id string) (persist.Document, error) {
+	out, err := s.Store.GetDocument(ctx, owner, id)
+	return out, s.done("get_document", err)
+}
+
+// ListDocuments implements persist.Documents, counting failures.
+func (s *Store) ListDocuments(ctx context.Context, owner string) ([]persist.Document, error) {
+	out, err := s.Store.ListDocuments(ctx, owner)
+	return out, s.done("list_documents", err)
+}
+
+// SaveDocument implements persist.Documents, counting failures.
+func (s *Store) SaveDocument(ctx context.Context, d persist.Document) (persist.Document, error) {
+	out, err := s.Store.SaveDocument(ctx, d)
+	return out, s.done("save_document", err)
+}
+
+// DeleteDocument implements persist.Documents, counting failures.
+func (s *Store) DeleteDocument(ctx context.Context, owner, id string) error {
+	return s.done("delete_document", s.Store.DeleteDocument(ctx, owner, id))
+}
+
+// AppendAudit implements persist.Audit, counting failures.
+func (s *Store) AppendAudit(ctx context.Context, e persist.AuditEntry) error {
+	return s.done("append_audit", s.Store.AppendAudit(ctx, e))
+}
+
+// AuditLog implements persist.Audit, counting failures.
+func (s *Store) AuditLog(ctx context.Context, limit int) ([]persist.AuditEntry, error) {
+	out, err := s.Store.AuditLog(ctx, limit)
+	return out, s.done("audit_log", err)
+}
+
+// ChatHistory implements persist.Chat, counting failures.
+func (s *Store) ChatHistory(ctx context.Context, room string, before int64, limit int) ([]persist.ChatMessage, error) {
+	out, err := s.Store.ChatHistory(ctx, room, before, limit)
+	return out, s.done("chat_history", err)
+}
+
+// ChatSince implements persist.Chat, counting failures.
+func (s *Store) ChatSince(ctx context.Context, after int64, limit int) ([]persist.ChatMessage, error) {
+	out, err := s.Store.ChatSince(ctx, after, limit)
+	return out, s.done("chat_since", err)
+}
