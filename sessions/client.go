@@ -21,6 +21,15 @@ type Conn interface {
 	Close() error
 }
 
+// FarewellConn is a Conn whose protocol can carry why the session layer
+// ends it (the web transport's WebSocket close reason): Farewell is called
+// with the reason before the farewell bytes are queued and Close follows.
+// An empty reason means the client itself left.
+type FarewellConn interface {
+	Conn
+	Farewell(reason string)
+}
+
 // ClientInfo describes a connection.
 type ClientInfo struct {
 	Transport string // "ssh" or "telnet"
@@ -191,6 +200,9 @@ func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
 // farewell leaves the alternate screen, prints why the client is leaving
 // and closes the connection once everything queued is written.
 func (c *Client) farewell(reason string) {
+	if f, ok := c.conn.(FarewellConn); ok {
+		f.Farewell(reason)
+	}
 	msg := ansi.ResetStyle + ansi.ShowCursor + ansi.ResetModeAltScreenSaveCursor
 	if reason != "" {
 		msg += reason + "\r\n"
