@@ -219,6 +219,7 @@ type outbox struct {
 	closing bool
 	wake    chan struct{}
 	done    chan struct{}
+	lat     latency // frame latency for the metrics (observer.go)
 }
 
 func (o *outbox) init(w io.WriteCloser) {
@@ -240,6 +241,7 @@ func (o *outbox) push(p []byte) {
 	} else {
 		o.pending = append(o.pending, p...)
 	}
+	o.lat.queuedFrame()
 	o.mu.Unlock()
 	o.signal()
 }
@@ -287,12 +289,17 @@ func (o *outbox) run() {
 		o.mu.Lock()
 		buf, o.pending = o.pending, buf[:0]
 		closing := o.closing
+		var mark flushMark
+		if len(buf) > 0 {
+			mark = o.lat.take()
+		}
 		o.mu.Unlock()
 		if len(buf) > 0 {
 			if _, err := o.w.Write(buf); err != nil {
 				o.w.Close()
 				return
 			}
+			mark.report()
 		}
 		if closing {
 			o.w.Close()

@@ -42,6 +42,7 @@ type Manager struct {
 	node   string
 	reg    *tui.Registry
 	log    *slog.Logger
+	obs    Observer
 
 	mu      sync.Mutex
 	live    map[string]*Session
@@ -62,6 +63,8 @@ type Config struct {
 	Node     string
 	Registry *tui.Registry
 	Log      *slog.Logger
+	// Metrics is told frame latencies (SPEC §11); nil: nobody.
+	Metrics Observer
 }
 
 // NewManager returns a manager; call Start to run its policy sweeper.
@@ -72,10 +75,13 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noObserver{}
+	}
 	if cfg.Policy.FlushDelay <= 0 {
 		cfg.Policy.FlushDelay = 100 * time.Millisecond
 	}
-	return &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy, node: cfg.Node, reg: cfg.Registry, log: cfg.Log,
+	return &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy, node: cfg.Node, reg: cfg.Registry, log: cfg.Log, obs: cfg.Metrics,
 		live: map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{}),
 		chat: chatHub{wake: make(chan struct{}, 1)}}
 }

@@ -26,6 +26,7 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 	var shared bool
 	var err error
 	c := newClient(conn, info, m.clock.Now())
+	c.out.watch(m.obs, time.Now())
 	switch verb {
 	case "":
 		s, err = m.defaultSession(ctx, c, u)
@@ -185,8 +186,11 @@ func (m *Manager) pump(s *Session, c *Client) {
 	for {
 		n, err := c.conn.Read(buf)
 		if n > 0 {
+			read := time.Now()
 			if events := dec.decode(buf[:n]); len(events) > 0 {
+				c.out.inputRead(read)
 				s.input(c, events)
+				c.out.inputDone()
 			}
 		}
 		if err != nil {
