@@ -54,10 +54,9 @@ type Metrics struct {
 	handoffs   prometheus.Counter
 }
 
-// New registers termhost's collectors, the Go runtime and process
-// collectors, and, when src is not nil, the live gauges read from src at
-// every scrape (sessions by state, clients by transport).
-func New(src StatsSource) *Metrics {
+// New registers termhost's collectors and the Go runtime, process and
+// build-info collectors in a registry of its own.
+func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "termhost_logins_total",
@@ -65,8 +64,8 @@ func New(src StatsSource) *Metrics {
 	}, []string{"transport", "result"})
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "termhost_connections_refused_total",
-		Help: "Connections refused before login, by transport and reason (rate, unauth_cap, ...).",
-	}, []string{"transport", "reason"})
+		Help: "Connections refused before login by the node's admission gate, by reason (rate, unauth_cap, source_cap, proxy_header).",
+	}, []string{"reason"})
 	m.firstFrame = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "termhost_first_frame_seconds",
 		Help:    "From an authenticated connection reaching the session layer to its first frame written to the transport.",
@@ -112,9 +111,6 @@ func New(src StatsSource) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector())
-	if src != nil {
-		m.reg.MustRegister(newLive(src))
-	}
 	// Series that exist from the start read 0 rather than absent, so a
 	// dashboard's rate() works before the first event.
 	for _, t := range transports[:2] {
@@ -128,6 +124,11 @@ func New(src StatsSource) *Metrics {
 	return m
 }
 
+// AddLive registers the gauges read from src at every scrape: sessions by
+// state and clients by transport. Call it once, when the session manager
+// exists (it is made after the store this Metrics measures).
+func (m *Metrics) AddLive(src StatsSource) { m.reg.MustRegister(newLive(src)) }
+
 // Registry is the registry the collectors live in (for tests and for
 // adding a collector at wiring time).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
@@ -137,8 +138,8 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Login counts one login attempt; transport is ssh|telnet|web, ok whether
-// the credentials were accepted.
+// Login counts one login: a password attempt (accepted or not) or an
+// accepted public key; transport is ssh|telnet|web.
 func (m *Metrics) Login(transport string, ok bool) {
 	r := "failure"
 	if ok {
@@ -149,8 +150,8 @@ func (m *Metrics) Login(transport string, ok bool) {
 
 // Refused counts a connection refused before login. reason must be a
 // constant of the caller's code ("rate", "unauth_cap", …), never input.
-func (m *Metrics) Refused(transport, reason string) {
-	m.refused.WithLabelValues(oneOf(transport, transports), token(reason)).Inc()
+func (m *Metrics) Refused(reason string) {
+	m.refused.WithLabelValues(token(reason)).Inc()
 }
 
 // FrameFlushed records a frame written to a client's transport: d is the
