@@ -26,6 +26,7 @@ type Manager interface {
 	Detach(ctx context.Context, id, actor string) (int, error)
 	Message(ctx context.Context, id, actor, text string) (int, error)
 	Stats() sessions.Stats
+	DeleteUser(ctx context.Context, accounts sessions.Accounts, name, actor string) (int, error)
 }
 
 // Runner executes admin verbs.
@@ -33,6 +34,9 @@ type Runner struct {
 	Manager Manager
 	Audit   persist.Audit
 	Now     func() time.Time
+	// Users deletes accounts for the socket's "user del" (see Local);
+	// nil refuses it.
+	Users sessions.Accounts
 }
 
 // Run executes args (starting with "sessions") on behalf of actor and

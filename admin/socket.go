@@ -99,7 +99,7 @@ func (s *Socket) handle(c net.Conn) {
 		resp = response{Stderr: "bad request: " + err.Error() + "\n", Code: 2}
 	} else {
 		var out, errOut bytes.Buffer
-		resp.Code = s.runner.Run(context.Background(), "operator", req.Args, &out, &errOut)
+		resp.Code = s.runner.Local(context.Background(), req.Args, &out, &errOut)
 		resp.Stdout, resp.Stderr = out.String(), errOut.String()
 	}
 	_ = json.NewEncoder(c).Encode(resp)

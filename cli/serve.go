@@ -28,7 +28,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "error:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(cfg.LogFormat, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, stdout, log); err != nil {
@@ -47,6 +47,14 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		return err
 	}
 	defer store.Close()
+	// Metrics and readiness (SPEC §11): every store call below is measured;
+	// /readyz answers 503 from the first moment of a drain.
+	ops := newOps(cfg, store)
+	store = ops.store
+	if err := ops.listen(cfg.MetricsAddr, stdout, log); err != nil {
+		return err
+	}
+	defer ops.close()
 	keys, err := hostkeys.LoadOrCreate(filepath.Join(cfg.DataDir, "hostkeys"))
 	if err != nil {
 		return err
@@ -55,7 +63,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	policy.IdleTimeout, policy.HibernateAfter, policy.DetachedTTL, policy.MaxSessionAge =
 		cfg.IdleTimeout, cfg.HibernateAfter, cfg.DetachedTTL, cfg.MaxSessionAge
 	policy.MaxSessionsPerUser, policy.MaxClients = cfg.MaxSessions, cfg.MaxClients
-	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log})
+	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log, Metrics: ops.metrics})
+	ops.metrics.AddLive(mgr)
 	if err := mgr.Start(ctx); err != nil {
 		return err
 	}
@@ -85,11 +94,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			return err
 		}
 		fmt.Fprintf(stdout, "ssh listening on %s\n", ssh.Addr())
-		go func() {
-			if err := ssh.Serve(); err != nil {
-				log.Error("ssh server stopped", "err", err)
-			}
-		}()
+		ops.serving("ssh", ssh.Serve, log)
 	}
 	var tel *telnetd.Server
 	if cfg.TelnetAddr != "" {
@@ -104,16 +109,13 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			return err
 		}
 		fmt.Fprintf(stdout, "telnet listening on %s (plaintext: passwords cross the network unencrypted; --telnet-addr \"\" disables it)\n", tel.Addr())
-		go func() {
-			if err := tel.Serve(); err != nil {
-				log.Error("telnet server stopped", "err", err)
-			}
-		}()
+		ops.serving("telnet", tel.Serve, log)
 	}
 	fmt.Fprintf(stdout, "admin socket %s\n", filepath.Join(cfg.DataDir, "admin.sock"))
 	fmt.Fprintln(stdout, "ready")
 
 	<-ctx.Done()
+	ops.health.Drain() // first: the load balancer stops sending connections
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -9,17 +9,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"termhost/admin"
 	"termhost/auth"
 	"termhost/persist"
 )
 
 // userCmd manages accounts directly in the store; it works with or without
-// a running server (SQLite in WAL mode takes both).
+// a running server (SQLite in WAL mode takes both). Deleting a user goes
+// through a running server, whose live sessions of that user must end.
 func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var admin, pwStdin, asJSON bool
 	var keys multiFlag
@@ -51,7 +54,7 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case (pos[0] == "list" || pos[0] == "ls") && len(pos) == 1:
 		err = u.list(ctx, asJSON)
 	case (pos[0] == "del" || pos[0] == "rm") && len(pos) == 2:
-		err = store.DeleteUser(ctx, pos[1])
+		err = deleteUser(ctx, filepath.Join(cfg.DataDir, "admin.sock"), store, pos[1], stdout, stderr)
 	case pos[0] == "passwd" && len(pos) == 2 && pwStdin:
 		err = u.passwd(ctx, pos[1])
 	case pos[0] == "key" && len(pos) >= 4 && (pos[1] == "add" || pos[1] == "del"):
@@ -61,10 +64,36 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "error:", err)
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(stderr, "error:", err)
+		}
 		return 1
 	}
 	return 0
+}
+
+// errReported means the server already printed the error.
+var errReported = errors.New("reported by the server")
+
+// deleteUser deletes name with everything it owns (SPEC §7). With a server
+// running, its admin socket does it so the user's live sessions end at
+// once; without one, the store does. No socket means no live sessions: the
+// server opens it before it accepts any connection.
+func deleteUser(ctx context.Context, sock string, store persist.Users, name string, stdout, stderr io.Writer) error {
+	code, err := admin.Call(sock, []string{"user", "del", name}, stdout, stderr)
+	switch {
+	case err == nil && code == 0:
+		return nil
+	case err == nil:
+		return errReported
+	case !errors.Is(err, admin.ErrNoServer):
+		return err
+	}
+	if err := store.DeleteUser(ctx, name); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "deleted user %s (no server running)\n", name)
+	return nil
 }
 
 type userOps struct {

@@ -36,6 +36,10 @@ type Config struct {
 	MaxUnauth      int           `yaml:"max_unauthenticated"`
 	ConnRate       float64       `yaml:"conn_rate"`  // new connections per second per source (0: off)
 	ConnBurst      int           `yaml:"conn_burst"` // connections a source may open at once
+
+	// Operations (SPEC §11).
+	MetricsAddr string `yaml:"metrics_addr"` // /metrics, /healthz, /readyz; "" disables
+	LogFormat   string `yaml:"log_format"`   // text|json
 }
 
 // Default returns SPEC §2 and §3's defaults.
@@ -45,6 +49,7 @@ func Default() Config {
 		LoginGrace: 30 * time.Second, IdleTimeout: 30 * time.Minute, HibernateAfter: 10 * time.Minute,
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
 		ConnRate: 10, ConnBurst: 40,
+		MetricsAddr: "127.0.0.1:9222", LogFormat: "text",
 	}
 }
 
@@ -61,6 +66,7 @@ var serveFlags = map[string]string{
 	"ssh-addr": "ssh_addr", "telnet-addr": "telnet_addr", "store": "store",
 	"idle-timeout": "idle_timeout", "detached-ttl": "detached_ttl", "hibernate-after": "hibernate_after",
 	"login-grace": "login_grace", "max-session-age": "max_session_age", "node-id": "node_id",
+	"metrics-addr": "metrics_addr", "log-format": "log_format",
 }
 
 // Register adds the flags to fs.

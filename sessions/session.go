@@ -31,6 +31,7 @@ type Session struct {
 	flushing  Timer
 	gone      bool // ended or hibernated: no longer accepts clients
 	lastSaved []byte
+	retry     saveRetry // failing background writes (snapshot.go)
 
 	flushMu sync.Mutex
 	// recMu orders writes of this session's record and history: each write
