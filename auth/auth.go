@@ -7,10 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -43,12 +46,40 @@ type Users interface {
 	HasAdmin(ctx context.Context) (bool, error)
 }
 
-// Authenticator checks credentials and signs up new users.
+// Authenticator checks credentials and signs up new users. Its exported
+// fields are set before first use; zero values get defaults.
 type Authenticator struct {
 	Users       Users
 	AllowSignup bool
 
-	signupMu sync.Mutex // serialises the "first admin" decision
+	// Sources delays the next attempt from a source after failures
+	// (doubling, capped); nil: NewLimiter(time.Now).
+	Sources *Limiter
+	// Accounts delays the next attempt on an account after failures, from
+	// any source; nil: NewLimiter with Sources' clock.
+	Accounts *Limiter
+	// HashSlots bounds concurrent password hashes node-wide; 0:
+	// DefaultHashSlots.
+	HashSlots int
+	// Hasher makes and checks password hashes; nil: Argon2id.
+	Hasher Hasher
+	// Sleep waits out a failure delay (or until ctx ends); nil: a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// KnownFor is how long a source that logged in to an account skips that
+	// account's queue and delay; 0: DefaultKnownFor.
+	KnownFor time.Duration
+	// Log receives failed logins and signups; nil: slog.Default.
+	Log *slog.Logger
+
+	// Lock order: source turn → account turn → hash slot (all waits bounded
+	// by ctx); signupMu is taken after hashing, never while waiting.
+	once         sync.Once
+	signupMu     sync.Mutex    // serialises the "first admin" decision
+	hashSem      chan struct{} // one token per running hash
+	sourceTurns  turns         // one login attempt in flight per source
+	accountTurns turns         // one per account (from unknown sources)
+	knownMu      sync.Mutex    // guards known
+	known        map[string]time.Time
 }
 
 // CheckKey reports whether key may log in as name. For an unknown name with
@@ -77,35 +108,14 @@ func (a *Authenticator) CheckKey(ctx context.Context, name string, key gossh.Pub
 	return false, ErrDenied
 }
 
-// CheckPassword verifies name's password; for an unknown name with signup
-// allowed it creates the account with that password.
-func (a *Authenticator) CheckPassword(ctx context.Context, name, password string, remote net.Addr) (persist.User, error) {
-	u, err := a.Users.GetUser(ctx, name)
-	if errors.Is(err, persist.ErrNotFound) && a.AllowSignup {
-		if password == "" {
-			return u, ErrNoPassword
-		}
-		return a.Signup(ctx, name, "", password, remote)
-	}
-	if err != nil {
-		return u, ErrDenied
-	}
-	if u.PasswordHash == "" {
-		return u, ErrDenied
-	}
-	ok, err := VerifyPassword(u.PasswordHash, password)
-	if err != nil {
-		return u, fmt.Errorf("user %s: %w", name, err)
-	}
-	if !ok {
-		return u, ErrDenied
-	}
-	return u, nil
-}
-
-// Signup creates an account with a key and/or password. If no admin exists
-// yet and remote is a loopback address, the account is an admin.
+// Signup creates an account with a key and/or password (SPEC §7). If no
+// admin exists yet and remote is a loopback address, the account is an
+// admin. Password signups come through Login; a key signup calls Signup
+// once the client has proved it holds the key. Hashing takes one of the
+// node's hash slots (bounded by ctx). Errors: ErrBadName, persist.ErrExists
+// (wrapped) when the name was taken meanwhile, ctx's and the store's.
 func (a *Authenticator) Signup(ctx context.Context, name, key, password string, remote net.Addr) (persist.User, error) {
+	a.setup()
 	if err := ValidName(name); err != nil {
 		return persist.User{}, err
 	}
@@ -114,7 +124,7 @@ func (a *Authenticator) Signup(ctx context.Context, name, key, password string, 
 		u.Keys = []string{key}
 	}
 	if password != "" {
-		h, err := HashPassword(password)
+		h, err := a.hash(ctx, password)
 		if err != nil {
 			return u, err
 		}
@@ -169,7 +179,9 @@ func IsLoopback(addr net.Addr) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// SourceOf is the rate-limiting key of a remote address (its IP).
+// SourceOf is the key every per-source rule uses (failure delays, the
+// connection rate, unauthenticated caps): an IPv4 address, or an IPv6
+// address's /64, since one host usually holds a whole /64.
 func SourceOf(addr net.Addr) string {
 	if addr == nil {
 		return ""
@@ -178,5 +190,15 @@ func SourceOf(addr net.Addr) string {
 	if err != nil {
 		return addr.String()
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	switch {
+	case err != nil:
+		return host
+	case ip.Unmap().Is4():
+		return ip.Unmap().String()
+	case ip.IsLoopback():
+		return ip.String()
+	}
+	p, _ := ip.WithZone("").Prefix(64)
+	return p.String()
 }

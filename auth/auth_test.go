@@ -98,7 +98,7 @@ func TestCheckKey(t *testing.T) {
 	}
 }
 
-func TestCheckPassword(t *testing.T) {
+func TestLoginAnswers(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	h, _ := auth.HashPassword("s3cret")
@@ -124,18 +124,18 @@ func TestCheckPassword(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := &auth.Authenticator{Users: st, AllowSignup: tt.signupOn}
-			_, err := a.CheckPassword(ctx, tt.user, tt.password, remote)
+			_, err := a.Login(ctx, auth.LoginRequest{Transport: "test", User: tt.user, Password: tt.password, Remote: remote})
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
-				t.Fatalf("CheckPassword = %v, want %v", err, tt.wantErr)
+				t.Fatalf("Login = %v, want %v", err, tt.wantErr)
 			}
 		})
 	}
 	// The signed-up account logs in with its password, signup or not.
 	a := &auth.Authenticator{Users: st}
-	if _, err := a.CheckPassword(ctx, "dave", "pw", remote); err != nil {
+	if _, err := a.Login(ctx, auth.LoginRequest{User: "dave", Password: "pw", Remote: remote}); err != nil {
 		t.Errorf("signed-up user cannot log in: %v", err)
 	}
-	if _, err := a.CheckPassword(ctx, "dave", "other", remote); !errors.Is(err, auth.ErrDenied) {
+	if _, err := a.Login(ctx, auth.LoginRequest{User: "dave", Password: "other", Remote: remote}); !errors.Is(err, auth.ErrDenied) {
 		t.Errorf("signed-up user with a wrong password: %v", err)
 	}
 }
@@ -277,6 +277,10 @@ func TestAddresses(t *testing.T) {
 		{name: "remote", addr: remote, source: "203.0.113.9"},
 		{name: "nil", addr: nil, source: ""},
 		{name: "unix socket", addr: &net.UnixAddr{Name: "/tmp/x", Net: "unix"}, source: "/tmp/x"},
+		{name: "v4-mapped v6", addr: &net.TCPAddr{IP: net.ParseIP("::ffff:198.51.100.4"), Port: 1}, source: "198.51.100.4"},
+		{name: "v6 groups by /64", addr: &net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:aaaa::7"), Port: 1}, source: "2001:db8:1:2::/64"},
+		{name: "another host of the /64", addr: &net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:bbbb::9"), Port: 1}, source: "2001:db8:1:2::/64"},
+		{name: "link-local with zone", addr: &net.TCPAddr{IP: net.ParseIP("fe80::1"), Zone: "eth0", Port: 1}, source: "fe80::/64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

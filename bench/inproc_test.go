@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"termhost/admission"
 	"termhost/auth"
 	"termhost/hostkeys"
 	"termhost/persist/sqlite"
@@ -75,7 +76,7 @@ func startInproc(tb testing.TB, policy sessions.Policy) *inproc {
 		tb.Fatal(err)
 	}
 	srv, err := sshd.Listen(sshd.Config{Addr: "127.0.0.1:0", HostKeys: keys, Auth: &auth.Authenticator{Users: store, AllowSignup: true},
-		Users: store, Limiter: auth.NewLimiter(time.Now), Manager: mgr, LoginGrace: 30 * time.Second, MaxUnauth: 1024, Log: log})
+		Users: store, Manager: mgr, Admission: admission.New(admission.Config{MaxUnauth: 1024, Grace: 30 * time.Second}), Log: log})
 	if err != nil {
 		tb.Fatal(err)
 	}

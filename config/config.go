@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -30,12 +31,14 @@ type Config struct {
 	DetachedTTL    time.Duration `yaml:"detached_ttl"`
 	MaxSessionAge  time.Duration `yaml:"max_session_age"`
 	AllowSignup    bool          `yaml:"allow_signup"`
-	ProxyProtocol  bool          `yaml:"proxy_protocol"`
+	ProxyProtocol  Switch        `yaml:"proxy_protocol"` // off|on (SPEC §6)
+	ProxyTrusted   []string      `yaml:"proxy_trusted"`  // CIDRs or addresses allowed to send PROXY headers
 	MaxSessions    int           `yaml:"max_sessions_per_user"`
 	MaxClients     int           `yaml:"max_clients_per_session"`
 	MaxUnauth      int           `yaml:"max_unauthenticated"`
-	ConnRate       float64       `yaml:"conn_rate"`  // new connections per second per source (0: off)
-	ConnBurst      int           `yaml:"conn_burst"` // connections a source may open at once
+	MaxUnauthPer   int           `yaml:"max_unauthenticated_per_source"` // below max_unauthenticated: one address cannot fill it
+	ConnRate       float64       `yaml:"conn_rate"`                      // new connections per second per source (0: off)
+	ConnBurst      int           `yaml:"conn_burst"`                     // connections a source may open at once
 
 	// Operations (SPEC §11).
 	MetricsAddr string `yaml:"metrics_addr"` // /metrics, /healthz, /readyz; "" disables
@@ -48,7 +51,7 @@ func Default() Config {
 		DataDir: "./data", SSHAddr: ":2222", TelnetAddr: ":2323",
 		LoginGrace: 30 * time.Second, IdleTimeout: 30 * time.Minute, HibernateAfter: 10 * time.Minute,
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
-		ConnRate: 10, ConnBurst: 40,
+		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40,
 		MetricsAddr: "127.0.0.1:9222", LogFormat: "text",
 	}
 }
@@ -128,7 +131,75 @@ func (f *Flags) Resolve() (Config, error) {
 		return c, err
 	}
 	c.DataDir = abs
-	return c, nil
+	return c, c.Validate()
+}
+
+// Validate checks values that parse but cannot work; each error names its
+// key.
+func (c Config) Validate() error {
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log_format: %q: want text or json", c.LogFormat)
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"max_unauthenticated", c.MaxUnauth}, {"max_unauthenticated_per_source", c.MaxUnauthPer}} {
+		if n.v < 0 {
+			return fmt.Errorf("%s: %d must not be negative (0 turns the cap off)", n.key, n.v)
+		}
+	}
+	for _, r := range c.ProxyTrusted {
+		if err := checkRange(r); err != nil {
+			return fmt.Errorf("proxy_trusted: %w", err)
+		}
+	}
+	if c.ProxyProtocol && len(c.ProxyTrusted) == 0 {
+		return errors.New("proxy_protocol is on but proxy_trusted is empty: no peer could send a PROXY header; list your load balancers' addresses")
+	}
+	return nil
+}
+
+// checkRange accepts a CIDR ("10.0.0.0/8") or a single address.
+func checkRange(r string) error {
+	if strings.Contains(r, "/") {
+		if _, err := netip.ParsePrefix(r); err != nil {
+			return fmt.Errorf("%q is not a CIDR range: %w", r, err)
+		}
+		return nil
+	}
+	if _, err := netip.ParseAddr(r); err != nil {
+		return fmt.Errorf("%q is not an IP address or CIDR range", r)
+	}
+	return nil
+}
+
+// Switch is an on/off setting: "on", "off", "true", "false" (SPEC §6
+// writes proxy_protocol: off|on).
+type Switch bool
+
+// ParseSwitch reads on/off, yes/no or a strconv.ParseBool value.
+func ParseSwitch(v string) (Switch, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "yes":
+		return true, nil
+	case "off", "no":
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%q is not on or off", v)
+	}
+	return Switch(b), nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *Switch) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseSwitch(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*s = v
+	return nil
 }
 
 // keys lists the yaml keys of Config.
@@ -168,6 +239,20 @@ func setKey(c *Config, key, v string) error {
 				return err
 			}
 			f.SetBool(b)
+		case Switch:
+			b, err := ParseSwitch(v)
+			if err != nil {
+				return err
+			}
+			f.SetBool(bool(b))
+		case []string: // comma-separated
+			var list []string
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					list = append(list, item)
+				}
+			}
+			f.Set(reflect.ValueOf(list))
 		case int:
 			n, err := strconv.Atoi(v)
 			if err != nil {

@@ -111,13 +111,55 @@ func TestTypedValues(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("TERMHOST_ALLOW_SIGNUP", "false")
 	t.Setenv("TERMHOST_MAX_SESSIONS_PER_USER", "3")
-	t.Setenv("TERMHOST_CONFIG", writeFile(t, "proxy_protocol: true\nmax_clients_per_session: 2\nnode_id: n7\n"))
+	t.Setenv("TERMHOST_CONFIG", writeFile(t, "proxy_protocol: true\nproxy_trusted: [10.0.0.0/8]\nmax_clients_per_session: 2\nnode_id: n7\n"))
 	c, err := resolve(t, false, "--data-dir", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AllowSignup || c.MaxSessions != 3 || !c.ProxyProtocol || c.MaxClients != 2 || c.NodeID != "n7" || c.DataDir != dir {
+	if c.AllowSignup || c.MaxSessions != 3 || !bool(c.ProxyProtocol) || c.MaxClients != 2 || c.NodeID != "n7" || c.DataDir != dir {
 		t.Errorf("config = %+v", c)
+	}
+}
+
+// SPEC §6 writes proxy_protocol as off|on; proxy_trusted is a list in YAML
+// and comma-separated in the environment.
+func TestProxySettings(t *testing.T) {
+	tests := []struct {
+		name        string
+		file        string
+		env         map[string]string
+		wantOn      bool
+		wantTrusted []string
+	}{
+		{name: "default off, none trusted"},
+		{name: "yaml on", file: "proxy_protocol: on\nproxy_trusted: [\"10.0.0.0/8\", 192.0.2.7]\n", wantOn: true, wantTrusted: []string{"10.0.0.0/8", "192.0.2.7"}},
+		{name: "yaml off", file: "proxy_protocol: off\n"},
+		{name: "env on with a list", env: map[string]string{"TERMHOST_PROXY_PROTOCOL": "on", "TERMHOST_PROXY_TRUSTED": "10.1.0.0/16, fd00::/8"},
+			wantOn: true, wantTrusted: []string{"10.1.0.0/16", "fd00::/8"}},
+		{name: "env overrides file", file: "proxy_protocol: on\nproxy_trusted: [10.0.0.1]\n", env: map[string]string{"TERMHOST_PROXY_PROTOCOL": "off"},
+			wantTrusted: []string{"10.0.0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var args []string
+			if tt.file != "" {
+				args = []string{"--config", writeFile(t, tt.file)}
+			}
+			c, err := resolve(t, true, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bool(c.ProxyProtocol) != tt.wantOn || strings.Join(c.ProxyTrusted, " ") != strings.Join(tt.wantTrusted, " ") {
+				t.Errorf("proxy_protocol %v, proxy_trusted %q; want %v, %q", c.ProxyProtocol, c.ProxyTrusted, tt.wantOn, tt.wantTrusted)
+			}
+			if c.MaxUnauthPer != 8 {
+				t.Errorf("max_unauthenticated_per_source = %d, want the default 8", c.MaxUnauthPer)
+			}
+		})
 	}
 }
 
@@ -138,6 +180,12 @@ func TestErrors(t *testing.T) {
 		{name: "bad env int", env: map[string]string{"TERMHOST_MAX_UNAUTHENTICATED": "many"}, wantErr: "TERMHOST_MAX_UNAUTHENTICATED"},
 		{name: "bad flag duration", args: []string{"--hibernate-after", "10"}, wantErr: "--hibernate-after"},
 		{name: "missing config file", args: []string{"--config", "/nonexistent/termhost.yaml"}, wantErr: "config"},
+		{name: "bad proxy_trusted CIDR", file: "proxy_protocol: on\nproxy_trusted: [10.0.0.0/33]\n", wantErr: "proxy_trusted"},
+		{name: "proxy_trusted not an address", file: "proxy_trusted: [lb.example.com]\n", wantErr: "proxy_trusted"},
+		{name: "bad proxy_trusted in env", env: map[string]string{"TERMHOST_PROXY_TRUSTED": "10.0.0.0/8,300.1.1.1"}, wantErr: "proxy_trusted"},
+		{name: "proxy_protocol on, nobody trusted", file: "proxy_protocol: on\n", wantErr: "proxy_trusted"},
+		{name: "proxy_protocol neither on nor off", file: "proxy_protocol: sometimes\n", wantErr: "sometimes"},
+		{name: "negative per-source cap", env: map[string]string{"TERMHOST_MAX_UNAUTHENTICATED_PER_SOURCE": "-1"}, wantErr: "max_unauthenticated_per_source"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

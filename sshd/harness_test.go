@@ -15,6 +15,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"termhost/admin"
+	"termhost/admission"
 	"termhost/auth"
 	"termhost/hostkeys"
 	"termhost/internal/testterm"
@@ -35,6 +36,7 @@ type server struct {
 	store   *sqlite.Store
 	mgr     *sessions.Manager
 	limiter *auth.Limiter
+	authn   *auth.Authenticator
 }
 
 func newSigner(t *testing.T) gossh.Signer {
@@ -52,6 +54,19 @@ func newSigner(t *testing.T) gossh.Signer {
 
 func startServer(t *testing.T, allowSignup bool) *server {
 	t.Helper()
+	return startServerWith(t, options{signup: allowSignup})
+}
+
+// options vary the wiring of a test server.
+type options struct {
+	signup bool
+	gate   admission.Config // MaxUnauth 16 and Grace `wait` when zero
+	proxy  []string         // trusted PROXY senders; nil: PROXY protocol off
+	auth   *auth.Authenticator
+}
+
+func startServerWith(t *testing.T, o options) *server {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "termhost.db"))
 	if err != nil {
@@ -67,11 +82,27 @@ func startServer(t *testing.T, allowSignup bool) *server {
 	hk := newSigner(t)
 	limiter := auth.NewLimiter(time.Now)
 	limiter.BaseDelay, limiter.MaxDelay = time.Millisecond, 4*time.Millisecond
+	authn := o.auth
+	if authn == nil {
+		authn = &auth.Authenticator{Users: st, AllowSignup: o.signup, Sources: limiter, Log: log}
+	}
+	if o.gate == (admission.Config{}) {
+		o.gate = admission.Config{MaxUnauth: 16}
+	}
+	if o.gate.Grace == 0 {
+		o.gate.Grace = wait
+	}
+	var trust *admission.Trust
+	if o.proxy != nil {
+		if trust, err = admission.ParseTrust(o.proxy); err != nil {
+			t.Fatal(err)
+		}
+		trust.HeaderTimeout, trust.Log = o.gate.Grace, log
+	}
 	srv, err := sshd.Listen(sshd.Config{
 		Addr: "127.0.0.1:0", HostKeys: []hostkeys.Key{{Signer: hk}},
-		Auth: &auth.Authenticator{Users: st, AllowSignup: allowSignup}, Users: st, Limiter: limiter,
-		Manager: mgr, Admin: &admin.Runner{Manager: mgr, Audit: st, Now: time.Now},
-		LoginGrace: wait, MaxUnauth: 16, Log: log,
+		Auth: authn, Users: st, Manager: mgr, Admin: &admin.Runner{Manager: mgr, Audit: st, Now: time.Now},
+		Admission: admission.New(o.gate), Proxy: trust, Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +115,7 @@ func startServer(t *testing.T, allowSignup bool) *server {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return &server{t: t, addr: srv.Addr().String(), hostKey: hk.PublicKey(), store: st, mgr: mgr, limiter: limiter}
+	return &server{t: t, addr: srv.Addr().String(), hostKey: hk.PublicKey(), store: st, mgr: mgr, limiter: limiter, authn: authn}
 }
 
 // dial connects as user with the given auth methods.

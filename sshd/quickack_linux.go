@@ -16,6 +16,9 @@ type quickAckConn struct {
 
 func withQuickAck(c net.Conn) net.Conn {
 	tc, ok := c.(*net.TCPConn)
+	if p, isProxied := c.(interface{ TCPConn() (*net.TCPConn, bool) }); isProxied {
+		tc, ok = p.TCPConn() // behind a PROXY-protocol wrapper
+	}
 	if !ok {
 		return c
 	}

@@ -11,12 +11,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
-	"time"
 
 	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"termhost/admission"
 	"termhost/auth"
 	"termhost/hostkeys"
 	"termhost/persist"
@@ -35,18 +34,18 @@ type Users interface {
 
 // Config wires a Server.
 type Config struct {
-	Addr       string
-	HostKeys   []hostkeys.Key
-	Auth       *auth.Authenticator
-	Users      Users
-	Limiter    *auth.Limiter
-	Manager    *sessions.Manager
-	Admin      AdminRunner
-	LoginGrace time.Duration
-	MaxUnauth  int // cap on connections that have not authenticated yet
-	ConnRate   *auth.ConnRate
-	ProxyProto bool
-	Log        *slog.Logger
+	Addr     string
+	HostKeys []hostkeys.Key
+	Auth     *auth.Authenticator // the one login path (passwords, keys, signup)
+	Users    Users
+	Manager  *sessions.Manager
+	Admin    AdminRunner
+	// Admission is the node's gate, shared with the other transports; nil:
+	// a gate of its own with no caps and the default login grace.
+	Admission *admission.Gate
+	// Proxy says whose PROXY headers are believed; nil: PROXY protocol off.
+	Proxy *admission.Trust
+	Log   *slog.Logger
 }
 
 // Server is a running SSH listener.
@@ -54,30 +53,33 @@ type Server struct {
 	cfg Config
 	srv *ssh.Server
 	ln  net.Listener
-
-	mu      sync.Mutex
-	pending map[string]*trackedConn // unauthenticated, by remote address
 }
 
 type ctxKey string
 
-const signupKey ctxKey = "signup-key"
+const (
+	signupKey ctxKey = "signup-key"
+	ticketKey ctxKey = "admission-ticket"
+)
 
 // Listen binds the address and returns a server ready to Serve.
 func Listen(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, pending: map[string]*trackedConn{}}
+	if cfg.Admission == nil {
+		cfg.Admission = admission.New(admission.Config{})
+	}
+	s := &Server{cfg: cfg}
 	s.srv = &ssh.Server{
 		Handler:                    s.handle,
 		PublicKeyHandler:           s.publicKey,
 		PasswordHandler:            s.password,
 		KeyboardInteractiveHandler: s.keyboardInteractive,
-		ConnCallback:               s.trackConn,
-		HandshakeTimeout:           cfg.LoginGrace,
+		ConnCallback:               s.admit,
+		ServerConfigCallback:       s.serverConfig,
+		HandshakeTimeout:           cfg.Admission.Grace(),
 		Version:                    "termhost",
-		EnableProxyProtocol:        cfg.ProxyProto,
 	}
 	for _, k := range cfg.HostKeys {
 		s.srv.AddHostKey(k.Signer)
@@ -86,7 +88,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh listen %s: %w", cfg.Addr, err)
 	}
-	s.ln = ln
+	s.ln = cfg.Proxy.Listen(ln)
 	return s, nil
 }
 
@@ -105,59 +107,53 @@ func (s *Server) Serve() error {
 // Close stops accepting and closes every connection.
 func (s *Server) Close() error { return s.srv.Close() }
 
-// trackedConn counts toward the unauthenticated cap until released.
-type trackedConn struct {
+// admittedConn holds its admission ticket until it closes.
+type admittedConn struct {
 	net.Conn
-	s    *Server
-	once sync.Once
+	ticket *admission.Ticket
 }
 
-func (c *trackedConn) release() {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		delete(c.s.pending, c.RemoteAddr().String())
-		c.s.mu.Unlock()
-	})
-}
-
-func (c *trackedConn) Close() error {
-	c.release()
+func (c *admittedConn) Close() error {
+	c.ticket.Release()
 	return c.Conn.Close()
 }
 
-func (s *Server) trackConn(_ ssh.Context, conn net.Conn) net.Conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.cfg.ConnRate.Allow(auth.SourceOf(conn.RemoteAddr())) {
-		s.cfg.Log.Warn("connection rate exceeded; refusing", "remote", conn.RemoteAddr())
-		conn.Close()
-		return conn
+// admit runs on the connection's own goroutine (charm's HandleConn), so a
+// trusted proxy's header is awaited there, not in the accept loop. A
+// refused connection is closed before the SSH version exchange.
+func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
+	t, err := s.cfg.Admission.Admit(conn, nil)
+	if err != nil {
+		s.cfg.Log.Warn("ssh connection refused", "remote", conn.RemoteAddr(), "err", err)
+		return nil // charm closes it
 	}
-	if s.cfg.MaxUnauth > 0 && len(s.pending) >= s.cfg.MaxUnauth {
-		s.cfg.Log.Warn("too many unauthenticated connections; refusing", "remote", conn.RemoteAddr())
-		conn.Close()
-		return conn
-	}
-	tc := &trackedConn{Conn: withQuickAck(conn), s: s}
-	s.pending[conn.RemoteAddr().String()] = tc
-	return tc
+	ctx.SetValue(ticketKey, t)
+	return &admittedConn{Conn: withQuickAck(conn), ticket: t}
 }
 
+// serverConfig marks the connection logged in the moment authentication
+// succeeds (after a public key's signature is checked), so its
+// unauthenticated slot and grace end there.
+func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
+	return &gossh.ServerConfig{
+		AuthLogCallback: func(_ gossh.ConnMetadata, _ string, err error) {
+			if err == nil {
+				s.authenticated(ctx)
+			}
+		},
+	}
+}
+
+func ticketOf(ctx ssh.Context) *admission.Ticket {
+	t, _ := ctx.Value(ticketKey).(*admission.Ticket)
+	return t
+}
+
+// authenticated ends the connection's login grace. A connection whose
+// grace ran out first is being closed; its handler finds the channel gone.
 func (s *Server) authenticated(ctx ssh.Context) {
-	s.mu.Lock()
-	tc := s.pending[ctx.RemoteAddr().String()]
-	s.mu.Unlock()
-	if tc != nil {
-		tc.release()
-	}
-}
-
-func (s *Server) delay(ctx ssh.Context) {
-	if d := s.cfg.Limiter.Delay(auth.SourceOf(ctx.RemoteAddr())); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-		}
+	if t := ticketOf(ctx); t != nil {
+		t.LoggedIn()
 	}
 }
 
@@ -172,16 +168,17 @@ func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
 	return true
 }
 
+// password answers password and keyboard-interactive attempts through the
+// one login path, its waits bounded by the login grace.
 func (s *Server) password(ctx ssh.Context, password string) bool {
-	s.delay(ctx)
-	src := auth.SourceOf(ctx.RemoteAddr())
-	if _, err := s.cfg.Auth.CheckPassword(ctx, ctx.User(), password, ctx.RemoteAddr()); err != nil {
-		s.cfg.Limiter.Fail(src)
-		s.cfg.Log.Info("password login failed", "user", ctx.User(), "remote", ctx.RemoteAddr(), "err", err)
-		return false
+	lctx := context.Context(ctx)
+	if t := ticketOf(ctx); t != nil {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithDeadline(ctx, t.Deadline())
+		defer cancel()
 	}
-	s.cfg.Limiter.Succeed(src)
-	return true
+	_, err := s.cfg.Auth.Login(lctx, auth.LoginRequest{Transport: "ssh", User: ctx.User(), Password: password, Remote: ctx.RemoteAddr()})
+	return err == nil
 }
 
 func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"time"
 
+	"termhost/admission"
 	"termhost/auth"
 	"termhost/persist"
 	"termhost/sessions"
@@ -20,35 +20,31 @@ const maxAttempts = 3
 // errAbort means the user left the login (ctrl+c, ctrl+d, hang-up).
 var errAbort = errors.New("login aborted")
 
-func (s *Server) handle(nc net.Conn) {
+// handle runs negotiation, login and the session. The ticket's timer ends
+// the connection if login has not succeeded within the grace: nothing here
+// (negotiation clearing read deadlines, a trickle of bytes) can extend it.
+func (s *Server) handle(nc net.Conn, ticket *admission.Ticket) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	grace := s.cfg.LoginGrace
-	if grace <= 0 {
-		grace = 30 * time.Second
-	}
-	// login_grace bounds negotiation and login together.
-	nc.SetDeadline(time.Now().Add(grace))
-	tc, err := telnet.Accept(ctx, nc, telnet.Options{NegotiationTimeout: s.cfg.Negotiation})
+	lctx, lcancel := context.WithDeadline(ctx, ticket.Deadline())
+	defer lcancel()
+	tc, err := telnet.Accept(lctx, nc, telnet.Options{NegotiationTimeout: s.cfg.Negotiation})
 	if err != nil {
 		s.cfg.Log.Info("telnet negotiation failed", "remote", nc.RemoteAddr(), "err", err)
-		s.loggedIn()
 		return
 	}
 	lr := &lineReader{c: tc}
-	u, err := s.login(ctx, tc, lr)
-	s.loggedIn()
+	u, err := s.login(lctx, tc, lr)
+	if err == nil && !ticket.LoggedIn() {
+		return // the grace ran out as the login finished: the conn is closing
+	}
 	if err != nil {
-		if errors.Is(err, errAbort) || errors.Is(err, io.EOF) || isTimeout(err) {
-			if isTimeout(err) {
-				tc.Write([]byte("\r\nlogin timed out\r\n"))
-			}
+		if errors.Is(err, errAbort) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || lctx.Err() != nil {
 			return
 		}
 		tc.Write([]byte("\r\n" + err.Error() + "\r\n"))
 		return
 	}
-	nc.SetDeadline(time.Time{})
 	resizes := make(chan sessions.Size, 1)
 	go sessions.ForwardSizes(ctx, tc.Resizes(), resizes, func(w telnet.WindowSize) sessions.Size {
 		return sessions.Size{Width: w.Width, Height: w.Height}
@@ -66,15 +62,11 @@ func (s *Server) handle(nc net.Conn) {
 	}
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// login runs the login:/Password: dialogue, with signup for unknown names
-// when allowed (the password is asked twice to create the account).
+// login runs the login:/Password: dialogue through the one login path
+// (auth.Login), with signup for unknown names when allowed: the password
+// is asked twice before the account is created, so a typo does not make a
+// stray account.
 func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (sessions.User, error) {
-	src := auth.SourceOf(tc.RemoteAddr())
 	tc.Write([]byte("termhost (telnet is unencrypted: prefer ssh)\r\n\r\n"))
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		name, err := lr.prompt("login: ", true)
@@ -89,21 +81,27 @@ func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (se
 		if err != nil {
 			return sessions.User{}, err
 		}
-		if d := s.cfg.Limiter.Delay(src); d > 0 {
-			time.Sleep(d)
-		}
-		u, err := s.check(ctx, lr, name, pw, tc.RemoteAddr())
+		u, err := s.cfg.Auth.Login(ctx, auth.LoginRequest{
+			Transport: "telnet", User: name, Password: pw, Remote: tc.RemoteAddr(),
+			ConfirmSignup: func(context.Context) error {
+				again, err := lr.prompt(fmt.Sprintf("\r\nNew account %q. Repeat the password to create it: ", name), false)
+				if err != nil {
+					return err
+				}
+				if again != pw {
+					return errMismatch
+				}
+				return nil
+			},
+		})
 		if err == nil {
-			s.cfg.Limiter.Succeed(src)
-			return u, nil
+			return sessions.User{Name: u.Name, Admin: u.Role == persist.RoleAdmin}, nil
 		}
-		if errors.Is(err, errAbort) {
+		if errors.Is(err, errAbort) || ctx.Err() != nil {
 			return sessions.User{}, err
 		}
-		s.cfg.Limiter.Fail(src)
-		s.cfg.Log.Info("telnet login failed", "user", name, "remote", tc.RemoteAddr(), "err", err)
 		msg := "Login incorrect"
-		if errors.Is(err, auth.ErrBadName) || errors.Is(err, errMismatch) {
+		if errors.Is(err, auth.ErrBadName) || errors.Is(err, errMismatch) || errors.Is(err, auth.ErrNoPassword) {
 			msg = err.Error()
 		}
 		tc.Write([]byte("\r\n" + msg + "\r\n\r\n"))
@@ -112,34 +110,3 @@ func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (se
 }
 
 var errMismatch = errors.New("the passwords did not match; no account was created")
-
-func (s *Server) check(ctx context.Context, lr *lineReader, name, pw string, remote net.Addr) (sessions.User, error) {
-	u, err := s.cfg.Users.GetUser(ctx, name)
-	switch {
-	case errors.Is(err, persist.ErrNotFound) && s.cfg.Auth.AllowSignup:
-		if err := auth.ValidName(name); err != nil {
-			return sessions.User{}, err
-		}
-		if pw == "" {
-			return sessions.User{}, auth.ErrNoPassword
-		}
-		again, err := lr.prompt(fmt.Sprintf("\r\nNew account %q. Repeat the password to create it: ", name), false)
-		if err != nil {
-			return sessions.User{}, err
-		}
-		if again != pw {
-			return sessions.User{}, errMismatch
-		}
-		if u, err = s.cfg.Auth.Signup(ctx, name, "", pw, remote); err != nil {
-			return sessions.User{}, err
-		}
-		s.cfg.Log.Info("signed up", "user", u.Name, "role", u.Role, "remote", remote, "transport", "telnet")
-	case err != nil:
-		return sessions.User{}, auth.ErrDenied
-	default:
-		if u, err = s.cfg.Auth.CheckPassword(ctx, name, pw, remote); err != nil {
-			return sessions.User{}, err
-		}
-	}
-	return sessions.User{Name: u.Name, Admin: u.Role == persist.RoleAdmin}, nil
-}

@@ -5,7 +5,6 @@
 package telnetd
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,26 +12,21 @@ import (
 	"sync"
 	"time"
 
+	"termhost/admission"
 	"termhost/auth"
-	"termhost/persist"
 	"termhost/sessions"
 )
 
-// Users is the part of the store the login needs.
-type Users interface {
-	GetUser(ctx context.Context, name string) (persist.User, error)
-}
-
 // Config wires a Server.
 type Config struct {
-	Addr        string
-	Auth        *auth.Authenticator
-	Users       Users
-	Limiter     *auth.Limiter
-	Manager     *sessions.Manager
-	LoginGrace  time.Duration
-	MaxUnauth   int
-	ConnRate    *auth.ConnRate
+	Addr    string
+	Auth    *auth.Authenticator // the one login path
+	Manager *sessions.Manager
+	// Admission is the node's gate, shared with the other transports; nil:
+	// a gate of its own with no caps and the default login grace.
+	Admission *admission.Gate
+	// Proxy says whose PROXY headers are believed; nil: PROXY protocol off.
+	Proxy       *admission.Trust
 	Negotiation time.Duration // wait for NAWS/TTYPE; 0 means 2 s
 	Log         *slog.Logger
 }
@@ -42,11 +36,10 @@ type Server struct {
 	cfg Config
 	ln  net.Listener
 
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	pending int // connections not logged in yet
-	closed  bool
-	wg      sync.WaitGroup
+	mu     sync.Mutex // guards conns and closed
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
 }
 
 // Listen binds the address.
@@ -54,17 +47,21 @@ func Listen(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Admission == nil {
+		cfg.Admission = admission.New(admission.Config{})
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("telnet listen %s: %w", cfg.Addr, err)
 	}
-	return &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{cfg: cfg, ln: cfg.Proxy.Listen(ln), conns: map[net.Conn]struct{}{}}, nil
 }
 
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Serve accepts connections until Close.
+// Serve accepts connections until Close. Admission runs on each
+// connection's goroutine, so a trusted proxy's header is awaited there.
 func (s *Server) Serve() error {
 	for {
 		nc, err := s.ln.Accept()
@@ -81,13 +78,7 @@ func (s *Server) Serve() error {
 			}
 			return err
 		}
-		if !s.cfg.ConnRate.Allow(auth.SourceOf(nc.RemoteAddr())) {
-			nc.Write([]byte("too many connections from your address; try again later\r\n"))
-			nc.Close()
-			continue
-		}
-		if !s.admit(nc) {
-			nc.Write([]byte("too many connections; try again later\r\n"))
+		if !s.track(nc) {
 			nc.Close()
 			continue
 		}
@@ -95,26 +86,52 @@ func (s *Server) Serve() error {
 		go func() {
 			defer s.wg.Done()
 			defer s.forget(nc)
-			s.handle(nc)
+			s.serveConn(nc)
 		}()
 	}
 }
 
-func (s *Server) admit(nc net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || (s.cfg.MaxUnauth > 0 && s.pending >= s.cfg.MaxUnauth) {
-		return false
+// serveConn admits nc, then runs its login and session.
+func (s *Server) serveConn(nc net.Conn) {
+	t, err := s.cfg.Admission.Admit(nc, func() { s.expire(nc) })
+	if err != nil {
+		s.cfg.Log.Warn("telnet connection refused", "remote", nc.RemoteAddr(), "err", err)
+		if !errors.Is(err, admission.ErrProxyHeader) {
+			nc.SetWriteDeadline(time.Now().Add(time.Second))
+			nc.Write([]byte(refusal(err) + "\r\n"))
+		}
+		return
 	}
-	s.pending++
-	s.conns[nc] = struct{}{}
-	return true
+	defer t.Release()
+	s.handle(nc, t)
 }
 
-func (s *Server) loggedIn() {
+// refusal is the sentence a refused client reads.
+func refusal(err error) string {
+	switch {
+	case errors.Is(err, admission.ErrRate), errors.Is(err, admission.ErrSourceFull):
+		return "too many connections from your address; try again later"
+	default:
+		return "too many connections; try again later"
+	}
+}
+
+// expire ends a connection whose login grace ran out, whatever it is
+// doing (negotiating, trickling a name, waiting out a delay).
+func (s *Server) expire(nc net.Conn) {
+	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	nc.Write([]byte("\r\nlogin timed out\r\n"))
+	nc.Close()
+}
+
+func (s *Server) track(nc net.Conn) bool {
 	s.mu.Lock()
-	s.pending--
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[nc] = struct{}{}
+	return true
 }
 
 func (s *Server) forget(nc net.Conn) {

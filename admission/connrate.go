@@ -1,4 +1,4 @@
-package auth
+package admission
 
 import (
 	"sync"
@@ -16,6 +16,9 @@ type ConnRate struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 }
+
+// maxSources bounds the table so a flood of addresses cannot grow it forever.
+const maxSources = 65536
 
 type bucket struct {
 	tokens float64

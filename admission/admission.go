@@ -1,0 +1,190 @@
+// Package admission decides, the same way for every transport (SSH, telnet,
+// and the web transport to come), whether a new connection may start
+// logging in: a token bucket of new connections per source, a node-wide cap
+// on connections that have not logged in yet and a lower cap per source, and
+// login_grace as an absolute deadline from accept to login (SPEC §2, §7).
+// It also decides which address a connection comes from when a trusted
+// proxy puts a PROXY header in front of it (SPEC §6, proxy.go).
+package admission
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"termhost/auth"
+)
+
+// Reasons Admit refuses a connection; transports tell the client a sentence
+// and log the error.
+var (
+	ErrRate        = errors.New("too many new connections from this address")
+	ErrFull        = errors.New("too many connections are logging in")
+	ErrSourceFull  = errors.New("too many connections from this address are logging in")
+	ErrProxyHeader = errors.New("no valid PROXY header from a trusted proxy")
+)
+
+// DefaultGrace is login_grace's default (SPEC §2).
+const DefaultGrace = 30 * time.Second
+
+// Config sets a Gate's limits. Zero values switch a limit off, except Grace.
+type Config struct {
+	// Rate limits new connections per source (conn_rate, conn_burst); nil
+	// admits every connection.
+	Rate *ConnRate
+	// MaxUnauth caps connections that have not logged in yet, node-wide
+	// (max_unauthenticated).
+	MaxUnauth int
+	// MaxUnauthPerSource caps them per source address
+	// (max_unauthenticated_per_source), so one address cannot take the
+	// node-wide slots from everyone else.
+	MaxUnauthPerSource int
+	// Grace is the time from accept to a successful login (login_grace);
+	// 0 means DefaultGrace.
+	Grace time.Duration
+}
+
+// Gate admits connections for every transport of a node.
+type Gate struct {
+	cfg Config
+
+	mu       sync.Mutex     // guards total and bySource
+	total    int            // connections admitted and not yet logged in or gone
+	bySource map[string]int // the same per source; a source with none has no entry
+}
+
+// New returns a gate with cfg's limits.
+func New(cfg Config) *Gate {
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	return &Gate{cfg: cfg, bySource: map[string]int{}}
+}
+
+// Grace is the login grace connections get.
+func (g *Gate) Grace() time.Duration { return g.cfg.Grace }
+
+// Pending reports how many connections are logging in, in total and from
+// source (a key from auth.SourceOf).
+func (g *Gate) Pending(source string) (total, fromSource int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.total, g.bySource[source]
+}
+
+// proxied is a connection whose address came from a PROXY header: ProxyErr
+// reports a missing or bad header (see Trust.Listen).
+type proxied interface{ ProxyErr() error }
+
+// Admit decides whether conn may start logging in. The source is
+// conn.RemoteAddr() (after a trusted PROXY header). On success the returned
+// Ticket holds one unauthenticated slot and arms the login grace: if the
+// transport has not called Ticket.LoggedIn within Grace, expire runs (nil:
+// conn.Close). expire must end the connection; it runs on its own goroutine.
+//
+// Errors: ErrProxyHeader (a trusted proxy sent no valid header), ErrRate,
+// ErrFull or ErrSourceFull, each wrapped with the source address. The caller
+// closes conn on error.
+func (g *Gate) Admit(conn net.Conn, expire func()) (*Ticket, error) {
+	if p, ok := conn.(proxied); ok {
+		if err := p.ProxyErr(); err != nil {
+			return nil, err
+		}
+	}
+	src := auth.SourceOf(conn.RemoteAddr())
+	if !g.cfg.Rate.Allow(src) {
+		return nil, fmt.Errorf("%s: %w", src, ErrRate)
+	}
+	g.mu.Lock()
+	switch {
+	case g.cfg.MaxUnauth > 0 && g.total >= g.cfg.MaxUnauth:
+		g.mu.Unlock()
+		return nil, fmt.Errorf("%s: %w (%d)", src, ErrFull, g.cfg.MaxUnauth)
+	case g.cfg.MaxUnauthPerSource > 0 && g.bySource[src] >= g.cfg.MaxUnauthPerSource:
+		g.mu.Unlock()
+		return nil, fmt.Errorf("%s: %w (%d)", src, ErrSourceFull, g.cfg.MaxUnauthPerSource)
+	}
+	g.total++
+	g.bySource[src]++
+	g.mu.Unlock()
+
+	if expire == nil {
+		expire = func() { conn.Close() }
+	}
+	t := &Ticket{g: g, source: src, deadline: time.Now().Add(g.cfg.Grace)}
+	t.timer = time.AfterFunc(g.cfg.Grace, func() {
+		if t.end(expired) {
+			expire()
+		}
+	})
+	return t, nil
+}
+
+func (g *Gate) free(src string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.total--
+	if g.bySource[src]--; g.bySource[src] <= 0 {
+		delete(g.bySource, src)
+	}
+}
+
+// Ticket is one admitted connection's unauthenticated slot and login grace.
+// Its methods are safe from any goroutine and idempotent.
+type Ticket struct {
+	g        *Gate
+	source   string
+	deadline time.Time
+	timer    *time.Timer
+
+	mu    sync.Mutex // guards state
+	state ticketState
+}
+
+type ticketState int
+
+const (
+	pending  ticketState = iota // counted, grace running
+	loggedIn                    // the connection logged in in time
+	expired                     // the grace ran out first
+	released                    // the connection left before logging in
+)
+
+// Source is the connection's source key (auth.SourceOf of its real address).
+func (t *Ticket) Source() string { return t.source }
+
+// Deadline is the instant the grace ends: bound every wait of the login
+// (password delays, hashing) by it.
+func (t *Ticket) Deadline() time.Time { return t.deadline }
+
+// LoggedIn ends the grace after a successful login and frees the slot. It
+// returns false when the grace had already run out: the connection is being
+// ended and must not be served.
+func (t *Ticket) LoggedIn() bool {
+	t.end(loggedIn)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state == loggedIn
+}
+
+// Release frees the slot of a connection that leaves without logging in.
+func (t *Ticket) Release() { t.end(released) }
+
+// end moves a pending ticket to state and frees its slot; it reports
+// whether this call did so.
+func (t *Ticket) end(state ticketState) bool {
+	t.mu.Lock()
+	if t.state != pending {
+		t.mu.Unlock()
+		return false
+	}
+	t.state = state
+	t.mu.Unlock()
+	if state != expired {
+		t.timer.Stop()
+	}
+	t.g.free(t.source)
+	return true
+}

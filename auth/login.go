@@ -1,0 +1,293 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"time"
+
+	"termhost/persist"
+)
+
+// LoginRequest is one password attempt, from any transport.
+type LoginRequest struct {
+	Transport string   // "ssh", "telnet", "web": for logs
+	User      string   // the name typed
+	Password  string   // the password typed
+	Remote    net.Addr // the client's real address (after a trusted PROXY header)
+	// ConfirmSignup, if set, is called for an unknown name when signup is
+	// allowed, before the account is created (telnet asks for the password
+	// again). It runs before the attempt takes its turn, so a person typing
+	// holds up no one. An error aborts the signup and is returned.
+	ConfirmSignup func(ctx context.Context) error
+}
+
+// Login is the one password login of every transport (SSH password and
+// keyboard-interactive, telnet, web; SPEC §7, §9): it checks req's password
+// or, for an unknown name with signup on, creates the account (Signup's
+// rules). Around the check it applies, in this order:
+//
+//  1. one attempt in flight per source: a second attempt from the same
+//     source waits for the first to finish;
+//  2. one attempt in flight per account, unless the source logged in to
+//     that account before (KnownFor): guesses at one name from many
+//     addresses queue up;
+//  3. the longer of the source's and the account's failure delays
+//     (doubling, capped: Sources, Accounts);
+//  4. at most HashSlots password hashes at once on the node.
+//
+// Every wait ends with ctx: bound ctx by the login grace. Failures are
+// logged here, once for every transport. Errors: ErrDenied (wrong password,
+// or an unknown name without signup), ErrBadName and ErrNoPassword (signup),
+// ConfirmSignup's error, ctx's error while waiting (wrapped), and store or
+// hash errors wrapped with the user name.
+func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (persist.User, error) {
+	a.setup()
+	src := SourceOf(req.Remote)
+	u, err := a.login(ctx, req, src)
+	if err != nil {
+		a.log().Info("login failed", "transport", req.Transport, "user", req.User, "remote", req.Remote, "err", err)
+	}
+	return u, err
+}
+
+func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string) (persist.User, error) {
+	if req.ConfirmSignup != nil && a.AllowSignup && ValidName(req.User) == nil && req.Password != "" {
+		_, err := a.Users.GetUser(ctx, req.User)
+		if errors.Is(err, persist.ErrNotFound) {
+			if err := req.ConfirmSignup(ctx); err != nil {
+				a.Sources.Fail(src)
+				return persist.User{}, err
+			}
+		}
+	}
+
+	done, err := a.sourceTurns.acquire(ctx, src)
+	if err != nil {
+		return persist.User{}, fmt.Errorf("login %s: waiting for this address's previous attempt: %w", req.User, err)
+	}
+	defer done()
+	known := a.knownSource(req.User, src)
+	wait := a.Sources.Delay(src)
+	if !known {
+		done, err := a.accountTurns.acquire(ctx, req.User)
+		if err != nil {
+			return persist.User{}, fmt.Errorf("login %s: waiting for this account's previous attempt: %w", req.User, err)
+		}
+		defer done()
+		wait = max(wait, a.Accounts.Delay(req.User))
+	}
+	if wait > 0 {
+		if err := a.Sleep(ctx, wait); err != nil {
+			return persist.User{}, fmt.Errorf("login %s: failure delay: %w", req.User, err)
+		}
+	}
+
+	u, exists, err := a.check(ctx, req)
+	switch {
+	case err == nil:
+		a.Sources.Succeed(src)
+		a.Accounts.Succeed(req.User)
+		a.rememberSource(req.User, src)
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// Cut short (grace, hang-up) before an answer: not a guess.
+	default:
+		a.Sources.Fail(src)
+		if exists && !known {
+			a.Accounts.Fail(req.User)
+		}
+	}
+	return u, err
+}
+
+// check answers one attempt; exists says whether the account was there.
+func (a *Authenticator) check(ctx context.Context, req LoginRequest) (u persist.User, exists bool, err error) {
+	u, err = a.Users.GetUser(ctx, req.User)
+	switch {
+	case errors.Is(err, persist.ErrNotFound) && a.AllowSignup:
+		if req.Password == "" {
+			return u, false, ErrNoPassword
+		}
+		u, err = a.Signup(ctx, req.User, "", req.Password, req.Remote)
+		if errors.Is(err, persist.ErrExists) { // someone else signed up this name meanwhile
+			return u, true, ErrDenied
+		}
+		if err == nil {
+			a.log().Info("signed up", "transport", req.Transport, "user", u.Name, "role", u.Role, "remote", req.Remote)
+		}
+		return u, false, err
+	case errors.Is(err, persist.ErrNotFound):
+		return u, false, ErrDenied
+	case err != nil:
+		return u, false, fmt.Errorf("login %s: %w", req.User, err)
+	case u.PasswordHash == "":
+		return u, true, ErrDenied
+	}
+	ok, err := a.verify(ctx, u.PasswordHash, req.Password)
+	if err != nil {
+		return u, true, fmt.Errorf("login %s: %w", req.User, err)
+	}
+	if !ok {
+		return u, true, ErrDenied
+	}
+	return u, true, nil
+}
+
+// Hasher makes and checks password hashes; Argon2id is the real one.
+type Hasher interface {
+	Hash(password string) (string, error)
+	Verify(hash, password string) (bool, error)
+}
+
+// Argon2id hashes with HashPassword and VerifyPassword (≈19 MiB each).
+type Argon2id struct{}
+
+// Hash implements Hasher.
+func (Argon2id) Hash(password string) (string, error) { return HashPassword(password) }
+
+// Verify implements Hasher.
+func (Argon2id) Verify(hash, password string) (bool, error) { return VerifyPassword(hash, password) }
+
+// DefaultHashSlots is the default bound on concurrent hashes: two per CPU,
+// at most 8 (≈150 MiB of argon2 memory at the stored parameters).
+func DefaultHashSlots() int { return min(2*runtime.GOMAXPROCS(0), 8) }
+
+// DefaultKnownFor is how long a source that logged in to an account skips
+// that account's queue and delay.
+const DefaultKnownFor = 7 * 24 * time.Hour
+
+func (a *Authenticator) hash(ctx context.Context, password string) (string, error) {
+	if err := a.hashSlot(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-a.hashSem }()
+	return a.Hasher.Hash(password)
+}
+
+func (a *Authenticator) verify(ctx context.Context, hash, password string) (bool, error) {
+	if err := a.hashSlot(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-a.hashSem }()
+	return a.Hasher.Verify(hash, password)
+}
+
+func (a *Authenticator) hashSlot(ctx context.Context) error {
+	select {
+	case a.hashSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a password hashing slot: %w", ctx.Err())
+	}
+}
+
+// setup fills the zero-valued guard fields with their defaults, once.
+func (a *Authenticator) setup() {
+	a.once.Do(func() {
+		if a.Sources == nil {
+			a.Sources = NewLimiter(time.Now)
+		}
+		if a.Accounts == nil {
+			a.Accounts = NewLimiter(a.Sources.Now)
+		}
+		if a.HashSlots <= 0 {
+			a.HashSlots = DefaultHashSlots()
+		}
+		if a.Hasher == nil {
+			a.Hasher = Argon2id{}
+		}
+		if a.Sleep == nil {
+			a.Sleep = sleep
+		}
+		if a.KnownFor == 0 {
+			a.KnownFor = DefaultKnownFor
+		}
+		a.hashSem = make(chan struct{}, a.HashSlots)
+		a.sourceTurns.m = map[string]*turn{}
+		a.accountTurns.m = map[string]*turn{}
+		a.known = map[string]time.Time{}
+	})
+}
+
+func (a *Authenticator) log() *slog.Logger {
+	if a.Log == nil {
+		return slog.Default()
+	}
+	return a.Log
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func knownKey(user, src string) string { return user + "\x00" + src }
+
+// knownSource reports whether src logged in to user within KnownFor.
+func (a *Authenticator) knownSource(user, src string) bool {
+	a.knownMu.Lock()
+	defer a.knownMu.Unlock()
+	at, ok := a.known[knownKey(user, src)]
+	return ok && a.Sources.Now().Sub(at) < a.KnownFor
+}
+
+func (a *Authenticator) rememberSource(user, src string) {
+	a.knownMu.Lock()
+	defer a.knownMu.Unlock()
+	if len(a.known) >= maxSources {
+		a.known = map[string]time.Time{}
+	}
+	a.known[knownKey(user, src)] = a.Sources.Now()
+}
+
+// turns lets one holder per key proceed at a time; the others wait in line
+// (a channel's senders queue in order). An entry lives only while someone
+// holds or waits for it, so the table is bounded by the connections
+// logging in.
+type turns struct {
+	mu sync.Mutex       // guards m and every turn's refs
+	m  map[string]*turn // by key
+}
+
+type turn struct {
+	slot chan struct{} // capacity 1: full while held
+	refs int           // holders and waiters
+}
+
+// acquire waits for key's turn or ctx's end; done gives the turn back.
+func (t *turns) acquire(ctx context.Context, key string) (done func(), err error) {
+	t.mu.Lock()
+	tu := t.m[key]
+	if tu == nil {
+		tu = &turn{slot: make(chan struct{}, 1)}
+		t.m[key] = tu
+	}
+	tu.refs++
+	t.mu.Unlock()
+	select {
+	case tu.slot <- struct{}{}:
+		return func() { <-tu.slot; t.drop(key, tu) }, nil
+	case <-ctx.Done():
+		t.drop(key, tu)
+		return nil, ctx.Err()
+	}
+}
+
+func (t *turns) drop(key string, tu *turn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tu.refs--; tu.refs == 0 {
+		delete(t.m, key)
+	}
+}
