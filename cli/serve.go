@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"termhost/admin"
+	"termhost/admission"
 	"termhost/auth"
 	"termhost/config"
 	"termhost/hostkeys"
@@ -42,6 +43,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 // listeners stop accepting, sessions flush and tell clients why, the store
 // closes last.
 func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Logger) error {
+	// The lock comes before the store: a second serve must not mark the
+	// running server's sessions hibernated before it finds out.
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -68,15 +76,25 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if err := mgr.Start(ctx); err != nil {
 		return err
 	}
-	runner := &admin.Runner{Manager: mgr, Audit: store, Now: time.Now}
+	runner := &admin.Runner{Manager: mgr, Audit: store, Now: time.Now, Users: store}
 	sock, err := admin.ListenSocket(filepath.Join(cfg.DataDir, "admin.sock"), runner, log)
 	if err != nil {
 		mgr.Shutdown(context.Background(), "")
 		return err
 	}
-	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup}
-	limiter := auth.NewLimiter(time.Now)
-	connRate := auth.NewConnRate(cfg.ConnRate, float64(cfg.ConnBurst), time.Now)
+	// One login path and one admission gate for every transport.
+	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup, Log: log}
+	gate := admission.New(admission.Config{Rate: admission.NewConnRate(cfg.ConnRate, float64(cfg.ConnBurst), time.Now),
+		MaxUnauth: cfg.MaxUnauth, MaxUnauthPerSource: cfg.MaxUnauthPer, Grace: cfg.LoginGrace})
+	var trust *admission.Trust // nil: PROXY protocol off
+	if cfg.ProxyProtocol {
+		if trust, err = admission.ParseTrust(cfg.ProxyTrusted); err != nil {
+			sock.Close()
+			mgr.Shutdown(context.Background(), "")
+			return err
+		}
+		trust.HeaderTimeout, trust.Log = cfg.LoginGrace, log
+	}
 
 	fmt.Fprintf(stdout, "termhost %s: data in %s, store %s\n", cfg.NodeID, cfg.DataDir, storeName(cfg))
 	for _, k := range keys {
@@ -86,8 +104,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 
 	var ssh *sshd.Server
 	if cfg.SSHAddr != "" {
-		ssh, err = sshd.Listen(sshd.Config{Addr: cfg.SSHAddr, HostKeys: keys, Auth: authn, Users: store, Limiter: limiter,
-			Manager: mgr, Admin: runner, LoginGrace: cfg.LoginGrace, MaxUnauth: cfg.MaxUnauth, ConnRate: connRate, ProxyProto: cfg.ProxyProtocol, Log: log})
+		ssh, err = sshd.Listen(sshd.Config{Addr: cfg.SSHAddr, HostKeys: keys, Auth: authn, Users: store,
+			Manager: mgr, Admin: runner, Admission: gate, Proxy: trust, Log: log})
 		if err != nil {
 			sock.Close()
 			mgr.Shutdown(context.Background(), "")
@@ -98,8 +116,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	}
 	var tel *telnetd.Server
 	if cfg.TelnetAddr != "" {
-		tel, err = telnetd.Listen(telnetd.Config{Addr: cfg.TelnetAddr, Auth: authn, Users: store, Limiter: limiter,
-			Manager: mgr, LoginGrace: cfg.LoginGrace, MaxUnauth: cfg.MaxUnauth, ConnRate: connRate, Log: log})
+		tel, err = telnetd.Listen(telnetd.Config{Addr: cfg.TelnetAddr, Auth: authn,
+			Manager: mgr, Admission: gate, Proxy: trust, Log: log})
 		if err != nil {
 			if ssh != nil {
 				ssh.Close()
