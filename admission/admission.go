@@ -44,6 +44,9 @@ type Config struct {
 	// Grace is the time from accept to a successful login (login_grace);
 	// 0 means DefaultGrace.
 	Grace time.Duration
+	// Metrics is told every refusal's reason (SPEC §11: rate, unauth_cap,
+	// source_cap, proxy_header); nil: nobody.
+	Metrics interface{ Refused(reason string) }
 }
 
 // Gate admits connections for every transport of a node.
@@ -90,21 +93,21 @@ type proxied interface{ ProxyErr() error }
 func (g *Gate) Admit(conn net.Conn, expire func()) (*Ticket, error) {
 	if p, ok := conn.(proxied); ok {
 		if err := p.ProxyErr(); err != nil {
-			return nil, err
+			return nil, g.refuse("proxy_header", err)
 		}
 	}
 	src := auth.SourceOf(conn.RemoteAddr())
 	if !g.cfg.Rate.Allow(src) {
-		return nil, fmt.Errorf("%s: %w", src, ErrRate)
+		return nil, g.refuse("rate", fmt.Errorf("%s: %w", src, ErrRate))
 	}
 	g.mu.Lock()
 	switch {
 	case g.cfg.MaxUnauth > 0 && g.total >= g.cfg.MaxUnauth:
 		g.mu.Unlock()
-		return nil, fmt.Errorf("%s: %w (%d)", src, ErrFull, g.cfg.MaxUnauth)
+		return nil, g.refuse("unauth_cap", fmt.Errorf("%s: %w (%d)", src, ErrFull, g.cfg.MaxUnauth))
 	case g.cfg.MaxUnauthPerSource > 0 && g.bySource[src] >= g.cfg.MaxUnauthPerSource:
 		g.mu.Unlock()
-		return nil, fmt.Errorf("%s: %w (%d)", src, ErrSourceFull, g.cfg.MaxUnauthPerSource)
+		return nil, g.refuse("source_cap", fmt.Errorf("%s: %w (%d)", src, ErrSourceFull, g.cfg.MaxUnauthPerSource))
 	}
 	g.total++
 	g.bySource[src]++
@@ -120,6 +123,14 @@ func (g *Gate) Admit(conn net.Conn, expire func()) (*Ticket, error) {
 		}
 	})
 	return t, nil
+}
+
+// refuse reports a refusal to the metrics and returns err.
+func (g *Gate) refuse(reason string, err error) error {
+	if g.cfg.Metrics != nil {
+		g.cfg.Metrics.Refused(reason)
+	}
+	return err
 }
 
 func (g *Gate) free(src string) {

@@ -70,6 +70,9 @@ type Authenticator struct {
 	KnownFor time.Duration
 	// Log receives failed logins and signups; nil: slog.Default.
 	Log *slog.Logger
+	// Metrics is told every password login's outcome and every accepted
+	// public key (SPEC §11); nil: nobody.
+	Metrics LoginObserver
 
 	// Lock order: source turn → account turn → hash slot (all waits bounded
 	// by ctx); signupMu is taken after hashing, never while waiting.

@@ -52,7 +52,23 @@ func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (persist.Us
 	if err != nil {
 		a.log().Info("login failed", "transport", req.Transport, "user", req.User, "remote", req.Remote, "err", err)
 	}
+	if a.Metrics != nil {
+		a.Metrics.Login(req.Transport, err == nil)
+	}
 	return u, err
+}
+
+// LoginObserver counts logins for the node's metrics.
+type LoginObserver interface {
+	Login(transport string, ok bool)
+}
+
+// KeyAccepted reports a login by public key on transport, once its
+// signature was checked, to Metrics.
+func (a *Authenticator) KeyAccepted(transport string) {
+	if a.Metrics != nil {
+		a.Metrics.Login(transport, true)
+	}
 }
 
 func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string) (persist.User, error) {

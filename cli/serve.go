@@ -83,9 +83,9 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		return err
 	}
 	// One login path and one admission gate for every transport.
-	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup, Log: log}
+	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup, Log: log, Metrics: ops.metrics}
 	gate := admission.New(admission.Config{Rate: admission.NewConnRate(cfg.ConnRate, float64(cfg.ConnBurst), time.Now),
-		MaxUnauth: cfg.MaxUnauth, MaxUnauthPerSource: cfg.MaxUnauthPer, Grace: cfg.LoginGrace})
+		MaxUnauth: cfg.MaxUnauth, MaxUnauthPerSource: cfg.MaxUnauthPer, Grace: cfg.LoginGrace, Metrics: ops.metrics})
 	var trust *admission.Trust // nil: PROXY protocol off
 	if cfg.ProxyProtocol {
 		if trust, err = admission.ParseTrust(cfg.ProxyTrusted); err != nil {

@@ -136,9 +136,12 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 // unauthenticated slot and grace end there.
 func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 	return &gossh.ServerConfig{
-		AuthLogCallback: func(_ gossh.ConnMetadata, _ string, err error) {
+		AuthLogCallback: func(_ gossh.ConnMetadata, method string, err error) {
 			if err == nil {
 				s.authenticated(ctx)
+				if method == "publickey" {
+					s.cfg.Auth.KeyAccepted("ssh")
+				}
 			}
 		},
 	}
