@@ -10,7 +10,6 @@ import (
 
 	"termhost/persist"
 	"termhost/persist/sqlite"
-	"termhost/tui"
 	"termhost/tui/apps"
 )
 
@@ -53,13 +52,13 @@ func TestAppScreens(t *testing.T) {
 		{"notes", "notes", []string{"untitled", "sam · s"}, []string{"untitled"}, nil},
 		{"documents", "documents", []string{"plan", "v1", "enter open"}, []string{"plan"}, []string{"eve-secret"}},
 		{"chat", "chat", []string{"#lobby", "09:30 ann: welcome to the lobby", "second message", "> "}, []string{"#lobby", "> "}, nil},
-		{"who", "who", []string{"USER", "loading"}, []string{"USER"}, nil},
+		{"who", "who", []string{"USER", "r: refresh"}, []string{"USER"}, []string{"loading"}},
 		{"admin", "admin", []string{"ID", "USER", "STATE", "K kill"}, []string{"ID"}, nil},
 		{"help", "help", []string{"ctrl+b d", "detach", "ctrl+s", "save"}, []string{"ctrl+b d"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ws := tui.New(m.reg, m.env(u, &sessionRef{}))
+			ws := newDriven(m, u)
 			ws.SessionName = "s"
 			if tc.app != "notes" {
 				ws.Update(propKey('b', "", 1<<2)) // ctrl+b
@@ -70,7 +69,7 @@ func TestAppScreens(t *testing.T) {
 				w, h int
 				want []string
 			}{{80, 24, tc.big}, {20, 5, tc.tiny}} {
-				screen := propScreen(t, ws, size.w, size.h)
+				screen := propScreen(t, ws.Workspace, size.w, size.h)
 				lines := strings.Split(screen, "\n")
 				if len(lines) != size.h+1 { // + the cursor line
 					t.Fatalf("%dx%d: %d lines", size.w, size.h, len(lines)-1)
@@ -88,14 +87,14 @@ func TestAppScreens(t *testing.T) {
 			}
 		})
 	}
-	ws := tui.New(m.reg, m.env(u, &sessionRef{}))
-	if screen := propScreen(t, ws, 19, 5); !strings.Contains(screen, "terminal too small") {
+	ws := newDriven(m, u)
+	if screen := propScreen(t, ws.Workspace, 19, 5); !strings.Contains(screen, "terminal too small") {
 		t.Errorf("19x5 should say the terminal is too small:\n%s", screen)
 	}
 }
 
 // openApp opens a new tab of kind through the ctrl+b c chooser.
-func openApp(t *testing.T, ws *tui.Workspace, kind string) {
+func openApp(t *testing.T, ws drivenWS, kind string) {
 	t.Helper()
 	for i, k := range apps.Registry().Kinds(true) {
 		if k.Name == kind {
@@ -126,14 +125,14 @@ func TestWorkspaceFixturesLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ws, err := tui.Restore(m.reg, m.env(User{Name: "sam", Admin: true}, &sessionRef{}), data)
+			ws, err := restoreDriven(m, User{Name: "sam", Admin: true}, data)
 			if err != nil {
 				t.Fatalf("fixture does not load: %v", err)
 			}
 			if ws.Tabs() == 0 {
 				t.Fatal("fixture restored no tabs")
 			}
-			screen := propScreen(t, ws, 80, 24)
+			screen := propScreen(t, ws.Workspace, 80, 24)
 			if strings.Contains(f, "all-apps") && !strings.Contains(screen, "half-typed draft") {
 				t.Errorf("chat draft not restored:\n%s", screen)
 			}
@@ -152,7 +151,7 @@ func TestAdminAppHiddenFromUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := tui.Restore(m.reg, m.env(User{Name: "sam"}, &sessionRef{}), data)
+	ws, err := restoreDriven(m, User{Name: "sam"}, data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,10 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -14,44 +14,24 @@ import (
 	"termhost/tui"
 )
 
-// sessionRef lets an app's Env reach its session, which is made after the
-// workspace it holds.
-type sessionRef struct{ p atomic.Pointer[Session] }
-
-// env builds what the apps of u's workspace may use.
-func (m *Manager) env(u User, ref *sessionRef) tui.Env {
+// env builds what the apps of u's workspace in session id may use; run is
+// the session's command runner (Session.run). It is the only place an Env
+// is made: new, restored, last-workspace and woken workspaces all get this
+// one, and tui hands it to every app the same way.
+func (m *Manager) env(u User, id string, run func(tea.Cmd)) tui.Env {
 	env := tui.Env{
 		User: u.Name, Admin: u.Admin,
 		Docs: userDocs{store: m.store, owner: u.Name},
 		Chat: userChat{m: m, user: u.Name},
 		Who:  m.presence,
 		Now:  m.clock.Now,
-		Run: func(cmd tea.Cmd) {
-			go func() {
-				if msg := cmd(); msg != nil {
-					if s := ref.p.Load(); s != nil {
-						s.deliver(msg)
-					}
-				}
-			}()
-		},
+		Run:  run,
+		Log:  m.log.With("session", id, "user", u.Name),
 	}
 	if u.Admin {
 		env.Ops = adminOps{m: m, actor: u.Name}
 	}
 	return env
-}
-
-// deliver applies a non-key message (chat, async result) and redraws.
-func (s *Session) deliver(msg tea.Msg) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gone {
-		return
-	}
-	s.ws.Update(msg)
-	s.markDirtyLocked()
-	s.renderLocked()
 }
 
 // presence lists users with live sessions. It takes session locks, so apps
@@ -97,7 +77,12 @@ type userChat struct {
 // maxChatText bounds one chat message in bytes.
 const maxChatText = 2000
 
+// Post stores and fans out a message; over the poster's rate it is refused
+// with tui.ErrSlowDown (see chatLimiter).
 func (c userChat) Post(ctx context.Context, room, text string) error {
+	if !c.m.chat.limit.allow(c.user, c.m.clock.Now()) {
+		return fmt.Errorf("%w: at most %d chat messages a second (%d at once)", tui.ErrSlowDown, chatRate, chatBurst)
+	}
 	if len(text) > maxChatText {
 		text = text[:maxChatText]
 	}
@@ -121,9 +106,58 @@ func (c userChat) History(ctx context.Context, room string, before int64, limit 
 // chatHub fans posted messages out to every live session of this node, in
 // order, from one goroutine, so a poster never waits for other sessions.
 type chatHub struct {
-	mu    sync.Mutex
+	mu    sync.Mutex // guards queue; a leaf lock
 	queue []tui.ChatMsg
 	wake  chan struct{}
+	limit chatLimiter
+}
+
+// Chat posts per user per node (issue 8 item 7): a token bucket refilled at
+// chatRate a second, holding at most chatBurst.
+const (
+	chatRate  = 5
+	chatBurst = 10
+)
+
+// chatLimiter is the per-user post rate. Times come from the manager's
+// clock, so tests are exact.
+type chatLimiter struct {
+	mu      sync.Mutex // guards buckets; a leaf lock
+	buckets map[string]chatBucket
+}
+
+type chatBucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// allow takes a token from user's bucket, or reports false when it is empty.
+func (l *chatLimiter) allow(user string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buckets == nil {
+		l.buckets = map[string]chatBucket{}
+	}
+	b, ok := l.buckets[user]
+	if !ok {
+		b = chatBucket{tokens: chatBurst, at: now}
+	}
+	b.tokens = min(chatBurst, b.tokens+max(now.Sub(b.at), 0).Seconds()*chatRate)
+	b.at = now
+	allowed := b.tokens >= 1
+	if allowed {
+		b.tokens--
+	}
+	l.buckets[user] = b
+	if len(l.buckets) > 1024 {
+		// Forget users whose bucket has refilled: they start full anyway.
+		for u, x := range l.buckets {
+			if x.tokens+max(now.Sub(x.at), 0).Seconds()*chatRate >= chatBurst {
+				delete(l.buckets, u)
+			}
+		}
+	}
+	return allowed
 }
 
 func (h *chatHub) publish(msg tui.ChatMsg) {

@@ -179,9 +179,11 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 	now := m.clock.Now()
 	rec := persist.Session{ID: newID(), Owner: u.Name, Name: name, State: persist.StateDetached, Node: m.node,
 		CreatedAt: now, LastInputAt: now, DetachedAt: now, Epoch: 1}
-	ref := &sessionRef{}
-	env := m.env(u, ref)
-	ws := tui.New(m.reg, env)
+	// The Session exists before its workspace: the apps' Env runs their
+	// commands on it, and they start once it is complete (ready).
+	s := &Session{m: m}
+	env := m.env(u, rec.ID, s.run)
+	var ws *tui.Workspace
 	if data, err := m.store.LastWorkspace(ctx, u.Name); err == nil {
 		if payload, err := persist.Open(data); err != nil {
 			m.log.Error("last workspace unreadable; starting fresh", "user", u.Name, "err", err)
@@ -191,13 +193,16 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 			ws = restored
 		}
 	}
+	if ws == nil {
+		ws = tui.New(m.reg, env)
+	}
 	ws.SessionName = name
 	rec.Apps = appsOf(ws)
 	if err := m.store.CreateSession(ctx, rec); err != nil {
 		return nil, fmt.Errorf("create session %q: %w", name, err)
 	}
-	s := &Session{m: m, rec: rec, ws: ws}
-	ref.p.Store(s)
+	s.rec, s.ws = rec, ws
+	s.ready()
 	m.mu.Lock()
 	m.live[rec.ID] = s
 	m.mu.Unlock()
@@ -273,8 +278,8 @@ func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error)
 		return nil, err
 	}
 	rec.Epoch, rec.Node = epoch, m.node
-	ref := &sessionRef{}
-	env := m.env(u, ref)
+	s := &Session{m: m} // as in Create: the apps' commands wait for ready
+	env := m.env(u, id, s.run)
 	ws, err := m.loadWorkspace(ctx, rec, env)
 	if err != nil {
 		ws = tui.New(m.reg, env)
@@ -288,14 +293,19 @@ func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error)
 		return nil, err
 	}
 	m.event(id, "woke", "system", "", "")
-	s := &Session{m: m, rec: rec, ws: ws}
-	ref.p.Store(s)
+	s.rec, s.ws = rec, ws
+	s.ready()
 	return s, nil
 }
 
 // hibernate flushes s, disconnects its clients and drops it from memory.
+// Results of commands in flight (a save's new version) are taken first, for
+// at most tui.StoreTimeout, so the last snapshot agrees with the store.
 func (m *Manager) hibernate(ctx context.Context, s *Session, reason string) {
 	s.detachAll(reason, "system", "shutdown")
+	wctx, cancel := context.WithTimeout(ctx, tui.StoreTimeout)
+	s.waitCommands(wctx)
+	cancel()
 	s.mu.Lock()
 	s.dirty = true // the record's state must be written even if the workspace is unchanged
 	s.gone = true
@@ -315,26 +325,37 @@ func (m *Manager) hibernate(ctx context.Context, s *Session, reason string) {
 
 // end finishes a session: its final workspace becomes the owner's last
 // workspace, clients are told why, and it leaves memory.
+//
+// It does not wait for the session's commands (it may run inside one: an
+// admin killing their own session); a result arriving later is dropped.
 func (m *Manager) end(ctx context.Context, s *Session, reason, actor, remote string) {
-	s.mu.Lock()
-	if s.gone {
-		s.mu.Unlock()
+	var clients []*Client
+	var data []byte
+	var err error
+	var rec persist.Session
+	if !func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.gone {
+			return false
+		}
+		s.gone = true
+		clients = s.clients
+		s.clients = nil
+		data, err = s.ws.Snapshot()
+		s.rec.State = persist.StateEnded
+		s.rec.EndReason = reason
+		s.rec.EndedAt = m.clock.Now()
+		s.rec.Apps = appsOf(s.ws)
+		if s.flushing != nil {
+			s.flushing.Stop()
+			s.flushing = nil
+		}
+		rec = s.rec
+		return true
+	}() {
 		return
 	}
-	s.gone = true
-	clients := s.clients
-	s.clients = nil
-	data, err := s.ws.Snapshot()
-	s.rec.State = persist.StateEnded
-	s.rec.EndReason = reason
-	s.rec.EndedAt = m.clock.Now()
-	s.rec.Apps = appsOf(s.ws)
-	if s.flushing != nil {
-		s.flushing.Stop()
-		s.flushing = nil
-	}
-	rec := s.rec
-	s.mu.Unlock()
 	msg := fmt.Sprintf("[session %s ended: %s]", rec.Name, reason)
 	for _, c := range clients {
 		c.farewell(msg)

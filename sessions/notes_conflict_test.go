@@ -10,7 +10,10 @@ import (
 	"termhost/tui"
 )
 
-func typeInto(ws *tui.Workspace, s string) {
+// updater is a workspace, driven (drivenWS) or not.
+type updater interface{ Update(tea.Msg) tui.Action }
+
+func typeInto(ws updater, s string) {
 	for _, r := range s {
 		ws.Update(propKey(r, string(r), 0))
 	}
@@ -40,9 +43,8 @@ func TestNotesSaveConflict(t *testing.T) {
 			docs, _ := store.ListDocuments(ctx, "sam")
 			id := docs[0].ID
 			u := User{Name: "sam"}
-			a := tui.New(m.reg, m.env(u, &sessionRef{}))
-			b := tui.New(m.reg, m.env(u, &sessionRef{}))
-			for _, ws := range []*tui.Workspace{a, b} {
+			a, b := newDriven(m, u), newDriven(m, u)
+			for _, ws := range []drivenWS{a, b} {
 				ws.Update(ctrl('b'))
 				ws.Update(propKey('x', "x", 0))
 				openDoc(ws, m, u, id)
@@ -55,7 +57,7 @@ func TestNotesSaveConflict(t *testing.T) {
 			}
 			typeInto(b, " B")
 			b.Update(ctrl('s'))
-			screen := propScreen(t, b, 80, 24)
+			screen := propScreen(t, b.Workspace, 80, 24)
 			if !strings.Contains(screen, "changed elsewhere") || !strings.Contains(screen, "r reload") {
 				t.Fatalf("conflict not asked:\n%s", screen)
 			}
@@ -67,7 +69,7 @@ func TestNotesSaveConflict(t *testing.T) {
 			if got.Body != tc.wantBody {
 				t.Errorf("stored body %q, want %q", got.Body, tc.wantBody)
 			}
-			if screen := propScreen(t, b, 80, 24); !strings.Contains(screen, tc.wantView) || strings.Contains(screen, "changed elsewhere") {
+			if screen := propScreen(t, b.Workspace, 80, 24); !strings.Contains(screen, tc.wantView) || strings.Contains(screen, "changed elsewhere") {
 				t.Errorf("editor shows:\n%s\nwant %q", screen, tc.wantView)
 			}
 			all, _ := store.ListDocuments(ctx, "sam")
@@ -88,7 +90,7 @@ func TestNotesSaveConflict(t *testing.T) {
 }
 
 // openDoc opens document id in a Notes tab the way the Documents app does.
-func openDoc(ws *tui.Workspace, m *Manager, u User, id string) {
+func openDoc(ws drivenWS, m *Manager, u User, id string) {
 	for i, k := range m.reg.Kinds(u.Admin) {
 		if k.Name == "documents" {
 			ws.Update(ctrl('b'))
@@ -121,7 +123,7 @@ func TestDocumentsAreOwnersOnly(t *testing.T) {
 			t.Fatal("eve's document in sam's list")
 		}
 	}
-	env := m.env(User{Name: "sam"}, &sessionRef{})
+	env := m.testEnv(User{Name: "sam"}, &syncRun{})
 	if _, err := env.Docs.Get(ctx, eve[0].ID); err == nil {
 		t.Fatal("env.Docs leaks other users' documents")
 	}

@@ -2,8 +2,6 @@ package sessions
 
 import (
 	"testing"
-
-	"termhost/tui"
 )
 
 // TestTypingCostsFewBytes: after the first frame, a typed character in
@@ -11,7 +9,7 @@ import (
 // status-bar changes aside).
 func TestTypingCostsFewBytes(t *testing.T) {
 	m, _ := screenFixture(t)
-	ws := tui.New(m.reg, m.env(User{Name: "sam"}, &sessionRef{}))
+	ws := newDriven(m, User{Name: "sam"}).Workspace
 	c := &Client{info: ClientInfo{Term: "xterm-256color"}}
 	content, cur := ws.View(80, 24)
 	c.render(content, cur, 80, 24)

@@ -32,7 +32,7 @@ func cursorChar(t *testing.T, ws *tui.Workspace, w, h int) string {
 // reflows the text and the cursor stays on the same character.
 func TestResizeKeepsCursorOnItsCharacter(t *testing.T) {
 	m, _ := screenFixture(t)
-	ws := tui.New(m.reg, m.env(User{Name: "sam"}, &sessionRef{}))
+	ws := newDriven(m, User{Name: "sam"}).Workspace
 	line := "0123456789abcdefghijklmnopqrstuvwxyz日本語ABCDEFGHIJKLMNOPQRSTUVWXYZ-the-end"
 	typeInto(ws, line)
 	// Put the cursor on "本" (the 38th character).
@@ -51,7 +51,7 @@ func TestResizeKeepsCursorOnItsCharacter(t *testing.T) {
 // colour for a dumb terminal and with colour for a 256-colour one.
 func TestColourFollowsTerminal(t *testing.T) {
 	m, _ := screenFixture(t)
-	ws := tui.New(m.reg, m.env(User{Name: "sam"}, &sessionRef{}))
+	ws := newDriven(m, User{Name: "sam"}).Workspace
 	ws.IdleWarning = "idle: detaching in 5s" // drawn in a bright colour
 	render := func(term string) string {
 		c := &Client{info: ClientInfo{Term: term}}

@@ -16,12 +16,25 @@ import (
 
 // Session is a live session: its workspace and the clients viewing it.
 //
-// Lock order: Manager.mu before Session.mu; a Session never calls into the
-// Manager while holding mu. flushMu serialises store writes of snapshots
-// and is never held together with mu.
+// Locks, in the order they may be taken (a later one may be taken while
+// holding an earlier one, never the reverse):
+//
+//	flushMu → recMu → mu → {cmds.mu, each client's outbox.mu, the clock's}
+//
+// flush holds flushMu, takes and releases mu, then record takes recMu and
+// mu (released before its store write). Manager.mu is never held together
+// with a Session lock: the manager copies m.live, unlocks, then locks
+// sessions one at a time (the chat hub and presence do the same), and a
+// Session never takes Manager.mu while holding mu. Nothing does store I/O
+// or waits on another session while holding mu: apps reach the store only
+// through commands (Session.run), whose results come back through deliver.
+// Every path that takes mu unlocks it with defer, and app, workspace and
+// render code under it runs inside contain, so a panic leaves no lock held.
 type Session struct {
 	m *Manager
 
+	// mu guards the fields below up to flushMu, the workspace and the
+	// clients' render state (Client.width, height, renderer, ...).
 	mu        sync.Mutex
 	rec       persist.Session
 	ws        *tui.Workspace
@@ -33,6 +46,10 @@ type Session struct {
 	lastSaved []byte
 	retry     saveRetry // failing background writes (snapshot.go)
 
+	// cmds runs the apps' commands off mu (commands.go); own lock.
+	cmds commands
+
+	// flushMu serialises snapshot writes (flush).
 	flushMu sync.Mutex
 	// recMu orders writes of this session's record and history: each write
 	// re-reads the record under mu, so the last write is the latest state
@@ -45,16 +62,22 @@ type Session struct {
 func (s *Session) record(kind, actor, remote, detail string) {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
-	s.mu.Lock()
-	rec := s.rec
-	if s.ws != nil {
-		rec.Apps = appsOf(s.ws)
-	}
-	s.mu.Unlock()
+	rec := s.currentRecord()
 	s.m.saveRecord(rec)
 	if kind != "" {
 		s.m.event(rec.ID, kind, actor, remote, detail)
 	}
+}
+
+// currentRecord is the record as it stands, with the app summary.
+func (s *Session) currentRecord() persist.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.rec
+	if s.ws != nil {
+		rec.Apps = appsOf(s.ws)
+	}
+	return rec
 }
 
 // ID returns the session id.
@@ -74,24 +97,44 @@ func (s *Session) viewSize() (int, int) {
 	return w, h
 }
 
-// renderLocked draws the workspace on every client. Caller holds mu.
+// renderLocked draws the workspace on every client. A panic while drawing
+// is contained and the clients' screens count as unknown: the next frame
+// repaints them whole. Caller holds mu.
 func (s *Session) renderLocked() {
 	if len(s.clients) == 0 {
 		return
 	}
-	w, h := s.viewSize()
-	content, cur := s.ws.View(w, h)
-	for _, c := range s.clients {
-		c.draw(content, cur, w, h)
+	if !s.contain("render", func() {
+		w, h := s.viewSize()
+		content, cur := s.ws.View(w, h)
+		for _, c := range s.clients {
+			c.draw(content, cur, w, h)
+		}
+	}) {
+		for _, c := range s.clients {
+			c.renderer = nil
+		}
 	}
 }
 
 // input applies a batch of decoded events from one client.
 func (s *Session) input(c *Client, events []tea.Msg) {
+	act := s.apply(c, events)
+	switch act {
+	case tui.ActDetach:
+		s.detachClient(c, fmt.Sprintf("[detached from session %s]", s.rec.Name), "user", c.info.Remote, "detach")
+	case tui.ActEnd:
+		s.m.end(context.Background(), s, "quit", s.rec.Owner, c.info.Remote)
+	}
+}
+
+// apply runs events through the workspace under mu and redraws; it says
+// what the workspace asked for.
+func (s *Session) apply(c *Client, events []tea.Msg) (act tui.Action) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.gone || !s.hasClient(c) {
-		s.mu.Unlock()
-		return
+		return tui.ActNone
 	}
 	now := s.m.clock.Now()
 	s.rec.LastInputAt = now
@@ -99,21 +142,19 @@ func (s *Session) input(c *Client, events []tea.Msg) {
 		s.warned = false
 		s.ws.IdleWarning = ""
 	}
-	act := tui.ActNone
-	for _, ev := range events {
-		if act = s.ws.Update(ev); act != tui.ActNone {
-			break
+	if !s.contain("input", func() {
+		for _, ev := range events {
+			if act = s.ws.Update(ev); act != tui.ActNone {
+				break
+			}
 		}
+	}) {
+		act = tui.ActNone
+		s.ws.Notice = "internal error: keys were dropped (logged)"
 	}
 	s.markDirtyLocked()
 	s.renderLocked()
-	s.mu.Unlock()
-	switch act {
-	case tui.ActDetach:
-		s.detachClient(c, fmt.Sprintf("[detached from session %s]", s.rec.Name), "user", c.info.Remote, "detach")
-	case tui.ActEnd:
-		s.m.end(context.Background(), s, "quit", s.rec.Owner, c.info.Remote)
-	}
+	return act
 }
 
 func (s *Session) hasClient(c *Client) bool {
@@ -139,17 +180,32 @@ func (s *Session) resize(c *Client, size Size) {
 // attach adds a client. Unless shared, existing clients are taken over:
 // told why and disconnected.
 func (s *Session) attach(c *Client, shared bool) error {
-	s.mu.Lock()
-	if s.gone {
-		s.mu.Unlock()
-		return errGone
+	evicted, err := s.join(c, shared)
+	if err != nil {
+		return err
 	}
-	var evicted []*Client
+	detail := ""
+	if shared {
+		detail = "shared"
+	}
+	if len(evicted) > 0 {
+		detail = fmt.Sprintf("took over %d client(s)", len(evicted))
+	}
+	s.record("attached", s.rec.Owner, c.info.Remote, c.info.Transport+" "+detail)
+	return nil
+}
+
+// join adds c under mu, evicting the other clients unless shared, and draws.
+func (s *Session) join(c *Client, shared bool) (evicted []*Client, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		return nil, errGone
+	}
 	if !shared {
 		evicted, s.clients = s.clients, nil
 	} else if len(s.clients) >= s.m.policy.MaxClients && s.m.policy.MaxClients > 0 {
-		s.mu.Unlock()
-		return fmt.Errorf("session %s already has %d clients", s.rec.Name, len(s.clients))
+		return nil, fmt.Errorf("session %s already has %d clients", s.rec.Name, len(s.clients))
 	}
 	reason := fmt.Sprintf("detached: session attached from %s via %s", c.info.Remote, c.info.Transport)
 	for _, old := range evicted {
@@ -162,22 +218,21 @@ func (s *Session) attach(c *Client, shared bool) error {
 	s.rec.LastInputAt = now
 	s.warned, s.ws.IdleWarning = false, ""
 	s.renderLocked()
-	s.mu.Unlock()
-	detail := ""
-	if shared {
-		detail = "shared"
-	}
-	if len(evicted) > 0 {
-		detail = fmt.Sprintf("took over %d client(s)", len(evicted))
-	}
-	s.record("attached", s.rec.Owner, c.info.Remote, c.info.Transport+" "+detail)
-	return nil
+	return evicted, nil
 }
 
 // detachClient removes one client, telling it reason. kind is the history
 // event's detail ("detach", "idle", "admin", "disconnect").
 func (s *Session) detachClient(c *Client, reason, actor, remote, kind string) {
+	if s.leave(c, reason) {
+		s.record("detached", actor, remote, kind)
+	}
+}
+
+// leave removes c under mu and says goodbye; it reports whether c was here.
+func (s *Session) leave(c *Client, reason string) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	idx := -1
 	for i, x := range s.clients {
 		if x == c {
@@ -185,8 +240,7 @@ func (s *Session) detachClient(c *Client, reason, actor, remote, kind string) {
 		}
 	}
 	if idx < 0 {
-		s.mu.Unlock()
-		return
+		return false
 	}
 	// slices.Delete zeroes the freed slot: a plain append would keep the
 	// departed client (its renderer, ≈215 KB) reachable for the session's life.
@@ -198,15 +252,14 @@ func (s *Session) detachClient(c *Client, reason, actor, remote, kind string) {
 	} else {
 		s.renderLocked()
 	}
-	s.mu.Unlock()
-	s.record("detached", actor, remote, kind)
+	return true
 }
 
 // detachAll disconnects every client (admin detach, idle, shutdown).
 func (s *Session) detachAll(reason, actor, kind string) int {
 	s.mu.Lock()
 	clients := append([]*Client(nil), s.clients...)
-	s.mu.Unlock()
+	s.mu.Unlock() // a copy: nothing between can panic
 	for _, c := range clients {
 		s.detachClient(c, reason, actor, c.info.Remote, kind)
 	}
@@ -216,9 +269,9 @@ func (s *Session) detachAll(reason, actor, kind string) int {
 // message shows an admin message in the status bar of every client.
 func (s *Session) message(text string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.ws.Notice = text
 	s.renderLocked()
-	s.mu.Unlock()
 }
 
 // Info is a session as listings show it.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -37,7 +38,18 @@ type Docs interface {
 	Delete(ctx context.Context, id string) error
 }
 
-// Env is what an app receives from the workspace.
+// StoreTimeout bounds every store call an app makes (Env.Go gives the call
+// a context with this deadline). A store that does not answer in time makes
+// the app show an error instead of a spinner that never ends (issue 8).
+const StoreTimeout = 5 * time.Second
+
+// ErrSlowDown is returned by Chat.Post when the user posts faster than the
+// node allows (issue 8 item 7); the post is refused, not queued.
+var ErrSlowDown = errors.New("slow down")
+
+// Env is what an app receives from the workspace. Apps restored from a
+// snapshot get exactly the Env that new ones get (one construction path in
+// the workspace), so a restored app behaves like a new one.
 type Env struct {
 	User  string
 	Admin bool
@@ -48,8 +60,10 @@ type Env struct {
 	// Notify shows a short message in the status bar.
 	Notify func(msg string)
 	// Run runs cmd away from the session's lock and delivers the message it
-	// returns to every app of this workspace. Apps use it for anything that
-	// may touch other sessions (admin actions, presence).
+	// returns, under the lock, to the app that called Run and to no other
+	// (a closed tab gets nothing). Apps use it for everything that may
+	// block: all store I/O (through Go), admin actions, presence. Run
+	// itself never blocks. nil in bare test environments.
 	Run func(cmd tea.Cmd)
 	// Chat is the chat service, scoped to the user; nil disables Chat.
 	Chat Chat
@@ -59,6 +73,24 @@ type Env struct {
 	Ops Ops
 	// Now is the clock for timestamps shown on screen.
 	Now func() time.Time
+	// Log receives contained app panics (with their stack); nil discards.
+	Log *slog.Logger
+}
+
+// Go runs f off the session's lock through Run, with a context that ends
+// after StoreTimeout, and delivers the message f returns to the calling app
+// only. It reports false, running nothing, when the Env has no Run.
+// Apps call the store only from f: never from Update, View, New or Restore.
+func (e Env) Go(f func(ctx context.Context) tea.Msg) bool {
+	if e.Run == nil {
+		return false
+	}
+	e.Run(func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), StoreTimeout)
+		defer cancel()
+		return f(ctx)
+	})
+	return true
 }
 
 // Presence is one online user as the Who app shows it.
@@ -109,8 +141,11 @@ type Focuser interface{ SetFocused(bool) }
 // Badger is implemented by apps with an unread count for the status bar.
 type Badger interface{ Unread() int }
 
-// App is one tab's program. Apps are driven on the session's goroutine and
-// need no locking of their own.
+// App is one tab's program. Apps are driven under the session's lock and
+// need no locking of their own; for the same reason they must not block:
+// store calls go through Env.Go and come back as messages. A panic in any
+// method is contained by the workspace: the tab is stopped, the session
+// keeps serving.
 type App interface {
 	Kind() string
 	// Title is the tab label.
@@ -131,8 +166,11 @@ type Kind struct {
 	Version int    // state format version State writes
 	// AdminOnly hides the app from non-admin users.
 	AdminOnly bool
-	New       func(env Env, arg string) App
-	// Restore rebuilds an app from a State written at the given version.
+	// New makes a fresh app. It does no I/O: it returns at once and loads
+	// what it needs through env.Go.
+	New func(env Env, arg string) App
+	// Restore rebuilds an app from a State written at the given version,
+	// with no I/O, like New.
 	Restore func(env Env, version int, state json.RawMessage) (App, error)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // StateVersion is the version of the workspace envelope this code writes.
@@ -28,26 +29,41 @@ type tabState struct {
 	State   json.RawMessage `json:"state"`
 }
 
-// Snapshot serialises the workspace.
+// Snapshot serialises the workspace. An app whose State panics is stopped
+// (its tab keeps the state it could still give, see crash) and the
+// snapshot goes on; an app's State error fails the snapshot.
 func (w *Workspace) Snapshot() ([]byte, error) {
 	s := wsState{Version: StateVersion, Focus: w.focus, Overlay: int(w.overlay)}
 	if w.overlay == overlayChooser {
 		s.Choice = w.choice
 	}
-	for _, a := range w.tabs {
-		st, err := a.State()
-		if err != nil {
-			return nil, fmt.Errorf("snapshot %s tab: %w", a.Kind(), err)
+	for _, t := range slices.Clone(w.tabs) {
+		var kind string
+		var st json.RawMessage
+		var err error
+		if !w.guard(t, "", "state", func() { kind = t.app.Kind(); st, err = t.app.State() }) {
+			kind = t.app.Kind() // the crashedApp, which keeps what it could
+			st, err = t.app.State()
 		}
-		k, _ := w.reg.Lookup(a.Kind())
-		s.Tabs = append(s.Tabs, tabState{App: a.Kind(), Version: k.Version, State: st})
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s tab: %w", kind, err)
+		}
+		k, _ := w.reg.Lookup(kind)
+		version := k.Version
+		if c, ok := t.app.(*crashedApp); ok {
+			version = c.version
+		}
+		s.Tabs = append(s.Tabs, tabState{App: kind, Version: version, State: st})
 	}
 	return json.Marshal(s)
 }
 
 // Restore rebuilds a workspace from Snapshot output. A tab whose app is
 // unknown or whose state is unreadable is an error: the caller then falls
-// back to an older generation rather than silently dropping work.
+// back to an older generation rather than silently dropping work. Restore
+// makes every app exactly as a new one is made (tabEnv), does no I/O
+// itself, and apps restore without I/O (Kind.Restore); an app whose
+// Restore panics comes back stopped, keeping its saved state.
 func Restore(reg *Registry, env Env, data []byte) (*Workspace, error) {
 	var s wsState
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -57,27 +73,30 @@ func Restore(reg *Registry, env Env, data []byte) (*Workspace, error) {
 		return nil, fmt.Errorf("%w: version %d, this build reads 1..%d", ErrBadState, s.Version, StateVersion)
 	}
 	w := newWorkspace(reg, env)
-	for i, t := range s.Tabs {
-		k, ok := reg.Lookup(t.App)
+	for i, ts := range s.Tabs {
+		k, ok := reg.Lookup(ts.App)
 		if !ok {
-			return nil, fmt.Errorf("%w: tab %d: unknown app %q", ErrBadState, i, t.App)
+			return nil, fmt.Errorf("%w: tab %d: unknown app %q", ErrBadState, i, ts.App)
 		}
-		if k.AdminOnly && !env.Admin {
+		if k.AdminOnly && !w.env.Admin {
 			continue
 		}
-		if t.Version > k.Version {
-			return nil, fmt.Errorf("%w: tab %d: %s state version %d is newer than %d", ErrBadState, i, t.App, t.Version, k.Version)
+		if ts.Version > k.Version {
+			return nil, fmt.Errorf("%w: tab %d: %s state version %d is newer than %d", ErrBadState, i, ts.App, ts.Version, k.Version)
 		}
-		a, err := k.Restore(env, t.Version, t.State)
-		if err != nil {
-			return nil, fmt.Errorf("%w: tab %d (%s): %v", ErrBadState, i, t.App, err)
+		t := &tab{}
+		var err error
+		if !w.guard(t, k.Name, "restore", func() { t.app, err = k.Restore(w.tabEnv(t), ts.Version, ts.State) }) {
+			t.app = &crashedApp{kind: k.Name, title: k.Name, version: ts.Version, state: ts.State, reason: "it could not be restored"}
+		} else if err != nil {
+			return nil, fmt.Errorf("%w: tab %d (%s): %v", ErrBadState, i, ts.App, err)
 		}
-		w.tabs = append(w.tabs, a)
+		w.tabs = append(w.tabs, t)
 	}
 	w.focus = min(max(s.Focus, 0), max(len(w.tabs)-1, 0))
 	if s.Overlay > int(overlayNone) && s.Overlay <= int(overlayQuit) {
 		w.overlay = overlay(s.Overlay)
-		w.choice = min(max(s.Choice, 0), max(len(reg.Kinds(env.Admin))-1, 0))
+		w.choice = min(max(s.Choice, 0), max(len(reg.Kinds(w.env.Admin))-1, 0))
 	}
 	w.syncFocus()
 	return w, nil
@@ -92,8 +111,12 @@ type AppSummary struct {
 // Summary lists the tabs for admin listings.
 func (w *Workspace) Summary() []AppSummary {
 	out := make([]AppSummary, 0, len(w.tabs))
-	for _, a := range w.tabs {
-		out = append(out, AppSummary{App: a.Kind(), Documents: a.Documents()})
+	for _, t := range slices.Clone(w.tabs) {
+		var sum AppSummary
+		if !w.guard(t, "", "documents", func() { sum = AppSummary{App: t.app.Kind(), Documents: t.app.Documents()} }) {
+			sum = AppSummary{App: t.app.Kind(), Documents: t.app.Documents()}
+		}
+		out = append(out, sum)
 	}
 	return out
 }

@@ -30,8 +30,10 @@ func (w *Workspace) View(width, height int) (string, *Cursor) {
 	bodyH := height - 2
 	var body string
 	var cur *Cursor
-	if a := w.Focused(); a != nil {
-		body, cur = a.View(width, bodyH)
+	if t := w.focused(); t != nil {
+		if !w.guard(t, "", "view", func() { body, cur = t.app.View(width, bodyH) }) {
+			body, cur = t.app.View(width, bodyH) // the crashedApp now in its place
+		}
 	} else {
 		body = "No tabs open. Press ctrl+b c (or enter) to open an app."
 	}
@@ -58,8 +60,10 @@ func tooSmall(width, height int) string {
 
 func (w *Workspace) tabBar() string {
 	var b strings.Builder
-	for i, a := range w.tabs {
-		label := fmt.Sprintf(" %d:%s ", i+1, a.Title())
+	for i, t := range w.tabs {
+		title := ""
+		w.guard(t, "", "title", func() { title = t.app.Title() })
+		label := fmt.Sprintf(" %d:%s ", i+1, title)
 		if i == w.focus {
 			label = activeTab.Render(label)
 		}

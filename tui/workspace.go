@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"slices"
+
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -24,12 +26,25 @@ const (
 	overlayQuit
 )
 
+// tab is one open app. Its identity (the pointer) addresses the results
+// of commands the app ran, so a result reaches the tab that asked even
+// after tabs moved, and a closed tab's results are dropped.
+type tab struct {
+	app App
+}
+
+// tabMsg carries a command's result to the tab that ran the command.
+type tabMsg struct {
+	to  *tab
+	msg tea.Msg
+}
+
 // Workspace is a session's screen: tabs of apps plus the bars around them.
 // It is not safe for concurrent use; the session serialises calls.
 type Workspace struct {
 	reg  *Registry
 	env  Env
-	tabs []App
+	tabs []*tab
 	// focus is the index of the visible tab.
 	focus int
 
@@ -46,12 +61,32 @@ type Workspace struct {
 	choice  int
 }
 
+// newWorkspace is the one way a workspace comes to life (New and Restore):
+// it completes env with the workspace's callbacks, which every app then
+// gets through tabEnv whether it is new or restored.
 func newWorkspace(reg *Registry, env Env) *Workspace {
-	w := &Workspace{reg: reg, env: env}
+	w := &Workspace{reg: reg}
 	env.Open = w.open
 	env.Notify = func(msg string) { w.Notice = msg }
 	w.env = env
 	return w
+}
+
+// tabEnv is the Env of the app in t: the workspace's, with Run addressing
+// results to t.
+func (w *Workspace) tabEnv(t *tab) Env {
+	env := w.env
+	if run := w.env.Run; run != nil {
+		env.Run = func(cmd tea.Cmd) {
+			run(func() tea.Msg {
+				if msg := cmd(); msg != nil {
+					return tabMsg{to: t, msg: msg}
+				}
+				return nil
+			})
+		}
+	}
+	return env
 }
 
 // New returns the workspace of a brand-new session: one Notes tab on a new
@@ -70,28 +105,40 @@ func (w *Workspace) Focus() int { return w.focus }
 
 // Focused returns the focused app, or nil when there are no tabs.
 func (w *Workspace) Focused() App {
+	if t := w.focused(); t != nil {
+		return t.app
+	}
+	return nil
+}
+
+func (w *Workspace) focused() *tab {
 	if w.focus < 0 || w.focus >= len(w.tabs) {
 		return nil
 	}
 	return w.tabs[w.focus]
 }
 
+// open adds a focused tab of kind (Env.Open).
 func (w *Workspace) open(kind, arg string) {
 	k, ok := w.reg.Lookup(kind)
 	if !ok || (k.AdminOnly && !w.env.Admin) {
 		w.Notice = "unknown app " + kind
 		return
 	}
-	w.tabs = append(w.tabs, k.New(w.env, arg))
+	t := &tab{}
+	if !w.guard(t, k.Name, "start", func() { t.app = k.New(w.tabEnv(t), arg) }) || t.app == nil {
+		return
+	}
+	w.tabs = append(w.tabs, t)
 	w.focus = len(w.tabs) - 1
 	w.syncFocus()
 }
 
 // syncFocus tells apps that care whether they are the visible tab.
 func (w *Workspace) syncFocus() {
-	for i, a := range w.tabs {
-		if f, ok := a.(Focuser); ok {
-			f.SetFocused(i == w.focus && w.overlay == overlayNone)
+	for i, t := range slices.Clone(w.tabs) {
+		if f, ok := t.app.(Focuser); ok {
+			w.guard(t, "", "focus", func() { f.SetFocused(i == w.focus && w.overlay == overlayNone) })
 		}
 	}
 }
@@ -99,9 +146,9 @@ func (w *Workspace) syncFocus() {
 // Unread sums the unread counts of all tabs.
 func (w *Workspace) Unread() int {
 	n := 0
-	for _, a := range w.tabs {
-		if b, ok := a.(Badger); ok {
-			n += b.Unread()
+	for _, t := range slices.Clone(w.tabs) {
+		if b, ok := t.app.(Badger); ok {
+			w.guard(t, "", "unread", func() { n += b.Unread() })
 		}
 	}
 	return n
@@ -111,16 +158,21 @@ func (w *Workspace) Unread() int {
 func (w *Workspace) Update(msg tea.Msg) Action {
 	key, isKey := msg.(tea.KeyPressMsg)
 	if !isKey {
-		// Non-key messages (chat, async results, paste) reach every tab;
-		// each app takes what concerns it. A paste goes to the focused one.
-		if _, paste := msg.(tea.PasteMsg); paste {
-			if a := w.Focused(); a != nil {
-				a.Update(msg)
+		switch m := msg.(type) {
+		case tabMsg:
+			// A command's result goes to the tab that ran it, if still open.
+			if slices.Contains(w.tabs, m.to) {
+				w.update(m.to, m.msg)
 			}
-			return ActNone
-		}
-		for _, a := range w.tabs {
-			a.Update(msg)
+		case tea.PasteMsg:
+			if t := w.focused(); t != nil {
+				w.update(t, msg)
+			}
+		default:
+			// Broadcasts (chat) reach every tab; each takes what concerns it.
+			for _, t := range slices.Clone(w.tabs) {
+				w.update(t, msg)
+			}
 		}
 		return ActNone
 	}
@@ -136,12 +188,21 @@ func (w *Workspace) Update(msg tea.Msg) Action {
 		w.prefix = true
 		return ActNone
 	}
-	if a := w.Focused(); a != nil {
-		a.Update(msg)
+	if t := w.focused(); t != nil {
+		if c, ok := t.app.(*crashedApp); ok {
+			w.restart(t, c, key.String())
+		} else {
+			w.update(t, msg)
+		}
 	} else if key.String() == "enter" {
 		w.overlay, w.choice = overlayChooser, 0
 	}
 	return ActNone
+}
+
+// update hands msg to t's app, containing a panic.
+func (w *Workspace) update(t *tab, msg tea.Msg) {
+	w.guard(t, "", "update", func() { t.app.Update(msg) })
 }
 
 func (w *Workspace) prefixKey(key tea.KeyPressMsg) Action {
@@ -166,8 +227,8 @@ func (w *Workspace) prefixKey(key tea.KeyPressMsg) Action {
 		w.overlay = overlayQuit
 	case "ctrl+b":
 		// ctrl+b twice sends one ctrl+b to the app.
-		if a := w.Focused(); a != nil {
-			a.Update(key)
+		if t := w.focused(); t != nil {
+			w.update(t, key)
 		}
 	default:
 		if len(s) == 1 && s[0] >= '1' && s[0] <= '9' {
@@ -183,7 +244,7 @@ func (w *Workspace) closeTab() {
 	if len(w.tabs) == 0 {
 		return
 	}
-	w.tabs = append(w.tabs[:w.focus], w.tabs[w.focus+1:]...)
+	w.tabs = slices.Delete(w.tabs, w.focus, w.focus+1)
 	if w.focus >= len(w.tabs) {
 		w.focus = max(len(w.tabs)-1, 0)
 	}

@@ -61,6 +61,8 @@ type Admin struct {
 	focused bool
 	prompt  tui.Prompt
 	status  string
+	// fetching is set while a table read is in flight.
+	fetching bool
 }
 
 // Kind implements tui.App.
@@ -85,21 +87,31 @@ func (a *Admin) SetFocused(f bool) {
 	a.focused = f
 }
 
-func (a *Admin) run(f func(ctx context.Context, ops tui.Ops) tea.Msg) {
+// opTimeout bounds an admin action: longer than tui.StoreTimeout, as
+// ending a session writes its last workspace and history.
+const opTimeout = 10 * time.Second
+
+// run runs f off the session's lock and reports whether it was started.
+func (a *Admin) run(f func(ctx context.Context, ops tui.Ops) tea.Msg) bool {
 	if a.env.Ops == nil || a.env.Run == nil {
 		a.err = fmt.Errorf("admins only")
-		return
+		return false
 	}
 	ops := a.env.Ops
 	a.env.Run(func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
 		return f(ctx, ops)
 	})
+	return true
 }
 
+// refresh reads the table, one request at a time.
 func (a *Admin) refresh() {
-	a.run(func(ctx context.Context, ops tui.Ops) tea.Msg {
+	if a.fetching {
+		return
+	}
+	a.fetching = a.run(func(ctx context.Context, ops tui.Ops) tea.Msg {
 		rows, err := ops.Sessions(ctx)
 		return rowsMsg{to: a, rows: rows, err: err}
 	})
@@ -128,7 +140,7 @@ func (a *Admin) Update(msg tea.Msg) {
 	switch m := msg.(type) {
 	case rowsMsg:
 		if m.to == a {
-			a.rows, a.err = m.rows, m.err
+			a.rows, a.err, a.fetching = m.rows, m.err, false
 			a.sel = min(a.sel, max(len(a.rows)-1, 0))
 		}
 	case doneMsg:

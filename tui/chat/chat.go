@@ -5,10 +5,10 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -37,7 +37,7 @@ func Kind() tui.Kind {
 				room = Lobby
 			}
 			c := &Chat{env: env, room: room, rooms: []string{room}, seen: map[string]int64{}}
-			c.load()
+			c.load(c.rooms...)
 			return c
 		},
 		Restore: restore,
@@ -64,6 +64,28 @@ type Chat struct {
 	unread  map[string]int
 	focused bool
 	err     string
+
+	// loading holds the rooms whose history is being read; early keeps
+	// what arrives live for them meanwhile, merged when the history lands.
+	loading map[string]bool
+	early   map[string][]tui.ChatMessage
+	// sending is set while a post is in flight: one at a time, in order.
+	sending bool
+}
+
+// Results of store commands (tui.Env.Go), handed back to the tab that ran them.
+type (
+	historyMsg []roomHistory
+	postedMsg  struct {
+		text string
+		err  error
+	}
+)
+
+type roomHistory struct {
+	room string
+	msgs []tui.ChatMessage
+	err  error
 }
 
 func restore(env tui.Env, _ int, raw json.RawMessage) (tui.App, error) {
@@ -81,34 +103,80 @@ func restore(env tui.Env, _ int, raw json.RawMessage) (tui.App, error) {
 		s.Seen = map[string]int64{}
 	}
 	c := &Chat{env: env, room: s.Room, rooms: s.Rooms, draft: []rune(s.Draft), scroll: max(s.Scroll, 0), seen: s.Seen}
-	c.load()
+	c.load(c.rooms...)
 	return c, nil
 }
 
-// load reads the current room's history and counts unread lines per room.
-func (c *Chat) load() {
-	c.unread = map[string]int{}
-	if c.env.Chat == nil {
+// load reads the history of rooms off the session's lock, in one command;
+// historyMsg brings it back (unread counts, the current room's lines).
+func (c *Chat) load(rooms ...string) {
+	if c.unread == nil {
+		c.unread, c.loading, c.early = map[string]int{}, map[string]bool{}, map[string][]tui.ChatMessage{}
+	}
+	chat := c.env.Chat
+	if chat == nil {
 		c.err = "chat is not available"
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, r := range c.rooms {
-		msgs, err := c.env.Chat.History(ctx, r, 0, historyLimit)
-		if err != nil {
-			c.err = "cannot load " + r + ": " + err.Error()
-			continue
-		}
-		for _, m := range msgs {
-			if m.Seq > c.seen[r] && m.User != c.env.User {
-				c.unread[r]++
-			}
-		}
-		if r == c.room {
-			c.lines = msgs
+	var todo []string
+	for _, r := range rooms {
+		if !c.loading[r] {
+			todo = append(todo, r)
 		}
 	}
+	if len(todo) == 0 {
+		return
+	}
+	if !c.env.Go(func(ctx context.Context) tea.Msg {
+		out := make(historyMsg, 0, len(todo))
+		for _, r := range todo {
+			msgs, err := chat.History(ctx, r, 0, historyLimit)
+			out = append(out, roomHistory{room: r, msgs: msgs, err: err})
+		}
+		return out
+	}) {
+		c.err = "chat is not available"
+		return
+	}
+	for _, r := range todo {
+		c.loading[r] = true
+	}
+}
+
+// loaded takes read histories: it merges what arrived live meanwhile and
+// counts the unread lines of each room.
+func (c *Chat) loaded(h historyMsg) {
+	for _, rh := range h {
+		delete(c.loading, rh.room)
+		early := c.early[rh.room]
+		delete(c.early, rh.room)
+		if rh.err != nil {
+			c.err = "cannot load " + rh.room + ": " + rh.err.Error()
+			continue
+		}
+		if !slices.Contains(c.rooms, rh.room) {
+			continue // left meanwhile
+		}
+		msgs := rh.msgs
+		for _, m := range early {
+			if n := len(msgs); n == 0 || m.Seq > msgs[n-1].Seq {
+				msgs = append(msgs, m)
+			}
+		}
+		if len(msgs) > historyLimit {
+			msgs = slices.Delete(msgs, 0, len(msgs)-historyLimit)
+		}
+		c.unread[rh.room] = 0
+		for _, m := range msgs {
+			if m.Seq > c.seen[rh.room] && m.User != c.env.User {
+				c.unread[rh.room]++
+			}
+		}
+		if rh.room == c.room {
+			c.lines, c.err = msgs, ""
+		}
+	}
+	c.markRead()
 }
 
 // Kind implements tui.App.
@@ -141,7 +209,7 @@ func (c *Chat) SetFocused(f bool) {
 }
 
 func (c *Chat) markRead() {
-	if !c.focused || c.scroll != 0 {
+	if !c.focused || c.scroll != 0 || c.loading[c.room] {
 		return
 	}
 	c.unread[c.room] = 0
@@ -158,6 +226,10 @@ func (c *Chat) State() (json.RawMessage, error) {
 // Update implements tui.App.
 func (c *Chat) Update(msg tea.Msg) {
 	switch m := msg.(type) {
+	case historyMsg:
+		c.loaded(m)
+	case postedMsg:
+		c.posted(m)
 	case tui.ChatMsg:
 		c.receive(tui.ChatMessage(m))
 	case tea.PasteMsg:
@@ -169,6 +241,12 @@ func (c *Chat) Update(msg tea.Msg) {
 
 func (c *Chat) receive(m tui.ChatMessage) {
 	if !slices.Contains(c.rooms, m.Room) {
+		return
+	}
+	if c.loading[m.Room] {
+		if len(c.early[m.Room]) < historyLimit {
+			c.early[m.Room] = append(c.early[m.Room], m)
+		}
 		return
 	}
 	if m.Room == c.room {
@@ -256,17 +334,36 @@ func (c *Chat) submit() {
 		}
 		return
 	}
-	if c.env.Chat == nil {
+	if c.sending {
+		c.notify("still sending the last message")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.env.Chat.Post(ctx, c.room, text); err != nil {
-		c.notify("not sent: " + err.Error())
+	chat, room := c.env.Chat, c.room
+	if chat == nil || !c.env.Go(func(ctx context.Context) tea.Msg {
+		return postedMsg{text: text, err: chat.Post(ctx, room, text)}
+	}) {
+		c.notify("not sent: chat is not available")
 		return
 	}
+	c.sending = true
 	c.draft = nil
 	c.scroll = 0
+}
+
+// posted takes a post's result; a refused message comes back as the draft.
+func (c *Chat) posted(m postedMsg) {
+	c.sending = false
+	if m.err == nil {
+		return
+	}
+	if errors.Is(m.err, tui.ErrSlowDown) {
+		c.notify("slow down: message not sent; try again in a moment")
+	} else {
+		c.notify("not sent: " + m.err.Error())
+	}
+	if len(c.draft) == 0 {
+		c.draft = []rune(m.text)
+	}
 }
 
 func validRoom(r string) bool {
@@ -284,13 +381,7 @@ func validRoom(r string) bool {
 func (c *Chat) switchRoom(room string) {
 	c.room, c.scroll = room, 0
 	c.lines = nil
-	if c.env.Chat != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if msgs, err := c.env.Chat.History(ctx, room, 0, historyLimit); err == nil {
-			c.lines = msgs
-		}
-	}
+	c.load(room)
 	c.markRead()
 }
 
@@ -329,8 +420,15 @@ func (c *Chat) View(width, height int) (string, *tui.Cursor) {
 		rows = append(rows, c.err)
 	}
 	bodyH := max(height-2, 0)
-	c.scroll = min(c.scroll, max(len(rows)-bodyH, 0))
-	end := len(rows) - c.scroll
+	scroll := 0
+	if c.loading[c.room] {
+		// The scroll position waits for the lines it counts (restore is exact).
+		rows = append(rows, "loading…")
+	} else {
+		c.scroll = min(c.scroll, max(len(rows)-bodyH, 0))
+		scroll = c.scroll
+	}
+	end := len(rows) - scroll
 	start := max(end-bodyH, 0)
 	body := make([]string, bodyH)
 	copy(body[bodyH-(end-start):], rows[start:end])

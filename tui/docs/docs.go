@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -42,13 +41,36 @@ type state struct {
 	Prompt tui.PromptState `json:"prompt"`
 }
 
-// Docs lists the user's documents.
+// Results of store commands (tui.Env.Go), handed back to the tab that ran them.
+type (
+	listMsg struct {
+		list []tui.Doc
+		err  error
+	}
+	// doneMsg is a create, rename or delete, and the list read after it.
+	doneMsg struct {
+		tag  string
+		doc  tui.Doc
+		err  error
+		list listMsg
+	}
+)
+
+// Docs lists the user's documents. The list is read off the session's lock
+// when the tab is made and whenever it is shown; one read and one change
+// at a time, so holding a key down does not pile up store calls.
 type Docs struct {
 	env    tui.Env
 	list   []tui.Doc
 	sel    int
 	top    int
 	prompt tui.Prompt
+
+	loaded  bool // the list arrived at least once
+	loading bool // a list read is in flight
+	again   bool // read again when it lands (asked meanwhile)
+	busy    bool // a change is in flight
+	focused bool
 }
 
 // Kind implements tui.App.
@@ -65,30 +87,45 @@ func (d *Docs) State() (json.RawMessage, error) {
 	return json.Marshal(state{Sel: d.sel, Top: d.top, Prompt: d.prompt.State()})
 }
 
-// SetFocused implements tui.Focuser: the list is fresh whenever shown.
+// SetFocused implements tui.Focuser: the list is read again whenever the
+// tab comes into view.
 func (d *Docs) SetFocused(f bool) {
-	if f {
+	if f && !d.focused {
 		d.reload()
 	}
+	d.focused = f
 }
 
-func (d *Docs) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 5*time.Second)
-}
-
+// reload reads the list off the session's lock.
 func (d *Docs) reload() {
-	if d.env.Docs == nil {
+	if d.loading {
+		d.again = true
 		return
 	}
-	ctx, cancel := d.ctx()
-	defer cancel()
-	list, err := d.env.Docs.List(ctx)
-	if err != nil {
-		d.notify("cannot list documents: " + err.Error())
+	docs := d.env.Docs
+	if docs == nil {
 		return
 	}
-	d.list = list
-	d.sel = min(d.sel, max(len(d.list)-1, 0))
+	d.loading = d.env.Go(func(ctx context.Context) tea.Msg { return list(ctx, docs) })
+}
+
+func list(ctx context.Context, docs tui.Docs) listMsg {
+	l, err := docs.List(ctx)
+	return listMsg{list: l, err: err}
+}
+
+func (d *Docs) listed(m listMsg) {
+	d.loading = false
+	if m.err != nil {
+		d.notify("cannot list documents: " + m.err.Error())
+	} else {
+		d.list, d.loaded = m.list, true
+		d.sel = min(d.sel, max(len(d.list)-1, 0))
+	}
+	if d.again {
+		d.again = false
+		d.reload()
+	}
 }
 
 func (d *Docs) notify(msg string) {
@@ -99,10 +136,17 @@ func (d *Docs) notify(msg string) {
 
 // Update implements tui.App.
 func (d *Docs) Update(msg tea.Msg) {
-	k, ok := msg.(tea.KeyPressMsg)
-	if !ok {
-		return
+	switch m := msg.(type) {
+	case listMsg:
+		d.listed(m)
+	case doneMsg:
+		d.done(m)
+	case tea.KeyPressMsg:
+		d.key(m)
 	}
+}
+
+func (d *Docs) key(k tea.KeyPressMsg) {
 	if d.prompt.Active {
 		if d.prompt.Update(k) == tui.PromptDone {
 			d.answer()
@@ -140,40 +184,64 @@ func (d *Docs) current() (tui.Doc, bool) {
 	return d.list[d.sel], true
 }
 
+// answer carries out the prompt's create, rename or delete off the
+// session's lock, then reads the list again in the same command.
 func (d *Docs) answer() {
-	ctx, cancel := d.ctx()
-	defer cancel()
-	text := d.prompt.Text()
+	text, tag := d.prompt.Text(), d.prompt.Tag
 	cur, _ := d.current()
-	var err error
-	switch d.prompt.Tag {
+	var op func(ctx context.Context, docs tui.Docs) (tui.Doc, error)
+	switch tag {
 	case "new":
 		if text == "" {
 			return
 		}
-		var doc tui.Doc
-		if doc, err = d.env.Docs.Create(ctx, text, ""); err == nil {
-			d.env.Open("notes", doc.ID)
-		}
+		op = func(ctx context.Context, docs tui.Docs) (tui.Doc, error) { return docs.Create(ctx, text, "") }
 	case "rename":
 		if text == "" || cur.ID == "" {
 			return
 		}
 		cur.Title = text
-		_, err = d.env.Docs.Save(ctx, cur)
-		if errors.Is(err, tui.ErrConflict) {
-			err = errors.New("it changed meanwhile; try again")
+		op = func(ctx context.Context, docs tui.Docs) (tui.Doc, error) {
+			doc, err := docs.Save(ctx, cur)
+			if errors.Is(err, tui.ErrConflict) {
+				err = errors.New("it changed meanwhile; try again")
+			}
+			return doc, err
 		}
 	case "delete":
 		if text != "yes" || cur.ID == "" {
 			return
 		}
-		err = d.env.Docs.Delete(ctx, cur.ID)
+		op = func(ctx context.Context, docs tui.Docs) (tui.Doc, error) { return cur, docs.Delete(ctx, cur.ID) }
+	default:
+		return
 	}
-	if err != nil {
-		d.notify(d.prompt.Tag + " failed: " + err.Error())
+	docs := d.env.Docs
+	switch {
+	case d.busy:
+		d.notify(tag + " not done: the last change is still being saved")
+		return
+	case docs == nil:
+		d.notify(tag + " failed: no document store")
+		return
 	}
-	d.reload()
+	d.busy = d.env.Go(func(ctx context.Context) tea.Msg {
+		doc, err := op(ctx, docs)
+		return doneMsg{tag: tag, doc: doc, err: err, list: list(ctx, docs)}
+	})
+}
+
+func (d *Docs) done(m doneMsg) {
+	d.busy = false
+	if !d.loading {
+		d.listed(m.list)
+	}
+	switch {
+	case m.err != nil:
+		d.notify(m.tag + " failed: " + m.err.Error())
+	case m.tag == "new" && d.env.Open != nil:
+		d.env.Open("notes", m.doc.ID)
+	}
 }
 
 var selStyle = lipgloss.NewStyle().Reverse(true)
@@ -188,7 +256,10 @@ func (d *Docs) View(width, height int) (string, *tui.Cursor) {
 		d.top = d.sel - listH + 1
 	}
 	lines := make([]string, 0, height)
-	if len(d.list) == 0 {
+	switch {
+	case !d.loaded && d.loading:
+		lines = append(lines, "loading…")
+	case len(d.list) == 0:
 		lines = append(lines, "No documents yet. n: new")
 	}
 	for i := d.top; i < len(d.list) && i < d.top+listH; i++ {

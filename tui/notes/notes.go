@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -37,6 +36,10 @@ type state struct {
 	Col     int    `json:"col"`
 	Goal    int    `json:"goal"`
 	Top     int    `json:"top"`
+	// Loading is set while the document is being read: a restore reads it
+	// again. A restored tab otherwise has its text and reads nothing, so
+	// unsaved text is never overwritten.
+	Loading bool `json:"loading,omitempty"`
 }
 
 // Notes edits one document.
@@ -51,21 +54,74 @@ type Notes struct {
 	height  int
 	// conflict is set while asking what to do about a save over a newer version.
 	conflict bool
+
+	// loading is set while docID is being read (keys are refused meanwhile).
+	loading bool
+	// saving is set while a write is in flight; saveAgain asks for another
+	// once it is done (ctrl+s pressed meanwhile).
+	saving, saveAgain bool
+	// edits counts changes to the text; a save result clears dirty only if
+	// nothing changed since the save was issued.
+	edits uint64
 }
 
+// Results of store commands (tui.Env.Go); the workspace hands each to the
+// tab that issued it.
+type (
+	loadedMsg struct {
+		doc    tui.Doc
+		err    error
+		reload bool // an answer to a conflict: keep the cursor
+	}
+	savedMsg struct {
+		doc   tui.Doc
+		err   error
+		edits uint64 // n.edits when the save was issued
+		copy  bool   // "save a copy": the tab now edits the copy
+	}
+)
+
+// open makes a tab; with a docID it reads the document off the session's
+// lock and shows "loading…" until it arrives.
 func open(env tui.Env, docID string) *Notes {
 	n := &Notes{env: env, title: "untitled", ed: newEditor("")}
-	if docID == "" {
-		return n
+	if docID != "" {
+		n.docID = docID
+		n.load(false)
 	}
-	d, err := env.Docs.Get(context.Background(), docID)
-	if err != nil {
-		n.notify("cannot open document: " + err.Error())
-		return n
-	}
-	n.docID, n.title, n.version = d.ID, d.Title, d.Version
-	n.ed.setText(d.Body)
 	return n
+}
+
+// load reads docID (reload: keep the cursor, as an answer to a conflict).
+func (n *Notes) load(reload bool) {
+	id, docs := n.docID, n.env.Docs
+	n.loading = true
+	if docs == nil || !n.env.Go(func(ctx context.Context) tea.Msg {
+		d, err := docs.Get(ctx, id)
+		return loadedMsg{doc: d, err: err, reload: reload}
+	}) {
+		n.loaded(loadedMsg{err: errors.New("no document store"), reload: reload})
+	}
+}
+
+func (n *Notes) loaded(m loadedMsg) {
+	n.loading = false
+	switch {
+	case m.err != nil && m.reload:
+		n.notify("reload failed: " + m.err.Error())
+	case m.err != nil:
+		n.docID = "" // as a new document: ctrl+s creates one
+		n.notify("cannot open document: " + m.err.Error())
+	default:
+		row, col := n.ed.row, n.ed.col
+		n.docID, n.title, n.version, n.dirty = m.doc.ID, m.doc.Title, m.doc.Version, false
+		n.ed.setText(m.doc.Body)
+		if m.reload {
+			n.ed.row, n.ed.col = row, col
+			n.ed.clamp()
+			n.notify("reloaded " + n.title)
+		}
+	}
 }
 
 func restore(env tui.Env, version int, raw json.RawMessage) (tui.App, error) {
@@ -79,6 +135,9 @@ func restore(env tui.Env, version int, raw json.RawMessage) (tui.App, error) {
 	}
 	n.ed.row, n.ed.col, n.ed.goal = s.Row, s.Col, s.Goal
 	n.ed.clamp()
+	if s.Loading && s.DocID != "" {
+		n.load(false)
+	}
 	return n, nil
 }
 
@@ -87,6 +146,9 @@ func (n *Notes) Kind() string { return "notes" }
 
 // Title implements tui.App; a trailing * marks unsaved changes.
 func (n *Notes) Title() string {
+	if n.loading && n.version == 0 {
+		return "loading…"
+	}
 	if n.dirty {
 		return n.title + "*"
 	}
@@ -104,21 +166,40 @@ func (n *Notes) Documents() []string {
 // State implements tui.App.
 func (n *Notes) State() (json.RawMessage, error) {
 	return json.Marshal(state{DocID: n.docID, Title: n.title, Body: n.ed.text(), Version: n.version, Dirty: n.dirty,
-		Row: n.ed.row, Col: n.ed.col, Goal: n.ed.goal, Top: n.top})
+		Row: n.ed.row, Col: n.ed.col, Goal: n.ed.goal, Top: n.top, Loading: n.loading})
 }
 
 // Update implements tui.App.
 func (n *Notes) Update(msg tea.Msg) {
 	switch m := msg.(type) {
+	case loadedMsg:
+		n.loaded(m)
+	case savedMsg:
+		n.saved(m)
 	case tea.PasteMsg:
+		if n.refuseWhileLoading() {
+			return
+		}
 		n.ed.insert(m.Content)
-		n.dirty = true
+		n.changed()
 	case tea.KeyPressMsg:
 		n.key(m)
 	}
 }
 
+// refuseWhileLoading drops input that arrives before the document's text:
+// the text would replace it.
+func (n *Notes) refuseWhileLoading() bool {
+	if n.loading {
+		n.notify("still loading the document")
+	}
+	return n.loading
+}
+
 func (n *Notes) key(k tea.KeyPressMsg) {
+	if n.refuseWhileLoading() {
+		return
+	}
 	if n.conflict {
 		n.resolve(k.String())
 		return
@@ -152,88 +233,121 @@ func (n *Notes) key(k tea.KeyPressMsg) {
 		n.ed.wordRight()
 	case "enter":
 		n.ed.insert("\n")
-		n.dirty = true
+		n.changed()
 	case "backspace", "ctrl+h":
 		n.ed.backspace()
-		n.dirty = true
+		n.changed()
 	case "delete", "ctrl+d":
 		n.ed.del()
-		n.dirty = true
+		n.changed()
 	case "tab":
 		n.ed.insert("\t")
-		n.dirty = true
+		n.changed()
 	default:
 		if k.Text != "" && k.Mod&^tea.ModShift == 0 {
 			n.ed.insert(k.Text)
-			n.dirty = true
+			n.changed()
 		}
 	}
 }
 
+// save writes the text off the session's lock; "saved TITLE" shows only
+// once the store has it (SPEC §5: an explicit save is durable when
+// acknowledged on screen). One write at a time: ctrl+s meanwhile saves
+// again after it, so a new document is never created twice.
 func (n *Notes) save() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	body := n.ed.text()
-	var d tui.Doc
-	var err error
-	if n.docID == "" {
-		d, err = n.env.Docs.Create(ctx, n.title, body)
-	} else {
-		d, err = n.env.Docs.Save(ctx, tui.Doc{ID: n.docID, Title: n.title, Body: body, Version: n.version})
+	if n.saving {
+		n.saveAgain = true
+		return
 	}
+	docs := n.env.Docs
+	req := tui.Doc{ID: n.docID, Title: n.title, Body: n.ed.text(), Version: n.version}
+	edits := n.edits
+	n.write(func(ctx context.Context) tea.Msg {
+		var d tui.Doc
+		var err error
+		if req.ID == "" {
+			d, err = docs.Create(ctx, req.Title, req.Body)
+		} else {
+			d, err = docs.Save(ctx, req)
+		}
+		return savedMsg{doc: d, err: err, edits: edits}
+	})
+}
+
+// write runs a store write and marks the tab saving until its savedMsg.
+func (n *Notes) write(f func(ctx context.Context) tea.Msg) {
+	if n.env.Docs == nil || !n.env.Go(f) {
+		n.notify("not saved: no document store")
+		return
+	}
+	n.saving = true
+}
+
+func (n *Notes) saved(m savedMsg) {
+	n.saving = false
+	again := n.saveAgain
+	n.saveAgain = false
 	switch {
-	case errors.Is(err, tui.ErrConflict):
+	case errors.Is(m.err, tui.ErrConflict):
 		n.conflict = true
 		n.notify("not saved: " + n.title + " changed elsewhere")
 		return
-	case err != nil:
-		n.notify("not saved: " + err.Error())
+	case m.err != nil:
+		n.notify("not saved: " + m.err.Error())
 		return
 	}
-	n.docID, n.version, n.dirty = d.ID, d.Version, false
-	n.notify(fmt.Sprintf("saved %s", n.title))
+	n.docID, n.version = m.doc.ID, m.doc.Version
+	n.dirty = n.edits != m.edits
+	if m.copy {
+		n.title = m.doc.Title
+		n.notify("saved as " + n.title)
+	} else {
+		n.notify(fmt.Sprintf("saved %s", n.title))
+	}
+	if again {
+		n.save()
+	}
 }
 
 // resolve answers the conflict question: reload, overwrite or save a copy.
 func (n *Notes) resolve(answer string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	docs := n.env.Docs
 	switch answer {
 	case "r":
-		d, err := n.env.Docs.Get(ctx, n.docID)
-		if err != nil {
-			n.notify("reload failed: " + err.Error())
-			return
-		}
-		n.title, n.version, n.dirty = d.Title, d.Version, false
-		row, col := n.ed.row, n.ed.col
-		n.ed.setText(d.Body)
-		n.ed.row, n.ed.col = row, col
-		n.ed.clamp()
-		n.notify("reloaded " + n.title)
+		n.load(true)
 	case "o":
-		d, err := n.env.Docs.Get(ctx, n.docID)
-		if err != nil {
-			n.notify("overwrite failed: " + err.Error())
-			return
-		}
-		n.version = d.Version
-		n.conflict = false
-		n.save()
-		return
+		req := tui.Doc{ID: n.docID, Title: n.title, Body: n.ed.text()}
+		edits := n.edits
+		n.write(func(ctx context.Context) tea.Msg {
+			cur, err := docs.Get(ctx, req.ID)
+			if err != nil {
+				return savedMsg{err: fmt.Errorf("overwrite failed: %w", err), edits: edits}
+			}
+			req.Version = cur.Version
+			d, err := docs.Save(ctx, req)
+			return savedMsg{doc: d, err: err, edits: edits}
+		})
 	case "s":
-		d, err := n.env.Docs.Create(ctx, n.title+" (copy)", n.ed.text())
-		if err != nil {
-			n.notify("save as failed: " + err.Error())
-			return
-		}
-		n.docID, n.title, n.version, n.dirty = d.ID, d.Title, d.Version, false
-		n.notify("saved as " + n.title)
+		title, body, edits := n.title+" (copy)", n.ed.text(), n.edits
+		n.write(func(ctx context.Context) tea.Msg {
+			d, err := docs.Create(ctx, title, body)
+			if err != nil {
+				err = fmt.Errorf("save as failed: %w", err)
+			}
+			return savedMsg{doc: d, err: err, edits: edits, copy: true}
+		})
 	case "esc", "ctrl+c":
 	default:
 		return
 	}
 	n.conflict = false
+}
+
+// changed marks the text modified since the last save.
+func (n *Notes) changed() {
+	n.dirty = true
+	n.edits++
 }
 
 func (n *Notes) notify(msg string) {
@@ -251,6 +365,9 @@ func (n *Notes) View(width, height int) (string, *tui.Cursor) {
 		textH = max(height-1, 1)
 	}
 	n.height = textH
+	if n.loading && n.version == 0 {
+		return "loading…", nil
+	}
 	cx, cy, rows := n.layout(width, textH)
 	out := strings.Join(rows, "\n")
 	if n.conflict {

@@ -52,18 +52,36 @@ func (f *fakeDocs) Save(_ context.Context, d tui.Doc) (tui.Doc, error) {
 
 func (f *fakeDocs) Delete(_ context.Context, id string) error { delete(f.docs, id); return nil }
 
+// runner is a tui.Env.Run for one app driven by a test: commands queue
+// and drain runs them in order and hands each result to the app, as the
+// session does once the store answered.
+type runner struct{ cmds []tea.Cmd }
+
+func (r *runner) run(cmd tea.Cmd) { r.cmds = append(r.cmds, cmd) }
+
+func (r *runner) drain(app tui.App) {
+	for i := 0; len(r.cmds) > 0 && i < 1000; i++ {
+		cmd := r.cmds[0]
+		r.cmds = r.cmds[1:]
+		if msg := cmd(); msg != nil {
+			app.Update(msg)
+		}
+	}
+}
+
 // pad is a Notes tab with its environment, drawn at w×h.
 type pad struct {
 	t       *testing.T
 	app     tui.App
 	docs    *fakeDocs
+	run     runner
 	notices []string
 	w, h    int
 }
 
 func newPad(t *testing.T, w, h int) *pad {
 	p := &pad{t: t, docs: newFakeDocs(), w: w, h: h}
-	env := tui.Env{User: "alice", Docs: p.docs, Notify: func(m string) { p.notices = append(p.notices, m) }}
+	env := tui.Env{User: "alice", Docs: p.docs, Notify: func(m string) { p.notices = append(p.notices, m) }, Run: p.run.run}
 	p.app = notes.Kind().New(env, "")
 	p.app.View(w, h)
 	return p
@@ -81,6 +99,7 @@ func (p *pad) keys(raw string) *pad {
 		buf = buf[n:]
 		if k, ok := ev.(uv.KeyPressEvent); ok {
 			p.app.Update(tea.KeyPressMsg(k))
+			p.run.drain(p.app)
 			p.app.View(p.w, p.h) // as the session draws after every batch
 		}
 	}
@@ -326,8 +345,13 @@ func TestSaveConflict(t *testing.T) {
 func TestOpenAndRestore(t *testing.T) {
 	docs := newFakeDocs()
 	d, _ := docs.Create(context.Background(), "plan", "a\nb")
-	env := tui.Env{User: "alice", Docs: docs}
+	var run runner
+	env := tui.Env{User: "alice", Docs: docs, Run: run.run}
 	app := notes.Kind().New(env, d.ID)
+	if v, _ := app.View(30, 5); app.Title() != "loading…" || v != "loading…" {
+		t.Errorf("before the document arrives: title %q, view %q; want loading…", app.Title(), v)
+	}
+	run.drain(app)
 	if app.Title() != "plan" {
 		t.Errorf("title = %q, want plan", app.Title())
 	}
@@ -343,6 +367,7 @@ func TestOpenAndRestore(t *testing.T) {
 	var notices []string
 	env.Notify = func(m string) { notices = append(notices, m) }
 	missing := notes.Kind().New(env, "nope")
+	run.drain(missing)
 	if missing.Title() != "untitled" || len(notices) == 0 || !strings.Contains(notices[0], "cannot open") {
 		t.Errorf("opening a missing document: title %q, notices %v", missing.Title(), notices)
 	}

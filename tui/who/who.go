@@ -39,6 +39,8 @@ type Who struct {
 	err     error
 	loaded  bool
 	focused bool
+	// fetching is set while a request is in flight.
+	fetching bool
 }
 
 // Kind implements tui.App.
@@ -61,14 +63,13 @@ func (w *Who) SetFocused(f bool) {
 	w.focused = f
 }
 
+// refresh asks for the list off the session's lock, one request at a time.
 func (w *Who) refresh() {
-	if w.env.Who == nil || w.env.Run == nil {
+	if w.env.Who == nil || w.fetching {
 		return
 	}
 	who := w.env.Who
-	w.env.Run(func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
+	w.fetching = w.env.Go(func(ctx context.Context) tea.Msg {
 		list, err := who(ctx)
 		return listMsg{to: w, list: list, err: err}
 	})
@@ -79,7 +80,7 @@ func (w *Who) Update(msg tea.Msg) {
 	switch m := msg.(type) {
 	case listMsg:
 		if m.to == w {
-			w.list, w.err, w.loaded = m.list, m.err, true
+			w.list, w.err, w.loaded, w.fetching = m.list, m.err, true, false
 		}
 	case tea.KeyPressMsg:
 		if m.String() == "r" {
