@@ -5,13 +5,16 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/argon2"
 	gossh "golang.org/x/crypto/ssh"
 
 	"termhost/admin"
@@ -59,10 +62,10 @@ func startServer(t *testing.T, allowSignup bool) *server {
 
 // options vary the wiring of a test server.
 type options struct {
-	signup bool
-	gate   admission.Config // MaxUnauth 16 and Grace `wait` when zero
-	proxy  []string         // trusted PROXY senders; nil: PROXY protocol off
-	auth   *auth.Authenticator
+	signup  bool
+	gate    admission.Config // MaxUnauth 16 and Grace `wait` when zero
+	proxy   []string         // trusted PROXY senders; nil: PROXY protocol off
+	sources *auth.Limiter    // per-source failure delays; nil: 1ms doubling to 4ms
 }
 
 func startServerWith(t *testing.T, o options) *server {
@@ -80,12 +83,12 @@ func startServerWith(t *testing.T, o options) *server {
 	}
 	t.Cleanup(func() { mgr.Shutdown(context.Background(), "test over") })
 	hk := newSigner(t)
-	limiter := auth.NewLimiter(time.Now)
-	limiter.BaseDelay, limiter.MaxDelay = time.Millisecond, 4*time.Millisecond
-	authn := o.auth
-	if authn == nil {
-		authn = &auth.Authenticator{Users: st, AllowSignup: o.signup, Sources: limiter, Log: log}
+	limiter := o.sources
+	if limiter == nil {
+		limiter = auth.NewLimiter(time.Now)
+		limiter.BaseDelay, limiter.MaxDelay = time.Millisecond, 4*time.Millisecond
 	}
+	authn := &auth.Authenticator{Users: st, AllowSignup: o.signup, Sources: limiter, Log: log}
 	if o.gate == (admission.Config{}) {
 		o.gate = admission.Config{MaxUnauth: 16}
 	}
@@ -145,11 +148,7 @@ func (s *server) addUser(name, role, password string, keys ...gossh.PublicKey) {
 		u.Keys = append(u.Keys, auth.NormalizeKey(k))
 	}
 	if password != "" {
-		h, err := auth.HashPassword(password)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		u.PasswordHash = h
+		u.PasswordHash = fastHash(s.t, password)
 	}
 	if err := s.store.CreateUser(context.Background(), u); err != nil {
 		s.t.Fatal(err)
@@ -251,3 +250,21 @@ func run(t *testing.T, c *gossh.Client, cmd string) (code int, stdout, stderr st
 }
 
 func asExit(err error, ee **gossh.ExitError) bool { return errors.As(err, ee) }
+
+// fastHash is a real argon2id hash with the cheapest parameters
+// VerifyPassword accepts, so timing tests measure delays, not hashing
+// (which is ≈50× slower under -race).
+func fastHash(t *testing.T, password string) string {
+	t.Helper()
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		t.Fatal(err)
+	}
+	key := argon2.IDKey([]byte(password), salt, 1, 64, 1, 32)
+	b64 := base64.RawStdEncoding
+	h := fmt.Sprintf("$argon2id$v=%d$m=64,t=1,p=1$%s$%s", argon2.Version, b64.EncodeToString(salt), b64.EncodeToString(key))
+	if ok, err := auth.VerifyPassword(h, password); !ok || err != nil {
+		t.Fatalf("fastHash does not verify: %v", err)
+	}
+	return h
+}
