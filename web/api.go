@@ -1,0 +1,150 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"termhost/persist"
+)
+
+// apiCaller authenticates a JSON request; without a valid login it answers
+// 401 (SPEC §9) and returns false.
+func (s *Server) apiCaller(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	c, err := s.authenticate(r)
+	switch {
+	case err == nil:
+		return c, true
+	case errors.Is(err, errNoLogin), errors.Is(err, persist.ErrExpired):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="termhost"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in required: " + err.Error()})
+	default:
+		s.cfg.Log.Error("check login", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "store unavailable"})
+	}
+	return c, false
+}
+
+// apiMe tells a page or script who it is signed in as, and the CSRF token
+// a cookie-authenticated script must echo in X-CSRF-Token.
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.apiCaller(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": c.user.Name, "admin": c.user.Admin, "csrf": csrfFor(c.token),
+		"login_expires_at": c.login.ExpiresAt, "login_idle_until": c.login.IdleUntil})
+}
+
+// apiSessions is GET /api/sessions: the caller's sessions as
+// `ssh host ls --json` prints them; ?all=1 (admins) every session as
+// `termhost sessions list --json` prints them. Both come from the verbs
+// themselves, so the fields are the same by construction.
+func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.apiCaller(w, r)
+	if !ok {
+		return
+	}
+	var out, errOut bytes.Buffer
+	var code int
+	if r.URL.Query().Get("all") == "1" {
+		if !c.user.Admin {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": c.user.Name + " is not an admin"})
+			return
+		}
+		code = s.cfg.Admin.Run(r.Context(), c.user.Name, []string{"sessions", "list", "--json"}, &out, &errOut)
+	} else {
+		code = s.cfg.Manager.Command(r.Context(), c.user, []string{"ls", "--json"}, &out, &errOut)
+	}
+	if code != 0 {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": strings.TrimSpace(errOut.String())})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(out.Bytes())
+}
+
+// apiAction is POST /api/sessions/{id}/detach|kill|message (admins): the
+// admin verb of the same name. A message's text comes as the form field
+// "text" or JSON {"text": "..."}.
+func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	c, ok := s.apiCaller(w, r)
+	if !ok {
+		return
+	}
+	if err := s.checkCSRF(r, c); err != nil {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
+		return
+	}
+	if !c.user.Admin {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": c.user.Name + " is not an admin"})
+		return
+	}
+	text := ""
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		var body struct {
+			Text string `json:"text"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: " + err.Error()})
+			return
+		}
+		text = body.Text
+	} else {
+		text = r.PostFormValue("text")
+	}
+	out, status, err := s.runAdmin(r, c, r.PathValue("id"), r.PathValue("verb"), text)
+	if err != nil {
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"output": strings.TrimSpace(out)})
+}
+
+// runAdmin runs one admin verb on session id through the admin runner and
+// maps its exit status to an HTTP status.
+func (s *Server) runAdmin(r *http.Request, c caller, id, verb, text string) (string, int, error) {
+	// The runner parses flags: an id or text that looks like one ("--all")
+	// must not turn into one.
+	if strings.HasPrefix(id, "-") || strings.HasPrefix(strings.TrimSpace(text), "-") {
+		return "", http.StatusBadRequest, errors.New("a session id or message may not start with '-'")
+	}
+	args := []string{"sessions", verb, id}
+	switch verb {
+	case "detach", "kill":
+	case "message":
+		if strings.TrimSpace(text) == "" {
+			return "", http.StatusBadRequest, errors.New("a message needs text")
+		}
+		args = append(args, text)
+	default:
+		return "", http.StatusNotFound, errors.New("unknown action " + verb + " (detach, kill, message)")
+	}
+	var out, errOut bytes.Buffer
+	switch code := s.cfg.Admin.Run(r.Context(), c.user.Name, args, &out, &errOut); code {
+	case 0:
+		return out.String(), http.StatusOK, nil
+	case 2:
+		return "", http.StatusBadRequest, errors.New(strings.TrimSpace(strings.TrimPrefix(errOut.String(), "error:")))
+	default:
+		msg := strings.TrimSpace(strings.TrimPrefix(errOut.String(), "error:"))
+		status := http.StatusInternalServerError
+		if strings.Contains(msg, "no such session") {
+			status = http.StatusNotFound
+		}
+		return "", status, errors.New(msg)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,123 @@
+// The terminal page: xterm.js on a WebSocket to /s/{ref}/ws.
+// Binary frames carry terminal bytes both ways; text frames carry
+// {"type":"resize","cols":C,"rows":R} up and {"type":"session",...} down.
+// Close code 4000 means the server ended this attachment on purpose
+// (taken over, detached, killed): say why and stay. Anything else — a
+// dropped network, 4001 (server restarting) — reconnects with backoff.
+(function () {
+  "use strict";
+  const el = document.getElementById("terminal");
+  const status = document.getElementById("status");
+  const shared = el.dataset.shared === "true";
+  let ref = el.dataset.ref;
+  const term = new Terminal({ cursorBlink: true, scrollback: 1000, fontFamily: "ui-monospace, Menlo, Consolas, 'DejaVu Sans Mono', monospace", fontSize: 15 });
+  const fit = new FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open(el);
+  fit.fit();
+  term.focus();
+
+  const enc = new TextEncoder();
+  const CHUNK = 32 * 1024; // below the server's 64 KiB message limit
+  let ws = null, state = "connecting", attempts = 0, reconnects = 0, timer = null, opened = false;
+
+  function show(text, button) {
+    status.textContent = text;
+    if (button) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = button;
+      b.addEventListener("click", () => { attempts = 0; connect(); });
+      status.appendChild(b);
+    }
+    status.hidden = false;
+  }
+  function hide() { status.hidden = true; status.textContent = ""; }
+
+  function send(bytes) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    for (let i = 0; i < bytes.length; i += CHUNK) ws.send(bytes.subarray(i, i + CHUNK));
+  }
+  term.onData((d) => send(enc.encode(d)));
+  term.onBinary((d) => send(Uint8Array.from(d, (c) => c.charCodeAt(0) & 255)));
+  term.onResize(({ cols, rows }) => {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "resize", cols, rows }));
+  });
+  let pending = false;
+  window.addEventListener("resize", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; fit.fit(); });
+  });
+
+  function url() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const q = new URLSearchParams({ cols: term.cols, rows: term.rows });
+    if (shared) q.set("shared", "1");
+    return proto + "//" + location.host + "/s/" + encodeURIComponent(ref) + "/ws?" + q;
+  }
+
+  function connect() {
+    clearTimeout(timer);
+    state = "connecting";
+    opened = false;
+    const sock = new WebSocket(url());
+    sock.binaryType = "arraybuffer";
+    ws = sock;
+    sock.onopen = () => { opened = true; state = "open"; attempts = 0; hide(); term.focus(); };
+    sock.onmessage = (ev) => {
+      if (typeof ev.data !== "string") { term.write(new Uint8Array(ev.data)); return; }
+      let m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (m.type === "session") {
+        ref = m.id;
+        history.replaceState(null, "", "/s/" + encodeURIComponent(m.id) + (shared ? "?shared=1" : ""));
+        document.title = m.name + " · termhost";
+      }
+    };
+    sock.onclose = (ev) => {
+      if (ws !== sock) return;
+      ws = null;
+      if (ev.code === 4000) {
+        state = "ended";
+        show(ev.reason || "The session was detached.", "Reconnect");
+        return;
+      }
+      if (!opened) {
+        // The upgrade failed: maybe the sign-in ended.
+        fetch("/api/me", { credentials: "same-origin", cache: "no-store" }).then((r) => {
+          if (r.status === 401) location.href = "/?expired=1&next=" + encodeURIComponent(location.pathname + location.search);
+          else retry(ev);
+        }, () => retry(ev));
+        return;
+      }
+      retry(ev);
+    };
+  }
+
+  function retry(ev) {
+    state = "reconnecting";
+    const delay = Math.min(10000, 250 * 2 ** attempts) * (0.75 + Math.random() / 2);
+    attempts++;
+    reconnects++;
+    show((ev.code === 4001 ? "Server restarting" : "Connection lost") + "; reconnecting in " + Math.ceil(delay / 1000) + " s…", "Reconnect now");
+    timer = setTimeout(connect, delay);
+  }
+
+  // For tests and the curious: the screen as text, and the socket's state.
+  window.termhost = {
+    term,
+    state: () => state,
+    reconnects: () => reconnects,
+    screen: () => {
+      const b = term.buffer.active, lines = [];
+      for (let y = 0; y < term.rows; y++) {
+        const l = b.getLine(b.viewportY + y);
+        lines.push(l ? l.translateToString(true) : "");
+      }
+      return lines.join("\n");
+    },
+    cursor: () => ({ x: term.buffer.active.cursorX, y: term.buffer.active.cursorY }),
+  };
+  connect();
+})();

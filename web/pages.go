@@ -1,0 +1,347 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"termhost/persist"
+	"termhost/sessions"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages are parsed once: each page with the shared layout.
+var pages = func() map[string]*template.Template {
+	out := map[string]*template.Template{}
+	for _, name := range []string{"signin", "sessions", "terminal", "admin", "message"} {
+		out[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/admintable.html", "templates/"+name+".html"))
+	}
+	return out
+}()
+
+// page is what every template sees.
+type page struct {
+	Title     string
+	BodyClass string
+	User      *sessions.User
+	CSRF      string
+	Plaintext bool
+	Flash     string
+
+	// sign in
+	Name, Next, Error string
+	Expired, Signup   bool
+	// sessions
+	Sessions any
+	Logins   []loginRow
+	// terminal
+	Ref    string
+	Shared bool
+	// admin
+	Audit []auditRow
+}
+
+type sessionRow struct {
+	ID, ShortID, Owner, Name, State, LastActive, Idle, Apps, ClientList string
+	Clients                                                             []sessions.ClientView
+}
+
+type loginRow struct {
+	Created, LastSeen, Remote, UserAgent string
+	Current                              bool
+}
+
+type auditRow struct{ At, Actor, Action, Target, Detail string }
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.Plaintext = r.TLS == nil
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := pages[name].ExecuteTemplate(w, name+".html", p); err != nil {
+		s.cfg.Log.Error("render page", "page", name, "err", err)
+	}
+}
+
+func (s *Server) message(w http.ResponseWriter, r *http.Request, status int, c *caller, title, text string) {
+	p := page{Title: title, Error: text}
+	if c != nil {
+		p.User, p.CSRF = &c.user, csrfFor(c.token)
+	}
+	s.render(w, r, status, "message", p)
+}
+
+// pageCaller authenticates a page request; without a valid login it
+// redirects to the sign-in page (saying so when the login expired or was
+// revoked) with the page asked for as next, and returns false.
+func (s *Server) pageCaller(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	c, err := s.authenticate(r)
+	if err == nil {
+		return c, true
+	}
+	q := url.Values{"next": {r.URL.RequestURI()}}
+	if c.token != "" && (errors.Is(err, persist.ErrExpired) || errors.Is(err, errNoLogin)) {
+		q.Set("expired", "1")
+		s.clearLoginCookie(w, r)
+	} else if !errors.Is(err, errNoLogin) {
+		s.cfg.Log.Error("check login", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return c, false
+	}
+	http.Redirect(w, r, "/?"+q.Encode(), http.StatusSeeOther)
+	return c, false
+}
+
+// home is the sign-in page, or the caller's sessions.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authenticate(r)
+	if err != nil {
+		if c.token != "" {
+			s.clearLoginCookie(w, r)
+		}
+		expired := r.URL.Query().Get("expired") == "1" || (c.token != "" && !c.bearer)
+		s.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", CSRF: s.preLoginCSRF(w, r), Next: safeNext(r.URL.Query().Get("next")), Expired: expired})
+		return
+	}
+	infos, err := s.cfg.Manager.List(r.Context(), c.user.Name, "")
+	if err != nil {
+		s.message(w, r, http.StatusServiceUnavailable, &c, "Cannot list sessions", err.Error())
+		return
+	}
+	now := s.cfg.Now()
+	var rows []sessionRow
+	for _, in := range infos {
+		rows = append(rows, rowOf(in, now))
+	}
+	logins, err := s.cfg.Store.ListLogins(r.Context(), c.user.Name)
+	if err != nil {
+		s.cfg.Log.Error("list logins", "user", c.user.Name, "err", err)
+	}
+	var lrows []loginRow
+	for _, l := range logins {
+		if l.Expired(now) {
+			continue
+		}
+		lrows = append(lrows, loginRow{Created: l.CreatedAt.Local().Format("2006-01-02 15:04"), LastSeen: ago(now.Sub(l.LastSeen)),
+			Remote: l.Remote, UserAgent: truncate(l.UserAgent, 80), Current: l.Hash == c.login.Hash})
+	}
+	flash := ""
+	if r.URL.Query().Get("signedin") == "1" {
+		flash = "Signed in as " + c.user.Name + "."
+	}
+	s.render(w, r, http.StatusOK, "sessions", page{Title: "Sessions", User: &c.user, CSRF: csrfFor(c.token), Sessions: rows, Logins: lrows, Flash: flash})
+}
+
+func rowOf(in sessions.Info, now time.Time) sessionRow {
+	var apps, clients []string
+	for _, a := range in.Apps {
+		apps = append(apps, a.App)
+	}
+	for _, cl := range in.Clients {
+		clients = append(clients, cl.Transport+" "+cl.Remote)
+	}
+	short := in.ID[:min(12, len(in.ID))]
+	return sessionRow{ID: in.ID, ShortID: short, Owner: in.Owner, Name: in.Name, State: in.State, LastActive: ago(now.Sub(in.LastInputAt)),
+		Idle: now.Sub(in.LastInputAt).Round(time.Second).String(), Apps: strings.Join(apps, ", "), ClientList: strings.Join(clients, ", "), Clients: in.Clients}
+}
+
+// login is POST /login: the shared login path, then a fresh token.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := checkPreLoginCSRF(r); err != nil {
+		s.message(w, r, http.StatusForbidden, nil, "Refused", "The sign-in form was stale or came from another site; reload the page and try again.")
+		return
+	}
+	name, password, next := strings.TrimSpace(r.PostFormValue("user")), r.PostFormValue("password"), safeNext(r.PostFormValue("next"))
+	if len(name) > 64 || len(password) > 1024 || name == "" {
+		s.render(w, r, http.StatusBadRequest, "signin", page{Title: "Sign in", CSRF: s.preLoginCSRF(w, r), Next: next, Name: truncate(name, 64),
+			Error: "User name (at most 64 characters) and password (at most 1024 bytes) are required."})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
+	u, err := s.cfg.Login(ctx, name, password, remoteAddr(r))
+	cancel()
+	if err != nil {
+		s.cfg.Log.Info("web login failed", "user", name, "remote", r.RemoteAddr, "err", err)
+		s.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", CSRF: s.preLoginCSRF(w, r), Next: next, Name: name,
+			Error: "Wrong user name or password."})
+		return
+	}
+	// A new token at every sign-in; the one this browser had (if any) ends,
+	// so a token planted before sign-in is worth nothing after it.
+	if ck, err := r.Cookie(LoginCookie); err == nil && wellFormed(ck.Value) {
+		_ = s.cfg.Store.DeleteLogin(r.Context(), hashToken(ck.Value))
+	}
+	tok, _, err := s.tokens.issue(r.Context(), u.Name, r.RemoteAddr, r.UserAgent())
+	if err != nil {
+		s.cfg.Log.Error("web login", "user", u.Name, "err", err)
+		s.message(w, r, http.StatusServiceUnavailable, nil, "Cannot sign in", "The store is unavailable; try again shortly.")
+		return
+	}
+	s.cfg.Log.Info("web login", "user", u.Name, "remote", r.RemoteAddr)
+	s.setLoginCookie(w, r, tok)
+	if next == "/" {
+		next = "/?signedin=1"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// logout is POST /logout: this browser, or every browser with ?everywhere=1.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	c, err := s.authenticate(r)
+	if err != nil {
+		s.clearLoginCookie(w, r)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if err := s.checkCSRF(r, c); err != nil {
+		s.message(w, r, http.StatusForbidden, &c, "Refused", "The form was stale or came from another site; reload the page and try again.")
+		return
+	}
+	if r.URL.Query().Get("everywhere") == "1" || r.PostFormValue("everywhere") == "1" {
+		n, err := s.cfg.Store.DeleteUserLogins(r.Context(), c.user.Name)
+		s.cfg.Log.Info("web logout everywhere", "user", c.user.Name, "logins", n, "err", err)
+	} else {
+		_ = s.cfg.Store.DeleteLogin(r.Context(), c.login.Hash)
+	}
+	s.clearLoginCookie(w, r)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// terminalPage is /s/{name|id}: xterm.js and the script that connects it.
+func (s *Server) terminalPage(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.pageCaller(w, r)
+	if !ok {
+		return
+	}
+	ref := r.PathValue("ref")
+	title := "New session"
+	if ref != "new" {
+		rec, err := s.cfg.Manager.Find(r.Context(), c.user.Name, ref)
+		if err != nil || rec.State == persist.StateEnded {
+			s.message(w, r, http.StatusNotFound, &c, "No such session", "You have no live session called "+ref+".")
+			return
+		}
+		ref, title = rec.ID, rec.Name
+	}
+	s.render(w, r, http.StatusOK, "terminal", page{Title: title, BodyClass: "terminal", User: &c.user, CSRF: csrfFor(c.token), Ref: ref, Shared: r.URL.Query().Get("shared") == "1"})
+}
+
+// adminPage is /admin: the live table and the audit tail.
+func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.adminCaller(w, r)
+	if !ok {
+		return
+	}
+	p, err := s.adminData(r, c)
+	if err != nil {
+		s.message(w, r, http.StatusServiceUnavailable, &c, "Cannot list sessions", err.Error())
+		return
+	}
+	entries, err := s.cfg.Store.AuditLog(r.Context(), 20)
+	if err != nil {
+		s.cfg.Log.Error("audit log", "err", err)
+	}
+	for _, e := range entries {
+		p.Audit = append(p.Audit, auditRow{At: e.At.Local().Format("2006-01-02 15:04:05"), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail})
+	}
+	p.Flash = truncate(r.URL.Query().Get("done"), 300)
+	s.render(w, r, http.StatusOK, "admin", p)
+}
+
+// adminTable is the table alone, which the admin page reloads every few seconds.
+func (s *Server) adminTable(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.adminCaller(w, r)
+	if !ok {
+		return
+	}
+	p, err := s.adminData(r, c)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := pages["admin"].ExecuteTemplate(w, "admintable", p); err != nil {
+		s.cfg.Log.Error("render admin table", "err", err)
+	}
+}
+
+func (s *Server) adminData(r *http.Request, c caller) (page, error) {
+	infos, err := s.cfg.Manager.List(r.Context(), "", "")
+	now := s.cfg.Now()
+	var rows []sessionRow
+	for _, in := range infos {
+		rows = append(rows, rowOf(in, now))
+	}
+	return page{Title: "Admin", User: &c.user, CSRF: csrfFor(c.token), Sessions: rows}, err
+}
+
+func (s *Server) adminCaller(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	c, ok := s.pageCaller(w, r)
+	if ok && !c.user.Admin {
+		s.message(w, r, http.StatusForbidden, &c, "Admins only", c.user.Name+" is not an admin.")
+		return c, false
+	}
+	return c, ok
+}
+
+// adminAction is a form on /admin: detach, kill or message one session,
+// run by the same runner as `termhost sessions ...`.
+func (s *Server) adminAction(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	c, ok := s.adminCaller(w, r)
+	if !ok {
+		return
+	}
+	if err := s.checkCSRF(r, c); err != nil {
+		s.message(w, r, http.StatusForbidden, &c, "Refused", "The form was stale or came from another site; reload the page and try again.")
+		return
+	}
+	out, _, err := s.runAdmin(r, c, r.PathValue("id"), r.PathValue("verb"), r.PostFormValue("text"))
+	done := strings.TrimSpace(out)
+	if err != nil {
+		done = "error: " + err.Error()
+	}
+	http.Redirect(w, r, "/admin?"+url.Values{"done": {done}}.Encode(), http.StatusSeeOther)
+}
+
+// safeNext keeps a redirect target on this site: a path, not "//host".
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 512 {
+		return "/"
+	}
+	return next
+}
+
+func remoteAddr(r *http.Request) net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+	if err != nil {
+		return &net.TCPAddr{}
+	}
+	return a
+}
+
+// ago is a short "last active" text.
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + "m ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + "h ago"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + "d ago"
+}

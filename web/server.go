@@ -1,0 +1,296 @@
+// Package web is the browser transport (SPEC §9): server-rendered pages,
+// xterm.js bundled into the binary, a WebSocket that hands the same
+// sessions.Manager a sessions.Conn with transport "web", HTTP login
+// sessions whose tokens the store keeps only as SHA-256 hashes, one-time
+// links for `ssh host weblink`, and a small JSON API.
+//
+// The package holds no login rules and parses no verbs of its own: a
+// password goes through Config.Login (the one login path every transport
+// uses), admin verbs through Config.Admin (the runner behind the admin
+// socket and `ssh host sessions ...`), user verbs through
+// sessions.Manager.Command.
+package web
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"termhost/persist"
+	"termhost/sessions"
+)
+
+// LoginFunc checks a password for name on behalf of a client at remote and
+// returns the account. It is the login path shared with SSH and telnet, so
+// its per-source and per-account delays apply to the web too.
+type LoginFunc func(ctx context.Context, name, password string, remote net.Addr) (persist.User, error)
+
+// AdminRunner runs admin verbs ("sessions list --json", "sessions kill ID",
+// ...) for actor, as the admin socket and SSH do.
+type AdminRunner interface {
+	Run(ctx context.Context, actor string, args []string, stdout, stderr io.Writer) int
+}
+
+// Store is the part of the store the web transport reads and writes.
+type Store interface {
+	persist.Logins
+	GetUser(ctx context.Context, name string) (persist.User, error)
+	AuditLog(ctx context.Context, limit int) ([]persist.AuditEntry, error)
+}
+
+// Config wires a Server.
+type Config struct {
+	Addr    string // listen address, e.g. ":8080"
+	TLSCert string // PEM files; both set means HTTPS
+	TLSKey  string
+	// URL is the public base URL printed in one-time links (e.g.
+	// "https://term.example.org"); empty derives it from the address the
+	// SSH client connected to and this listener's port.
+	URL string
+
+	Store   Store
+	Login   LoginFunc
+	Manager *sessions.Manager
+	Admin   AdminRunner
+	// ConnRate limits new connections per source, shared with SSH and
+	// telnet; nil admits everything.
+	ConnRate interface{ Allow(source string) bool }
+
+	LoginIdle    time.Duration // web_login_idle: a login unused this long is refused (default 12h)
+	LoginMax     time.Duration // web_login_max: a login older than this is refused (default 7d)
+	LinkTTL      time.Duration // a one-time link's life (default 60s, SPEC §9)
+	LoginTimeout time.Duration // bounds one sign-in, waits for the shared login delays included (login_grace; default 30s)
+	Now          func() time.Time
+	Log          *slog.Logger
+}
+
+// Defaults of SPEC §9.
+const (
+	DefaultLoginIdle = 12 * time.Hour
+	DefaultLoginMax  = 7 * 24 * time.Hour
+	DefaultLinkTTL   = 60 * time.Second
+)
+
+// Server is the web transport: an http.Handler plus, after Listen, its listener.
+type Server struct {
+	cfg    Config
+	tokens *tokens
+	mux    *http.ServeMux
+	tls    bool
+
+	ln   net.Listener
+	http *http.Server
+
+	draining atomic.Bool
+
+	// mu guards conns, the live WebSockets (http.Server.Close leaves
+	// hijacked connections alone, so Close ends them itself).
+	mu    sync.Mutex
+	conns map[*websocket.Conn]struct{}
+}
+
+// New returns a Server for cfg with defaults filled in; it does not listen.
+// Use it directly as an http.Handler in tests.
+func New(cfg Config) *Server {
+	if cfg.LoginIdle <= 0 {
+		cfg.LoginIdle = DefaultLoginIdle
+	}
+	if cfg.LoginMax <= 0 {
+		cfg.LoginMax = DefaultLoginMax
+	}
+	if cfg.LinkTTL <= 0 {
+		cfg.LinkTTL = DefaultLinkTTL
+	}
+	if cfg.LoginTimeout <= 0 {
+		cfg.LoginTimeout = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Server{cfg: cfg, tls: cfg.TLSCert != "" && cfg.TLSKey != "", conns: map[*websocket.Conn]struct{}{}}
+	s.tokens = &tokens{store: cfg.Store, now: cfg.Now, idle: cfg.LoginIdle, max: cfg.LoginMax}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", s.home)
+	m.HandleFunc("POST /login", s.login)
+	m.HandleFunc("POST /logout", s.logout)
+	m.HandleFunc("GET /link", s.redeemLink)
+	m.HandleFunc("GET /s/{ref}", s.terminalPage)
+	m.HandleFunc("GET /s/{ref}/ws", s.terminalSocket)
+	m.HandleFunc("GET /admin", s.adminPage)
+	m.HandleFunc("GET /admin/table", s.adminTable)
+	m.HandleFunc("POST /admin/sessions/{id}/{verb}", s.adminAction)
+	m.HandleFunc("GET /api/me", s.apiMe)
+	m.HandleFunc("GET /api/sessions", s.apiSessions)
+	m.HandleFunc("POST /api/sessions/{id}/{verb}", s.apiAction)
+	m.Handle("GET /assets/", assetHandler())
+	s.mux = m
+}
+
+// ServeHTTP implements http.Handler: security headers, the access log
+// (one-time tokens redacted), then the routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.cfg.Now()
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// A one-time link's token must not travel on in a Referer.
+	h.Set("Referrer-Policy", "no-referrer")
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	s.cfg.Log.Info("http", "method", r.Method, "path", redactedURL(r.URL), "status", rec.status,
+		"remote", r.RemoteAddr, "ms", s.cfg.Now().Sub(start).Milliseconds())
+}
+
+// Listen binds cfg.Addr and returns a Server ready to Serve.
+func Listen(cfg Config) (*Server, error) {
+	s := New(cfg)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("http listen %s: %w", cfg.Addr, err)
+	}
+	s.ln = &admittingListener{Listener: ln, allow: cfg.ConnRate, log: s.cfg.Log}
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
+	}
+	if s.tls {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("tls_cert %s / tls_key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+		}
+		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return s, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// TLS reports whether the server speaks HTTPS.
+func (s *Server) TLS() bool { return s.tls }
+
+// Serve answers requests until Close.
+func (s *Server) Serve() error {
+	var err error
+	if s.tls {
+		err = s.http.ServeTLS(s.ln, "", "")
+	} else {
+		err = s.http.Serve(s.ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Drain marks the node as going down: pages whose terminals the shutdown
+// detaches are told to reconnect (close code 4001) rather than to stop.
+// Call it before sessions.Manager.Shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Close stops the listener and ends every WebSocket still open.
+func (s *Server) Close() error {
+	s.Drain()
+	var err error
+	if s.http != nil {
+		err = s.http.Close()
+	}
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = map[*websocket.Conn]struct{}{}
+	s.mu.Unlock()
+	for c := range conns {
+		c.CloseNow()
+	}
+	return err
+}
+
+func (s *Server) track(c *websocket.Conn) {
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *Server) untrack(c *websocket.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// admittingListener refuses connections over a source's rate (the token
+// bucket SSH and telnet share) before any byte is read.
+type admittingListener struct {
+	net.Listener
+	allow interface{ Allow(source string) bool }
+	log   *slog.Logger
+}
+
+func (l *admittingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || l.allow == nil || l.allow.Allow(sourceOf(c.RemoteAddr().String())) {
+			return c, err
+		}
+		l.log.Warn("connection rate exceeded; refusing", "remote", c.RemoteAddr(), "transport", "web")
+		c.Close()
+	}
+}
+
+// sourceOf is the IP of a host:port address.
+func sourceOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
+}
+
+// statusRecorder remembers the status for the access log and passes
+// Hijack through for WebSockets.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController (and the WebSocket upgrade) reach
+// the connection underneath.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("web: connection cannot be hijacked")
+	}
+	r.status = http.StatusSwitchingProtocols
+	return h.Hijack()
+}
