@@ -59,7 +59,10 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 		<-c.out.done
 		return err
 	}
+	log := m.log.With("transport", info.Transport, "remote", info.Remote, "user", u.Name, "session", s.ID())
+	log.Info("attached", "shared", shared)
 	m.pump(s, c)
+	log.Info("connection ended")
 	return nil
 }
 

@@ -51,7 +51,7 @@ func (s *Server) handle(sess ssh.Session) {
 		Width: pty.Window.Width, Height: pty.Window.Height, Resizes: resizes}
 	conn := &channelConn{sess: sess}
 	if err := s.cfg.Manager.Serve(ctx, conn, info, u, args); err != nil {
-		s.cfg.Log.Info("ssh session ended with error", "user", u.Name, "err", err)
+		s.cfg.Log.Info("ssh session ended with error", "transport", "ssh", "remote", ctx.RemoteAddr(), "user", u.Name, "err", err)
 		fmt.Fprintf(sess.Stderr(), "error: %v\r\n", err)
 		conn.exit(1)
 		return
@@ -66,7 +66,7 @@ func (s *Server) user(ctx ssh.Context) (sessions.User, error) {
 		u, err := s.cfg.Auth.Signup(ctx, name, key, "", ctx.RemoteAddr())
 		switch {
 		case err == nil:
-			s.cfg.Log.Info("signed up", "user", u.Name, "role", u.Role, "remote", ctx.RemoteAddr())
+			s.cfg.Log.Info("signed up", "transport", "ssh", "user", u.Name, "role", u.Role, "remote", ctx.RemoteAddr())
 		case errors.Is(err, persist.ErrExists):
 			// Another connection signed this name up first: only its keys count.
 			if _, err := s.cfg.Auth.CheckKey(ctx, name, ctx.Value(ssh.ContextKeyPublicKey).(ssh.PublicKey)); err != nil {

@@ -124,7 +124,7 @@ func (c *admittedConn) Close() error {
 func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 	t, err := s.cfg.Admission.Admit(conn, nil)
 	if err != nil {
-		s.cfg.Log.Warn("ssh connection refused", "remote", conn.RemoteAddr(), "err", err)
+		s.cfg.Log.Warn("ssh connection refused", "transport", "ssh", "remote", conn.RemoteAddr(), "err", err)
 		return nil // charm closes it
 	}
 	ctx.SetValue(ticketKey, t)

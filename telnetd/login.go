@@ -30,7 +30,7 @@ func (s *Server) handle(nc net.Conn, ticket *admission.Ticket) {
 	defer lcancel()
 	tc, err := telnet.Accept(lctx, nc, telnet.Options{NegotiationTimeout: s.cfg.Negotiation})
 	if err != nil {
-		s.cfg.Log.Info("telnet negotiation failed", "remote", nc.RemoteAddr(), "err", err)
+		s.cfg.Log.Info("telnet negotiation failed", "transport", "telnet", "remote", nc.RemoteAddr(), "err", err)
 		return
 	}
 	lr := &lineReader{c: tc}
@@ -58,7 +58,7 @@ func (s *Server) handle(nc net.Conn, ticket *admission.Ticket) {
 	// Keys typed ahead of the workspace are kept, not lost.
 	conn := &nvtConn{Conn: tc, pending: lr.buf}
 	if err := s.cfg.Manager.Serve(ctx, conn, info, u, nil); err != nil {
-		s.cfg.Log.Info("telnet session ended with error", "user", u.Name, "err", err)
+		s.cfg.Log.Info("telnet session ended with error", "transport", "telnet", "remote", nc.RemoteAddr(), "user", u.Name, "err", err)
 	}
 }
 

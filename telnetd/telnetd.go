@@ -95,7 +95,7 @@ func (s *Server) Serve() error {
 func (s *Server) serveConn(nc net.Conn) {
 	t, err := s.cfg.Admission.Admit(nc, func() { s.expire(nc) })
 	if err != nil {
-		s.cfg.Log.Warn("telnet connection refused", "remote", nc.RemoteAddr(), "err", err)
+		s.cfg.Log.Warn("telnet connection refused", "transport", "telnet", "remote", nc.RemoteAddr(), "err", err)
 		if !errors.Is(err, admission.ErrProxyHeader) {
 			nc.SetWriteDeadline(time.Now().Add(time.Second))
 			nc.Write([]byte(refusal(err) + "\r\n"))
