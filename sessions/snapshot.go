@@ -31,7 +31,7 @@ const (
 	SaveWarning = "changes not saved: store unavailable; retrying"
 	// NoticeUnreadable tells a user that every saved generation of the
 	// workspace was unreadable and the session started empty.
-	NoticeUnreadable = "your saved workspace could not be read; the unreadable copies were kept"
+	NoticeUnreadable = "your saved workspace could not be read; its copies were kept aside"
 	// NoticeOlder tells a user that the newest generation was unreadable
 	// and an older one was restored.
 	NoticeOlder = "your latest changes could not be read; an older copy was restored"
