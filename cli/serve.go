@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"termhost/sshd"
 	"termhost/telnetd"
 	"termhost/tui/apps"
+	"termhost/web"
 )
 
 func serve(args []string, stdout, stderr io.Writer) int {
@@ -84,7 +86,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	}
 	// One login path and one admission gate for every transport.
 	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup, Log: log, Metrics: ops.metrics}
-	gate := admission.New(admission.Config{Rate: admission.NewConnRate(cfg.ConnRate, float64(cfg.ConnBurst), time.Now),
+	connRate := admission.NewConnRate(cfg.ConnRate, float64(cfg.ConnBurst), time.Now) // one bucket per source for every transport
+	gate := admission.New(admission.Config{Rate: connRate,
 		MaxUnauth: cfg.MaxUnauth, MaxUnauthPerSource: cfg.MaxUnauthPer, Grace: cfg.LoginGrace, Metrics: ops.metrics})
 	var trust *admission.Trust // nil: PROXY protocol off
 	if cfg.ProxyProtocol {
@@ -102,11 +105,31 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	}
 	printSignup(ctx, stdout, cfg, store)
 
+	// The web transport (SPEC §9) listens first: SSH's `weblink` verb needs it.
+	var webSrv *web.Server
+	var weblink func(context.Context, sessions.User, string, net.Addr) (string, error)
+	if cfg.HTTPAddr != "" {
+		webSrv, err = web.Listen(web.Config{Addr: cfg.HTTPAddr, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, URL: cfg.WebURL,
+			Store: store, Manager: mgr, Admin: runner, ConnRate: connRate,
+			Login: func(ctx context.Context, name, password string, remote net.Addr) (persist.User, error) {
+				return authn.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote})
+			},
+			LoginIdle: cfg.WebLoginIdle, LoginMax: cfg.WebLoginMax, LoginTimeout: cfg.LoginGrace, Log: log})
+		if err != nil {
+			sock.Close()
+			mgr.Shutdown(context.Background(), "")
+			return err
+		}
+		weblink = webSrv.Weblink
+	}
 	var ssh *sshd.Server
 	if cfg.SSHAddr != "" {
 		ssh, err = sshd.Listen(sshd.Config{Addr: cfg.SSHAddr, HostKeys: keys, Auth: authn, Users: store,
-			Manager: mgr, Admin: runner, Admission: gate, Proxy: trust, Log: log})
+			Manager: mgr, Admin: runner, Admission: gate, Proxy: trust, Weblink: weblink, Log: log})
 		if err != nil {
+			if webSrv != nil {
+				webSrv.Close()
+			}
 			sock.Close()
 			mgr.Shutdown(context.Background(), "")
 			return err
@@ -122,12 +145,23 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			if ssh != nil {
 				ssh.Close()
 			}
+			if webSrv != nil {
+				webSrv.Close()
+			}
 			sock.Close()
 			mgr.Shutdown(context.Background(), "")
 			return err
 		}
 		fmt.Fprintf(stdout, "telnet listening on %s (plaintext: passwords cross the network unencrypted; --telnet-addr \"\" disables it)\n", tel.Addr())
 		ops.serving("telnet", tel.Serve, log)
+	}
+	if webSrv != nil {
+		if webSrv.TLS() {
+			fmt.Fprintf(stdout, "http listening on %s (https)\n", webSrv.Addr())
+		} else {
+			fmt.Fprintf(stdout, "http listening on %s (plaintext: set tls_cert and tls_key for HTTPS; --http-addr \"\" disables it)\n", webSrv.Addr())
+		}
+		ops.serving("http", webSrv.Serve, log)
 	}
 	fmt.Fprintf(stdout, "admin socket %s\n", filepath.Join(cfg.DataDir, "admin.sock"))
 	fmt.Fprintln(stdout, "ready")
@@ -137,6 +171,9 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if webSrv != nil {
+		webSrv.Drain() // browsers are told to come back rather than to stop
+	}
 	mgr.Shutdown(shutdownCtx, "[server shutting down; your session is saved — reconnect to resume]")
 	// Give farewell messages a moment to reach clients before the
 	// connections are torn down.
@@ -146,6 +183,9 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	}
 	if tel != nil {
 		tel.Close()
+	}
+	if webSrv != nil {
+		webSrv.Close()
 	}
 	sock.Close()
 	return nil

@@ -43,6 +43,14 @@ type Config struct {
 	// Operations (SPEC §11).
 	MetricsAddr string `yaml:"metrics_addr"` // /metrics, /healthz, /readyz; "" disables
 	LogFormat   string `yaml:"log_format"`   // text|json
+
+	// Web (SPEC §9).
+	HTTPAddr     string        `yaml:"http_addr"`      // browser terminal and API; "" disables
+	TLSCert      string        `yaml:"tls_cert"`       // PEM certificate chain; with tls_key: HTTPS
+	TLSKey       string        `yaml:"tls_key"`        // PEM private key
+	WebURL       string        `yaml:"web_url"`        // public base URL for `weblink` links ("" derives it)
+	WebLoginIdle time.Duration `yaml:"web_login_idle"` // a web login unused this long ends
+	WebLoginMax  time.Duration `yaml:"web_login_max"`  // a web login ends this long after sign-in
 }
 
 // Default returns SPEC §2 and §3's defaults.
@@ -53,6 +61,7 @@ func Default() Config {
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
 		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40,
 		MetricsAddr: "127.0.0.1:9222", LogFormat: "text",
+		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour,
 	}
 }
 
@@ -70,6 +79,7 @@ var serveFlags = map[string]string{
 	"idle-timeout": "idle_timeout", "detached-ttl": "detached_ttl", "hibernate-after": "hibernate_after",
 	"login-grace": "login_grace", "max-session-age": "max_session_age", "node-id": "node_id",
 	"metrics-addr": "metrics_addr", "log-format": "log_format",
+	"http-addr": "http_addr",
 }
 
 // Register adds the flags to fs.
@@ -152,6 +162,12 @@ func (c Config) Validate() error {
 		if err := checkRange(r); err != nil {
 			return fmt.Errorf("proxy_trusted: %w", err)
 		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("tls_cert and tls_key: set both for HTTPS, or neither")
+	}
+	if c.WebLoginIdle <= 0 || c.WebLoginMax <= 0 {
+		return fmt.Errorf("web_login_idle (%v) and web_login_max (%v) must be positive", c.WebLoginIdle, c.WebLoginMax)
 	}
 	if c.ProxyProtocol && len(c.ProxyTrusted) == 0 {
 		return errors.New("proxy_protocol is on but proxy_trusted is empty: no peer could send a PROXY header; list your load balancers' addresses")

@@ -61,15 +61,16 @@ func need(t *testing.T, tools ...string) {
 
 // server is one `termhost serve` process.
 type server struct {
-	t       *testing.T
-	dataDir string
-	args    []string
-	cmd     *exec.Cmd
-	sshAddr string
-	telAddr string
-	out     *testterm.Buffer
-	errOut  *testterm.Buffer
-	done    chan struct{}
+	t        *testing.T
+	dataDir  string
+	args     []string
+	cmd      *exec.Cmd
+	sshAddr  string
+	telAddr  string
+	httpAddr string // set when a test passes --http-addr
+	out      *testterm.Buffer
+	errOut   *testterm.Buffer
+	done     chan struct{}
 }
 
 // startServer runs termhost serve on free loopback ports with a fresh data
@@ -88,7 +89,7 @@ func startServer(t *testing.T, dataDir string, args ...string) *server {
 func (s *server) start() {
 	t := s.t
 	t.Helper()
-	args := append([]string{"serve", "--data-dir", s.dataDir, "--ssh-addr", "127.0.0.1:0", "--telnet-addr", ""}, s.args...)
+	args := append([]string{"serve", "--data-dir", s.dataDir, "--ssh-addr", "127.0.0.1:0", "--telnet-addr", "", "--http-addr", ""}, s.args...)
 	s.cmd = exec.Command(binary, args...)
 	s.out, s.errOut = &testterm.Buffer{}, &testterm.Buffer{}
 	pr, pw, err := os.Pipe()
@@ -109,6 +110,9 @@ func (s *server) start() {
 			s.out.Write([]byte(line + "\n"))
 			if addr, ok := strings.CutPrefix(line, "ssh listening on "); ok {
 				s.sshAddr = addr
+			}
+			if rest, ok := strings.CutPrefix(line, "http listening on "); ok {
+				s.httpAddr, _, _ = strings.Cut(rest, " ")
 			}
 			if rest, ok := strings.CutPrefix(line, "telnet listening on "); ok {
 				s.telAddr, _, _ = strings.Cut(rest, " ")

@@ -33,6 +33,10 @@ func (s *Server) handle(sess ssh.Session) {
 		sess.Exit(s.cfg.Admin.Run(ctx, u.Name, args, sess, sess.Stderr()))
 		return
 	}
+	if len(args) > 0 && args[0] == "weblink" {
+		sess.Exit(s.weblink(ctx, u, args[1:], sess, sess.Stderr()))
+		return
+	}
 	if !sessions.IsInteractive(args) {
 		sess.Exit(s.cfg.Manager.Command(ctx, u, args, sess, sess.Stderr()))
 		return
@@ -57,6 +61,30 @@ func (s *Server) handle(sess ssh.Session) {
 		return
 	}
 	conn.exit(0)
+}
+
+// weblink prints a one-time link that signs a browser in as u and opens
+// the session args name (SPEC §9: `weblink [SESSION]`).
+func (s *Server) weblink(ctx ssh.Context, u sessions.User, args []string, stdout, stderr io.Writer) int {
+	if s.cfg.Weblink == nil {
+		fmt.Fprintln(stderr, "error: the web interface is off on this server (http_addr is empty)")
+		return 1
+	}
+	if len(args) > 1 {
+		fmt.Fprintln(stderr, "usage: weblink [SESSION]")
+		return 2
+	}
+	ref := ""
+	if len(args) == 1 {
+		ref = args[0]
+	}
+	link, err := s.cfg.Weblink(ctx, u, ref, ctx.LocalAddr())
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Open this link in a browser within a minute; it works once:\n%s\n", link)
+	return 0
 }
 
 // user loads the account, first creating it when this login is a signup.

@@ -45,7 +45,10 @@ type Config struct {
 	Admission *admission.Gate
 	// Proxy says whose PROXY headers are believed; nil: PROXY protocol off.
 	Proxy *admission.Trust
-	Log   *slog.Logger
+	// Weblink issues a one-time browser sign-in link for `ssh host weblink
+	// [SESSION]` (SPEC §9; web.Server.Weblink); nil: the web interface is off.
+	Weblink func(ctx context.Context, u sessions.User, ref string, local net.Addr) (string, error)
+	Log     *slog.Logger
 }
 
 // Server is a running SSH listener.
