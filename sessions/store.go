@@ -23,8 +23,9 @@ type userDocs struct {
 	owner string
 }
 
-// MaxDocumentSize caps a document's body (SPEC §7).
-const MaxDocumentSize = 1 << 20
+// MaxDocumentSize caps a document's body (SPEC §7); the apps know the
+// same cap as tui.MaxDocumentSize.
+const MaxDocumentSize = tui.MaxDocumentSize
 
 // ErrTooLarge is returned for a document over MaxDocumentSize.
 var ErrTooLarge = fmt.Errorf("document is larger than %d KiB", MaxDocumentSize>>10)

@@ -26,6 +26,10 @@ type Doc struct {
 	Version int64
 }
 
+// MaxDocumentSize caps a document's body in bytes (SPEC §7): the store
+// refuses larger saves and Notes refuses to grow unsaved text past it.
+const MaxDocumentSize = 1 << 20
+
 // ErrConflict is returned by Docs.Save when the stored document is newer.
 var ErrConflict = errors.New("document changed since it was loaded")
 

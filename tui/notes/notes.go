@@ -180,8 +180,7 @@ func (n *Notes) Update(msg tea.Msg) {
 		if n.refuseWhileLoading() {
 			return
 		}
-		n.ed.insert(m.Content)
-		n.changed()
+		n.insert(m.Content)
 	case tea.KeyPressMsg:
 		n.key(m)
 	}
@@ -232,8 +231,7 @@ func (n *Notes) key(k tea.KeyPressMsg) {
 	case "ctrl+right", "alt+f":
 		n.ed.wordRight()
 	case "enter":
-		n.ed.insert("\n")
-		n.changed()
+		n.insert("\n")
 	case "backspace", "ctrl+h":
 		n.ed.backspace()
 		n.changed()
@@ -241,12 +239,10 @@ func (n *Notes) key(k tea.KeyPressMsg) {
 		n.ed.del()
 		n.changed()
 	case "tab":
-		n.ed.insert("\t")
-		n.changed()
+		n.insert("\t")
 	default:
 		if k.Text != "" && k.Mod&^tea.ModShift == 0 {
-			n.ed.insert(k.Text)
-			n.changed()
+			n.insert(k.Text)
 		}
 	}
 }
@@ -376,75 +372,8 @@ func (n *Notes) View(width, height int) (string, *tui.Cursor) {
 	return out, &tui.Cursor{X: cx, Y: cy}
 }
 
-// layout wraps the lines from the top line down and returns the visible
-// rows and the cursor's cell.
+// layout wraps the text into rows and places the cursor (editor.layout).
 func (n *Notes) layout(width, height int) (cx, cy int, rows []string) {
-	n.top = min(max(n.top, 0), n.ed.row)
-	curRow, curCol, curSub := 0, 0, 0
-	for {
-		// Rows between the top line and the cursor's line.
-		before := 0
-		for i := n.top; i < n.ed.row; i++ {
-			before += len(wrap(n.ed.lines[i], width))
-		}
-		curSub, curCol = cursorIn(n.ed.lines[n.ed.row], n.ed.col, width)
-		curRow = before + curSub
-		if curRow < height || n.top == n.ed.row {
-			break
-		}
-		n.top++
-	}
-	skip := max(curRow-height+1, 0) // one logical line taller than the screen
-	for i := n.top; i < len(n.ed.lines) && len(rows) < height+skip; i++ {
-		for _, seg := range wrap(n.ed.lines[i], width) {
-			rows = append(rows, string(seg))
-		}
-	}
-	rows = rows[min(skip, len(rows)):]
-	if len(rows) > height {
-		rows = rows[:height]
-	}
-	return curCol, curRow - skip, rows
-}
-
-// wrap splits a line into segments of at most width cells.
-func wrap(line []rune, width int) [][]rune {
-	if len(line) == 0 {
-		return [][]rune{nil}
-	}
-	var segs [][]rune
-	start, w := 0, 0
-	for i, r := range line {
-		rw := runeWidth(r)
-		if w+rw > width && i > start {
-			segs = append(segs, line[start:i])
-			start, w = i, 0
-		}
-		w += rw
-	}
-	return append(segs, line[start:])
-}
-
-// cursorIn returns the wrapped row and cell column of rune index col.
-func cursorIn(line []rune, col, width int) (row, x int) {
-	segs := wrap(line, width)
-	pos := 0
-	for i, seg := range segs {
-		if col < pos+len(seg) || i == len(segs)-1 {
-			x = ansi.StringWidthWc(string(seg[:col-pos]))
-			if x >= width { // at the end of a full row: the next row's start
-				return i + 1, 0
-			}
-			return i, x
-		}
-		pos += len(seg)
-	}
-	return 0, 0
-}
-
-func runeWidth(r rune) int {
-	if w := ansi.StringWidthWc(string(r)); w > 0 {
-		return w
-	}
-	return 1
+	n.top, cx, cy, rows = n.ed.layout(n.top, width, height)
+	return cx, cy, rows
 }
