@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"termhost/config"
@@ -15,12 +16,20 @@ import (
 )
 
 // newLogger is the process logger in the configured format (log_format:
-// text|json, SPEC §11). JSON puts one object per line on w.
+// text|json, SPEC §11). JSON puts one object per line on w. Addresses are
+// written as "host:port" strings in both (JSON would otherwise spell a
+// *net.TCPAddr out as an object).
 func newLogger(format string, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if addr, ok := a.Value.Any().(net.Addr); ok && a.Value.Kind() == slog.KindAny && addr != nil {
+			return slog.String(a.Key, addr.String())
+		}
+		return a
+	}}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // ops is a node's operations surface: its metrics, its readiness and the

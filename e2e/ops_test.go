@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"termhost/internal/testterm"
+)
+
+var metricsLine = regexp.MustCompile(`metrics listening on (\S+)`)
+
+// opsURL is the base URL of the server's /metrics, /healthz, /readyz.
+func (s *server) opsURL(t *testing.T) string {
+	t.Helper()
+	m := metricsLine.FindStringSubmatch(s.out.String())
+	if m == nil {
+		t.Fatalf("no metrics address printed:\n%s", s.out.String())
+	}
+	return "http://" + m[1]
+}
+
+// goSSH logs in with a password through x/crypto/ssh and opens a pty shell
+// whose output feeds a screen.
+func goSSH(t *testing.T, addr, user, password string) (*gossh.Session, io.WriteCloser, *testterm.Screen, error) {
+	t.Helper()
+	c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{User: user, Auth: []gossh.AuthMethod{gossh.Password(password)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t.Cleanup(func() { c.Close() })
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm-256color", 24, 80, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
+		t.Fatal(err)
+	}
+	scr := testterm.New(80, 24)
+	t.Cleanup(func() { scr.Close() })
+	in, err := sess.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Stdout, sess.Stderr = scr, io.Discard
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	return sess, in, scr, nil
+}
+
+func httpStatus(url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// With log_format json, every line the server logs is one JSON object with
+// time, level and msg, and lines about a connection carry its transport
+// and remote address, plus user and session once known (SPEC §11).
+func TestJSONLogsParseLineByLine(t *testing.T) {
+	s := startServer(t, "", "--log-format", "json", "--metrics-addr", "127.0.0.1:0")
+	if _, _, _, err := goSSH(t, s.sshAddr, "alice", "correct horse"); err != nil { // signup
+		t.Fatalf("signup: %v", err)
+	}
+	if _, _, _, err := goSSH(t, s.sshAddr, "alice", "wrong"); err == nil {
+		t.Fatal("a wrong password logged in")
+	}
+	sess, in, scr, err := goSSH(t, s.sshAddr, "alice", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scr.WaitFor(t, " alice · 1", 10*time.Second)
+	io.WriteString(in, "\x02d")
+	sess.Wait()
+	s.stop()
+
+	lines := 0
+	seen := map[string]map[string]any{}
+	sc := bufio.NewScanner(strings.NewReader(s.errOut.String()))
+	for sc.Scan() {
+		lines++
+		var rec map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Errorf("log line %d is not JSON: %v\n%s", lines, err, sc.Text())
+			continue
+		}
+		for _, k := range []string{"time", "level", "msg"} {
+			if _, ok := rec[k]; !ok {
+				t.Errorf("log line %d has no %q: %s", lines, k, sc.Text())
+			}
+		}
+		msg, _ := rec["msg"].(string)
+		if _, dup := seen[msg]; !dup {
+			seen[msg] = rec
+		}
+	}
+	tests := []struct {
+		msg  string
+		keys []string
+	}{
+		{msg: "login failed", keys: []string{"transport", "remote", "user"}},
+		{msg: "attached", keys: []string{"transport", "remote", "user", "session"}},
+		{msg: "connection ended", keys: []string{"transport", "remote", "user", "session"}},
+		{msg: "shutting down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.msg, func(t *testing.T) {
+			rec, ok := seen[tt.msg]
+			if !ok {
+				t.Fatalf("no %q line in the log:\n%s", tt.msg, s.errOut.String())
+			}
+			for _, k := range tt.keys {
+				if v, _ := rec[k].(string); v == "" {
+					t.Errorf("%q line lacks %q: %v", tt.msg, k, rec)
+				}
+			}
+			if tt.keys != nil && rec["transport"] != "ssh" {
+				t.Errorf("%q line: transport = %v, want ssh", tt.msg, rec["transport"])
+			}
+		})
+	}
+}
+
+// SIGTERM turns /readyz to 503 while the SSH listener still accepts, so a
+// load balancer stops sending new users before the node closes its doors;
+// /healthz stays 200 until the process is gone.
+func TestDrainFlipsReadyzBeforeListenersClose(t *testing.T) {
+	s := startServer(t, "", "--metrics-addr", "127.0.0.1:0")
+	ops := s.opsURL(t)
+	if code := httpStatus(ops + "/readyz"); code != 200 {
+		t.Fatalf("/readyz before the drain = %d, want 200", code)
+	}
+	// An attached user makes the drain flush a session first.
+	_, _, scr, err := goSSH(t, s.sshAddr, "alice", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scr.WaitFor(t, " alice · 1", 10*time.Second)
+
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code := httpStatus(ops + "/readyz")
+		if code == 503 {
+			break
+		}
+		if code == 0 || time.Now().After(deadline) {
+			t.Fatalf("/readyz never answered 503 during the drain (last %d)", code)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	conn, err := net.DialTimeout("tcp", s.sshAddr, time.Second)
+	if err != nil {
+		t.Fatalf("the SSH listener closed before /readyz said 503: %v", err)
+	}
+	conn.Close()
+	if code := httpStatus(ops + "/healthz"); code != 200 {
+		t.Errorf("/healthz while draining = %d, want 200", code)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not exit after SIGTERM")
+	}
+	scr.WaitFor(t, "server shutting down", 10*time.Second)
+}
