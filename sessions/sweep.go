@@ -22,7 +22,7 @@ func (m *Manager) Sweep(ctx context.Context) {
 	for _, s := range live {
 		m.sweepLive(ctx, s, now)
 	}
-	m.sweepStored(ctx, now)
+	m.sweepHibernated(ctx, now)
 }
 
 func (m *Manager) sweepLive(ctx context.Context, s *Session, now time.Time) {
@@ -42,8 +42,12 @@ func (m *Manager) sweepLive(ctx context.Context, s *Session, now time.Time) {
 	}
 }
 
-// sweepStored ends hibernated sessions of this node past their TTL or age.
-func (m *Manager) sweepStored(ctx context.Context, now time.Time) {
+// sweepHibernated ends hibernated sessions past their TTL or age, in the
+// whole store: every node's, not only this one's, since a hibernated
+// session has no owner until it wakes. With one node per store (SQLite)
+// that is the same thing; cluster mode must make each due action one
+// node's (SPEC §6), by owner or by lease.
+func (m *Manager) sweepHibernated(ctx context.Context, now time.Time) {
 	p := m.policy
 	if p.DetachedTTL <= 0 && p.MaxSessionAge <= 0 {
 		return
