@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -188,8 +189,17 @@ func (r *Runner) stats(args []string, w io.Writer) error {
 	if asJSON {
 		return writeJSON(w, st)
 	}
+	// The same numbers as /metrics' termhost_sessions and termhost_clients.
 	fmt.Fprintf(w, "live sessions %d (attached %d, clients %d)\nheap %d KiB, runtime total %d KiB, goroutines %d\n",
 		st.Live, st.Attached, st.Clients, st.HeapBytes>>10, st.TotalBytes>>10, st.Goroutines)
+	if len(st.ClientsByTransport) > 0 {
+		transports := make([]string, 0, len(st.ClientsByTransport))
+		for t, n := range st.ClientsByTransport {
+			transports = append(transports, fmt.Sprintf("%s %d", t, n))
+		}
+		sort.Strings(transports)
+		fmt.Fprintf(w, "clients by transport: %s\n", strings.Join(transports, ", "))
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,6 +229,11 @@ func TestScrapeAfterLoginTypingDetach(t *testing.T) {
 	}
 	if st.Attached != 1 || st.ClientsByTransport["ssh"] != 1 {
 		t.Errorf("sessions stats while attached = %+v, want 1 attached session with 1 ssh client", st)
+	}
+	out.Reset()
+	n.runner.Run(context.Background(), "operator", []string{"sessions", "stats"}, &out, io.Discard)
+	if !strings.Contains(out.String(), "clients by transport: ssh 1") {
+		t.Errorf("sessions stats (text) does not split clients by transport:\n%s", out.String())
 	}
 
 	const typed = "zqxjw" // not elsewhere on screen: each key waits for its own echo
