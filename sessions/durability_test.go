@@ -14,22 +14,21 @@ import (
 	"termhost/sessions"
 )
 
-// flakyStore is the real SQLite store whose PutSnapshot fails with err
-// while fails > 0, like a full disk that later has room again.
+// flakyStore is the real SQLite store whose next PutSnapshot calls fail
+// with errs, in order, like a full disk that later has room again.
 type flakyStore struct {
 	*sqlite.Store
-	mu    sync.Mutex
-	fails int
-	err   error
-	puts  int // PutSnapshot calls, failed or not
+	mu   sync.Mutex
+	errs []error
+	puts int // PutSnapshot calls, failed or not
 }
 
 func (f *flakyStore) PutSnapshot(ctx context.Context, id string, fence persist.Fence, data []byte) (int64, error) {
 	f.mu.Lock()
 	f.puts++
-	if f.fails > 0 {
-		f.fails--
-		err := f.err
+	if len(f.errs) > 0 {
+		err := f.errs[0]
+		f.errs = f.errs[1:]
 		f.mu.Unlock()
 		return 0, err
 	}
@@ -37,10 +36,10 @@ func (f *flakyStore) PutSnapshot(ctx context.Context, id string, fence persist.F
 	return f.Store.PutSnapshot(ctx, id, fence, data)
 }
 
-func (f *flakyStore) failNext(n int, err error) {
+func (f *flakyStore) failNext(errs []error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fails, f.err, f.puts = n, err, 0
+	f.errs, f.puts = errs, 0
 }
 
 func (f *flakyStore) calls() int {
@@ -56,17 +55,20 @@ func (f *flakyStore) calls() int {
 // retried.
 func TestSnapshotRetry(t *testing.T) {
 	ms := time.Millisecond
+	full := errors.New("disk full")
+	lost := fmt.Errorf("taken by another node: %w", persist.ErrLeaseLost)
 	tests := []struct {
 		name   string
-		fails  int
-		err    error
+		errs   []error         // the failures, in order
 		delays []time.Duration // from each failed attempt to the next
+		final  bool            // the last failure ends the retries: nothing is written
 	}{
-		{"one failure", 1, errors.New("disk full"), []time.Duration{100 * ms}},
-		{"three failures", 3, errors.New("disk full"), []time.Duration{100 * ms, 200 * ms, 400 * ms}},
-		{"backoff capped at 5s", 8, errors.New("disk full"),
-			[]time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, 1600 * ms, 3200 * ms, 5000 * ms, 5000 * ms}},
-		{"lease lost is final", 1, fmt.Errorf("taken by another node: %w", persist.ErrLeaseLost), nil},
+		{"one failure", []error{full}, []time.Duration{100 * ms}, false},
+		{"three failures", []error{full, full, full}, []time.Duration{100 * ms, 200 * ms, 400 * ms}, false},
+		{"backoff capped at 5s", []error{full, full, full, full, full, full, full, full},
+			[]time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, 1600 * ms, 3200 * ms, 5000 * ms, 5000 * ms}, false},
+		{"lease lost is final", []error{lost}, nil, true},
+		{"lease lost during an outage ends it", []error{full, lost}, []time.Duration{100 * ms}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,14 +85,14 @@ func TestSnapshotRetry(t *testing.T) {
 				t.Fatalf("%d snapshots before the outage, want 1", n)
 			}
 
-			st.failNext(tt.fails, tt.err)
+			st.failNext(tt.errs)
 			c.send("typed during outage")
 			c.waitFor("typed during outage")
 			e.clock.Advance(e.policy.FlushDelay)
 			if got := st.calls(); got != 1 {
 				t.Fatalf("%d writes after the debounce, want 1", got)
 			}
-			if tt.delays == nil {
+			if len(tt.delays) == 0 {
 				if e.clock.pending() != 0 || strings.Contains(c.scr.Text(), sessions.SaveWarning) {
 					t.Fatalf("a lease-lost write was retried (%d timers) or warned:\n%s", e.clock.pending(), c.scr.Text())
 				}
@@ -111,6 +113,13 @@ func TestSnapshotRetry(t *testing.T) {
 				if got := st.calls(); got != i+2 {
 					t.Fatalf("retry %d: %d writes %s after the last failure, want %d", i+1, got, d, i+2)
 				}
+			}
+			if tt.final {
+				if e.clock.pending() != 0 {
+					t.Fatalf("after a lease-lost write: %d timers armed, want no retry", e.clock.pending())
+				}
+				c.scr.WaitUntil(t, "the warning to clear", wait, func(s string) bool { return !strings.Contains(s, sessions.SaveWarning) })
+				return
 			}
 			c.scr.WaitUntil(t, "the warning to clear", wait, func(s string) bool { return !strings.Contains(s, sessions.SaveWarning) })
 			payload, err := persist.Open(e.snapshots(id)[0].Data)

@@ -58,13 +58,23 @@ func (s *Session) markDirtyLocked() {
 	}
 }
 
-// flushInBackground is the debounce and retry timers' write.
+// flushInBackground is the debounce and retry timers' write. A failure
+// that will be retried is not logged again: retryLocked logs the first
+// of a run and savedLocked its end, so an outage costs two lines per
+// session, not one per retry.
 func (s *Session) flushInBackground() {
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
-	if err := s.flush(ctx); err != nil {
+	if err := s.flush(ctx); err != nil && !s.retrying() {
 		s.m.log.Error("snapshot write failed", "session", s.rec.ID, "err", err)
 	}
+}
+
+// retrying reports whether a failed write has a retry armed.
+func (s *Session) retrying() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.retry.backoff > 0
 }
 
 // flush writes the workspace if it changed since the last write. A failed
@@ -113,6 +123,11 @@ func (s *Session) flush(ctx context.Context) error {
 // holds mu.
 func (s *Session) retryLocked(err error) {
 	if s.rec.State == persist.StateEnded || errors.Is(err, persist.ErrLeaseLost) || errors.Is(err, persist.ErrNotFound) {
+		s.retry.backoff = 0 // no longer retrying: the warning would lie
+		if s.ws.Notice == SaveWarning {
+			s.ws.Notice = ""
+			s.renderLocked()
+		}
 		return
 	}
 	first := s.retry.backoff == 0
