@@ -2,6 +2,7 @@ package persisttest
 
 import (
 	"testing"
+	"time"
 
 	"termhost/persist"
 )
@@ -14,7 +15,7 @@ type owned struct {
 
 // give creates an account (unless account is false) and a session with a
 // history event, a kept and a quarantined snapshot, a document, a last
-// workspace and a chat line.
+// workspace, an HTTP login, a one-time link and a chat line.
 func give(t *testing.T, s persist.Store, name string, account bool) owned {
 	t.Helper()
 	ctx := t.Context()
@@ -31,10 +32,14 @@ func give(t *testing.T, s persist.Store, name string, account bool) owned {
 	noErr(t, s.PutLastWorkspace(ctx, name, []byte(name+" last")), "PutLastWorkspace")
 	_, err := s.PostChat(ctx, persist.ChatMessage{Room: "#lobby", User: name, Text: "hello from " + name, At: t0})
 	noErr(t, err, "PostChat")
+	far := t0.Add(time.Hour)
+	noErr(t, s.CreateLogin(ctx, persist.Login{Hash: "login-" + name, User: name, CreatedAt: t0, LastSeen: t0, IdleUntil: far, ExpiresAt: far}), "CreateLogin")
+	noErr(t, s.CreateLink(ctx, persist.Link{Hash: "link-" + name, User: name, SessionID: id, CreatedAt: t0, ExpiresAt: far}), "CreateLink")
 	return owned{session: id, doc: createDoc(t, s, name, name+"'s notes", "secret").ID}
 }
 
-// holds reports, for each kind of row, whether name still has it.
+// holds reports, for each kind of row, whether name still has it. It
+// uses up name's one-time link if there is one.
 func holds(t *testing.T, s persist.Store, name string, o owned) map[string]bool {
 	t.Helper()
 	ctx := t.Context()
@@ -58,10 +63,13 @@ func holds(t *testing.T, s persist.Store, name string, o owned) map[string]bool 
 	for _, m := range chat {
 		said = said || m.User == name
 	}
+	logins, err := s.ListLogins(ctx, name)
+	noErr(t, err, "ListLogins")
+	_, errLink := s.TakeLink(ctx, "link-"+name, t0)
 	return map[string]bool{
 		"account": errUser == nil, "sessions": len(recs) > 0 || errSession == nil, "history": len(events) > 0,
 		"snapshots": len(snaps) > 0, "quarantine": len(q) > 0, "documents": len(docs) > 0 || errDoc == nil,
-		"last workspace": errLast == nil, "chat": said,
+		"last workspace": errLast == nil, "chat": said, "logins": len(logins) > 0, "links": errLink == nil,
 	}
 }
 
@@ -69,7 +77,7 @@ func holds(t *testing.T, s persist.Store, name string, o owned) map[string]bool 
 // step (SPEC §7), leaves other users alone, and keeps chat lines.
 func testDeleteUser(t *testing.T, fresh opener) {
 	all := map[string]bool{"account": true, "sessions": true, "history": true, "snapshots": true,
-		"quarantine": true, "documents": true, "last workspace": true, "chat": true}
+		"quarantine": true, "documents": true, "last workspace": true, "chat": true, "logins": true, "links": true}
 	gone := map[string]bool{"chat": true} // chat lines are the rooms' history
 	tests := []struct {
 		name    string
@@ -104,7 +112,7 @@ func testDeleteUser(t *testing.T, fresh opener) {
 
 func checkHolds(t *testing.T, who string, got, want map[string]bool) {
 	t.Helper()
-	for _, k := range []string{"account", "sessions", "history", "snapshots", "quarantine", "documents", "last workspace", "chat"} {
+	for _, k := range []string{"account", "sessions", "history", "snapshots", "quarantine", "documents", "last workspace", "chat", "logins", "links"} {
 		if got[k] != want[k] {
 			t.Errorf("%s: has %s = %v, want %v", who, k, got[k], want[k])
 		}

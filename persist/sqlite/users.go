@@ -76,6 +76,8 @@ var ownedRows = []string{
 	`DELETE FROM sessions WHERE owner = ?`,
 	`DELETE FROM documents WHERE owner = ?`,
 	`DELETE FROM last_workspaces WHERE owner = ?`,
+	`DELETE FROM web_logins WHERE user = ?`,
+	`DELETE FROM web_links WHERE user = ?`,
 }
 
 // DeleteUser implements persist.Users: the account and everything it owns
