@@ -99,16 +99,46 @@ type Client struct {
 }
 
 func newClient(conn Conn, info ClientInfo, now time.Time) *Client {
-	c := &Client{conn: conn, info: info, since: now, width: clampDim(info.Width, 80), height: clampDim(info.Height, 24)}
+	sz := ClampSize(Size{info.Width, info.Height}, Size{80, 24})
+	c := &Client{conn: conn, info: info, since: now, width: sz.Width, height: sz.Height}
 	c.out.init(conn)
 	return c
 }
 
-func clampDim(v, def int) int {
-	if v <= 0 {
-		return def
+// resize records a client's new terminal size, bounded by ClampSize; a
+// zero dimension keeps the current one. Caller holds the session's mu.
+func (c *Client) resize(size Size) {
+	sz := ClampSize(size, Size{c.width, c.height})
+	c.width, c.height = sz.Width, sz.Height
+}
+
+// Window bounds (SPEC §7: memory per connection stays within a few MiB
+// whatever the client asks for). A client's renderer keeps a copy of its
+// screen at about 112 bytes a cell, so MaxCells holds it to ≈3.5 MiB
+// (1000×1000, the old per-dimension bound, was 112 MiB). A larger terminal
+// is simply given a smaller screen: the workspace shows in its top-left
+// corner, as a shared session does on the larger of two terminals.
+const (
+	MaxWidth  = 500     // columns
+	MaxHeight = 200     // rows
+	MaxCells  = 1 << 15 // columns × rows
+)
+
+// ClampSize bounds a terminal size: a dimension ≤ 0 takes def's, each is
+// capped (MaxWidth, MaxHeight), then rows are cut until the screen holds
+// at most MaxCells cells.
+func ClampSize(sz, def Size) Size {
+	if sz.Width <= 0 {
+		sz.Width = def.Width
 	}
-	return min(v, 1000)
+	if sz.Height <= 0 {
+		sz.Height = def.Height
+	}
+	sz.Width, sz.Height = min(sz.Width, MaxWidth), min(sz.Height, MaxHeight)
+	if sz.Width*sz.Height > MaxCells {
+		sz.Height = max(MaxCells/sz.Width, 1)
+	}
+	return sz
 }
 
 // resetRenderer starts a fresh renderer: on attach and after the output
@@ -132,17 +162,41 @@ func (c *Client) resetRenderer(w, h int) {
 
 // scratch holds screen buffers for drawing frames. A client keeps only its
 // renderer's copy of what its terminal shows; the frame it draws next is
-// borrowed, which halves the memory of an attached session.
+// borrowed, which halves the memory of an attached session. Only buffers
+// holding at most maxPooledCells go back to the pool: a pooled buffer
+// lives until the second GC after it was put (minutes on an idle node), so
+// a bigger frame's buffer is left to the next GC instead.
 var scratch sync.Pool
 
+// maxPooledCells bounds a pooled buffer (≈1.3 MiB): 200×60, a big terminal.
+const maxPooledCells = 200 * 60
+
 func borrowScreen(w, h int) uv.ScreenBuffer {
-	if b, ok := scratch.Get().(uv.ScreenBuffer); ok {
-		if b.Width() != w || b.Height() != h {
-			b.Resize(w, h)
+	if w*h <= maxPooledCells {
+		if b, ok := scratch.Get().(uv.ScreenBuffer); ok {
+			if b.Width() != w || b.Height() != h {
+				b.Resize(w, h)
+			}
+			return b
 		}
-		return b
 	}
 	return uv.NewScreenBuffer(w, h)
+}
+
+// returnScreen pools b unless it holds more than maxPooledCells, counting
+// the capacity that resizes hid (a shrunk buffer keeps its lines).
+func returnScreen(b uv.ScreenBuffer) {
+	if cellsHeld(b) <= maxPooledCells {
+		scratch.Put(b)
+	}
+}
+
+func cellsHeld(b uv.ScreenBuffer) int {
+	n := 0
+	for _, l := range b.Lines[:cap(b.Lines)] {
+		n += cap(l)
+	}
+	return n
 }
 
 // profileFor maps a terminal type to the colours it can show.
@@ -159,7 +213,14 @@ func (c *Client) draw(content string, cur *tui.Cursor, w, h int) {
 		c.out.push(frame)
 	}
 	c.frame.Reset()
+	if c.frame.Cap() > maxIdleBuffer {
+		c.frame = bytes.Buffer{} // the renderer writes through &c.frame
+	}
 }
+
+// maxIdleBuffer is the most a client's frame and output buffers keep
+// between frames; one large repaint's worth is returned to the GC.
+const maxIdleBuffer = 64 << 10
 
 // render diffs content at w×h against what the client shows and returns
 // the bytes that update it (valid until the next render).
@@ -181,7 +242,7 @@ func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
 		screen.TouchLine(0, y, w)
 	}
 	c.renderer.Render(screen.RenderBuffer)
-	scratch.Put(screen)
+	returnScreen(screen)
 	if cur != nil {
 		c.renderer.MoveTo(min(cur.X, w-1), min(cur.Y, h-1))
 	}
@@ -262,12 +323,15 @@ func (o *outbox) closeAfter(p []byte) {
 	}
 	o.mu.Unlock()
 	o.signal()
-	// A stalled client must not keep its connection open forever.
+	// A stalled client must not keep its connection open forever. The
+	// timer holds the connection only: a pointer into o would keep the
+	// whole Client, its renderer's screen copy included, for 5 s.
+	w, done := o.w, o.done
 	time.AfterFunc(farewellTimeout, func() {
 		select {
-		case <-o.done:
+		case <-done:
 		default:
-			o.w.Close()
+			w.Close()
 		}
 	})
 }
@@ -300,6 +364,9 @@ func (o *outbox) run() {
 				return
 			}
 			mark.report()
+		}
+		if cap(buf) > maxIdleBuffer {
+			buf = nil
 		}
 		if closing {
 			o.w.Close()

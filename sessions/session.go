@@ -173,7 +173,7 @@ func (s *Session) resize(c *Client, size Size) {
 	if !s.hasClient(c) {
 		return
 	}
-	c.width, c.height = clampDim(size.Width, c.width), clampDim(size.Height, c.height)
+	c.resize(size)
 	s.renderLocked()
 }
 

@@ -13,10 +13,22 @@ import (
 	"termhost/sessions"
 )
 
+// MaxCommand is the longest command line, in bytes, an SSH client may
+// send (SPEC §7: oversized fields get a clear error). Every verb fits in a
+// few hundred bytes; a longer one is refused with exit status 1.
+const MaxCommand = 4 << 10
+
 // handle runs one authenticated session channel.
 func (s *Server) handle(sess ssh.Session) {
 	ctx := sess.Context()
 	s.authenticated(ctx)
+	// Bounded before anything splits it: Command() parses with go-shlex,
+	// which is quadratic (one 240 KB word cost 9.8 s of CPU).
+	if n := len(sess.RawCommand()); n > MaxCommand {
+		fmt.Fprintf(sess.Stderr(), "command too long: %d bytes, at most %d\r\n", n, MaxCommand)
+		sess.Exit(1)
+		return
+	}
 	u, err := s.user(ctx)
 	if err != nil {
 		fmt.Fprintf(sess.Stderr(), "login failed: %v\r\n", err)

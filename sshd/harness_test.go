@@ -33,7 +33,7 @@ const wait = 10 * time.Second
 
 // server is a real sshd.Server on loopback, wired as cli/serve.go does.
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	addr    string
 	hostKey gossh.PublicKey
 	store   *sqlite.Store
@@ -42,7 +42,7 @@ type server struct {
 	authn   *auth.Authenticator
 }
 
-func newSigner(t *testing.T) gossh.Signer {
+func newSigner(t testing.TB) gossh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -55,7 +55,7 @@ func newSigner(t *testing.T) gossh.Signer {
 	return s
 }
 
-func startServer(t *testing.T, allowSignup bool) *server {
+func startServer(t testing.TB, allowSignup bool) *server {
 	t.Helper()
 	return startServerWith(t, options{signup: allowSignup})
 }
@@ -68,7 +68,7 @@ type options struct {
 	sources *auth.Limiter    // per-source failure delays; nil: 1ms doubling to 4ms
 }
 
-func startServerWith(t *testing.T, o options) *server {
+func startServerWith(t testing.TB, o options) *server {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "termhost.db"))
@@ -254,7 +254,7 @@ func asExit(err error, ee **gossh.ExitError) bool { return errors.As(err, ee) }
 // fastHash is a real argon2id hash with the cheapest parameters
 // VerifyPassword accepts, so timing tests measure delays, not hashing
 // (which is ≈50× slower under -race).
-func fastHash(t *testing.T, password string) string {
+func fastHash(t testing.TB, password string) string {
 	t.Helper()
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
