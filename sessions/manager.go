@@ -44,12 +44,15 @@ type Manager struct {
 	log    *slog.Logger
 	obs    Observer
 
+	// mu guards live, loading and closed. It is never held while taking a
+	// Session's locks or doing store I/O: callers copy m.live and unlock
+	// first (see Session for the session locks' order).
 	mu      sync.Mutex
 	live    map[string]*Session
 	loading map[string]chan struct{} // single-flight wake-ups
 	closed  bool
 
-	chat chatHub
+	chat chatHub // its mu guards its queue; taken alone, never with a Session lock
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -207,9 +210,7 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 	m.live[rec.ID] = s
 	m.mu.Unlock()
 	m.event(rec.ID, "created", u.Name, "", name)
-	s.mu.Lock()
-	s.markDirtyLocked()
-	s.mu.Unlock()
+	s.markDirty()
 	return s, nil
 }
 
@@ -342,7 +343,7 @@ func (m *Manager) end(ctx context.Context, s *Session, reason, actor, remote str
 		s.gone = true
 		clients = s.clients
 		s.clients = nil
-		data, err = s.ws.Snapshot()
+		data, err = s.snapshotLocked()
 		s.rec.State = persist.StateEnded
 		s.rec.EndReason = reason
 		s.rec.EndedAt = m.clock.Now()

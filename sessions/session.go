@@ -21,15 +21,18 @@ import (
 //
 //	flushMu → recMu → mu → {cmds.mu, each client's outbox.mu, the clock's}
 //
-// flush holds flushMu, takes and releases mu, then record takes recMu and
-// mu (released before its store write). Manager.mu is never held together
+// flush holds flushMu throughout, its store writes included: it takes and
+// releases mu, then record takes recMu and, only to copy the record, mu
+// (Manager.drop takes flushMu then mu). Manager.mu is never held together
 // with a Session lock: the manager copies m.live, unlocks, then locks
-// sessions one at a time (the chat hub and presence do the same), and a
-// Session never takes Manager.mu while holding mu. Nothing does store I/O
+// sessions one at a time (the chat fan-out and presence do the same), and a
+// Session never takes Manager.mu while holding mu; the chat hub's and the
+// chat limiter's locks are taken alone. Nothing does store I/O
 // or waits on another session while holding mu: apps reach the store only
 // through commands (Session.run), whose results come back through deliver.
-// Every path that takes mu unlocks it with defer, and app, workspace and
-// render code under it runs inside contain, so a panic leaves no lock held.
+// Every path that runs app, workspace or render code under mu unlocks with
+// defer or runs that code inside contain (renderLocked, snapshotLocked), so
+// a panic leaves no lock held.
 type Session struct {
 	m *Manager
 
@@ -78,6 +81,23 @@ func (s *Session) currentRecord() persist.Session {
 		rec.Apps = appsOf(s.ws)
 	}
 	return rec
+}
+
+// snapshotLocked serialises the workspace; a panic in it (beyond the apps,
+// which the workspace contains itself) is logged and returned as an error,
+// so the caller's unlock runs. Caller holds mu.
+func (s *Session) snapshotLocked() (data []byte, err error) {
+	if !s.contain("snapshot", func() { data, err = s.ws.Snapshot() }) {
+		return nil, fmt.Errorf("snapshot session %s: the workspace panicked (logged)", s.rec.ID)
+	}
+	return data, err
+}
+
+// markDirty schedules a snapshot write (markDirtyLocked) from outside mu.
+func (s *Session) markDirty() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.markDirtyLocked()
 }
 
 // ID returns the session id.

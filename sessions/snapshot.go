@@ -92,7 +92,7 @@ func (s *Session) flush(ctx context.Context) error {
 		return nil
 	}
 	s.dirty = false
-	data, err := s.ws.Snapshot()
+	data, err := s.snapshotLocked()
 	rec := s.rec
 	same := bytes.Equal(data, s.lastSaved)
 	s.mu.Unlock()

@@ -69,18 +69,22 @@ type Chat struct {
 	// what arrives live for them meanwhile, merged when the history lands.
 	loading map[string]bool
 	early   map[string][]tui.ChatMessage
-	// sending is set while a post is in flight: one at a time, in order.
-	sending bool
+	// outbox holds posts not yet acknowledged, oldest first; the first is
+	// in flight. One at a time keeps them in order.
+	outbox []post
 }
 
 // Results of store commands (tui.Env.Go), handed back to the tab that ran them.
 type (
 	historyMsg []roomHistory
-	postedMsg  struct {
-		text string
-		err  error
-	}
+	postedMsg  struct{ err error }
 )
+
+// post is a message on its way to a room.
+type post struct{ room, text string }
+
+// maxOutbox bounds the posts waiting for the store; more is "slow down".
+const maxOutbox = 10
 
 type roomHistory struct {
 	room string
@@ -334,26 +338,39 @@ func (c *Chat) submit() {
 		}
 		return
 	}
-	if c.sending {
-		c.notify("still sending the last message")
-		return
-	}
-	chat, room := c.env.Chat, c.room
-	if chat == nil || !c.env.Go(func(ctx context.Context) tea.Msg {
-		return postedMsg{text: text, err: chat.Post(ctx, room, text)}
-	}) {
+	if c.env.Chat == nil || c.env.Run == nil {
 		c.notify("not sent: chat is not available")
 		return
 	}
-	c.sending = true
+	if len(c.outbox) >= maxOutbox {
+		c.notify("slow down: earlier messages are still being sent")
+		return
+	}
+	c.outbox = append(c.outbox, post{room: c.room, text: text})
 	c.draft = nil
 	c.scroll = 0
+	if len(c.outbox) == 1 {
+		c.send()
+	}
 }
 
-// posted takes a post's result; a refused message comes back as the draft.
+// send posts the oldest message of the outbox off the session's lock.
+func (c *Chat) send() {
+	chat, p := c.env.Chat, c.outbox[0]
+	c.env.Go(func(ctx context.Context) tea.Msg { return postedMsg{err: chat.Post(ctx, p.room, p.text)} })
+}
+
+// posted takes a post's result and sends the next. A refused post and the
+// ones queued after it come back as the draft, so no typed text is lost.
 func (c *Chat) posted(m postedMsg) {
-	c.sending = false
+	if len(c.outbox) == 0 {
+		return
+	}
 	if m.err == nil {
+		c.outbox = slices.Delete(c.outbox, 0, 1)
+		if len(c.outbox) > 0 {
+			c.send()
+		}
 		return
 	}
 	if errors.Is(m.err, tui.ErrSlowDown) {
@@ -361,9 +378,15 @@ func (c *Chat) posted(m postedMsg) {
 	} else {
 		c.notify("not sent: " + m.err.Error())
 	}
-	if len(c.draft) == 0 {
-		c.draft = []rune(m.text)
+	var back []string
+	for _, p := range c.outbox {
+		back = append(back, p.text)
 	}
+	if len(c.draft) > 0 {
+		back = append(back, string(c.draft))
+	}
+	c.outbox = nil
+	c.draft = []rune(strings.Join(back, " "))
 }
 
 func validRoom(r string) bool {
