@@ -72,6 +72,20 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.alice = rec.ID
+	// The attach is recorded after its first frame, outside the session's
+	// lock: tests that read the record or the history must not race it.
+	deadline := time.Now().Add(wait)
+	for {
+		r, _ := st.GetSession(ctx, rec.ID)
+		events, _ := st.Events(ctx, rec.ID)
+		if r.State == persist.StateAttached && len(events) > 0 && events[len(events)-1].Kind == "attached" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the attach of alice's session was not recorded within %s", wait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	return w
 }
 
