@@ -153,8 +153,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	// A one-time link's token must not travel on in a Referer.
-	h.Set("Referrer-Policy", "no-referrer")
+	// A one-time link's token must not travel to another site in a
+	// Referer. ("no-referrer" would also make browsers send "Origin: null"
+	// on our own form posts, which the CSRF check refuses.)
+	h.Set("Referrer-Policy", "same-origin")
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
 	s.cfg.Log.Info("http", "method", r.Method, "path", redactedURL(r.URL), "status", rec.status,
