@@ -39,7 +39,7 @@ func (r *Runner) deleteUser(ctx context.Context, actor, name string, w io.Writer
 	detail := fmt.Sprintf("%d live session(s) ended", n)
 	r.audit(ctx, actor, "user del", name, detail+errText(err))
 	if errors.Is(err, persist.ErrNotFound) {
-		return fmt.Errorf("no user %q (any data left under that name was removed): %w", name, err)
+		return fmt.Errorf("no user %q (anything left under that name was removed): %w", name, persist.ErrNotFound)
 	}
 	if err != nil {
 		return err
