@@ -13,13 +13,14 @@ import (
 )
 
 const usage = `usage:
-  termhost serve [--config FILE] [--data-dir DIR] [--ssh-addr ADDR] [--telnet-addr ADDR] [--store DSN]
+  termhost serve [--config FILE] [--data-dir DIR] [--ssh-addr ADDR] [--telnet-addr ADDR] [--http-addr ADDR] [--store DSN]
                  [--idle-timeout D] [--detached-ttl D] [--hibernate-after D]
   termhost user add NAME [--admin] [--key FILE|KEYTEXT]... [--password-stdin]
   termhost user list [--json] | user del NAME | user passwd NAME --password-stdin
   termhost user key add|del NAME KEY
   termhost sessions list [--json] [--user U] [--state S] | show ID [--json]
   termhost sessions detach ID | kill ID | message ID|--all TEXT | stats [--json]
+  termhost logins list [--json] [--user U] | logins revoke ID... | --user U
 every command takes --data-dir and --config
 `
 
@@ -38,6 +39,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return userCmd(args[1:], stdin, stdout, stderr)
 	case "sessions", "session":
 		return sessionsCmd(args[1:], stdout, stderr)
+	case "logins", "login":
+		return loginsCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
