@@ -40,7 +40,7 @@ func prose(n int, lines bool) string {
 // benchApp is a Notes tab with no store behind it.
 func benchApp(tb testing.TB, body string, row, col int) tui.App {
 	tb.Helper()
-	raw, err := json.Marshal(map[string]any{"body": body, "row": row, "col": col, "goal": col, "dirty": true})
+	raw, err := json.Marshal(map[string]any{"body": body, "row": row, "col": col, "goal": col, "top": max(row-10, 0), "dirty": true})
 	if err != nil {
 		tb.Fatal(err)
 	}
