@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// The web transport's figures for BENCHMARKS.md ("Web terminal"), against
+// the real binary on loopback with a Go WebSocket client:
+//
+//	TERMHOST_WEB_BENCH=1 go test ./e2e -run 'TestWebBench' -v -count 1
+//
+// (the server is built without -race unless the test run uses it). They
+// are tests, not benchmarks, because the server harness is made for
+// *testing.T; without the variable they skip.
+
+func benchOnly(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TERMHOST_WEB_BENCH") != "1" {
+		t.Skip("set TERMHOST_WEB_BENCH=1 to measure the web transport")
+	}
+}
+
+// webUser signs in over HTTP and returns the login token, for Bearer use.
+func webUser(tb testing.TB, s *server, name, password string) string {
+	tb.Helper()
+	if out, err := s.run(password+"\n", "user", "add", name, "--password-stdin"); err != nil {
+		tb.Fatalf("user add %s: %v\n%s", name, err, out)
+	}
+	base := "http://" + s.httpAddr
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+	resp, err := c.Get(base + "/")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	var csrf string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "termhost_csrf" {
+			csrf = ck.Value
+		}
+	}
+	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(url.Values{"csrf": {csrf}, "user": {name}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "termhost_csrf", Value: csrf})
+	resp, err = c.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "termhost_login" {
+			return ck.Value
+		}
+	}
+	tb.Fatalf("sign in as %s: status %d, no login cookie", name, resp.StatusCode)
+	return ""
+}
+
+// webTerm is a bare WebSocket terminal client: frames in, keys out.
+type webTerm struct {
+	ws     *websocket.Conn
+	frames chan []byte
+}
+
+func dialWeb(tb testing.TB, s *server, token, path string) *webTerm {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+s.httpAddr+path, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	if err != nil {
+		tb.Fatalf("dial %s: %v", path, err)
+	}
+	ws.SetReadLimit(4 << 20)
+	w := &webTerm{ws: ws, frames: make(chan []byte, 1024)}
+	go func() {
+		defer close(w.frames)
+		for {
+			typ, data, err := ws.Read(context.Background())
+			if err != nil {
+				return
+			}
+			if typ == websocket.MessageBinary {
+				w.frames <- data
+			}
+		}
+	}()
+	tb.Cleanup(func() { ws.CloseNow() })
+	return w
+}
+
+// until reads frames until one holds want; it returns the arrival time.
+func (w *webTerm) until(tb testing.TB, want []byte) time.Time {
+	tb.Helper()
+	timeout := time.After(10 * time.Second)
+	var seen []byte
+	for {
+		select {
+		case f, ok := <-w.frames:
+			if !ok {
+				tb.Fatalf("socket closed waiting for %q; seen %q", want, seen)
+			}
+			now := time.Now()
+			if seen = append(seen, f...); bytes.Contains(f, want) || bytes.Contains(seen, want) {
+				return now
+			}
+		case <-timeout:
+			tb.Fatalf("no %q within 10 s; seen %q", want, seen)
+		}
+	}
+}
+
+func (w *webTerm) drain() {
+	for {
+		select {
+		case <-w.frames:
+		default:
+			return
+		}
+	}
+}
+
+// TestWebBenchKeyEcho: a key sent as a binary frame, until the frame that
+// echoes it, one session, 10 ms between keys (as the SSH row in
+// BENCHMARKS.md §3), 2,000 keys.
+func TestWebBenchKeyEcho(b *testing.T) {
+	benchOnly(b)
+	const keysN = 2000
+	s := startServer(b, "", "--http-addr", "127.0.0.1:0", "--metrics-addr", "")
+	tok := webUser(b, s, "bench", "pw-bench")
+	w := dialWeb(b, s, tok, "/s/new/ws?cols=80&rows=24")
+	w.until(b, []byte("bench"))
+	keys := []byte("abcdefghijklmnopqrstuvwxyz")
+	lat := make([]time.Duration, 0, keysN)
+	for i := range keysN {
+		time.Sleep(10 * time.Millisecond)
+		w.drain()
+		k := keys[i%len(keys)]
+		sent := time.Now()
+		if err := w.ws.Write(context.Background(), websocket.MessageBinary, []byte{k}); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, w.until(b, []byte{k}).Sub(sent))
+		if i%60 == 59 { // a new line now and then keeps frames small, as typing does
+			w.ws.Write(context.Background(), websocket.MessageBinary, []byte{'\r'})
+		}
+	}
+	slices.Sort(lat)
+	b.Logf("web key→echo over %d keys: p50 %v, p99 %v, max %v", len(lat), lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
+}
+
+// TestWebBenchClientMemory: the server's memory per attached web client
+// (each its own session, 80×24), from `sessions stats --json` and VmRSS
+// before and after 200 clients.
+func TestWebBenchClientMemory(b *testing.T) {
+	benchOnly(b)
+	const webClients = 200
+	b.Setenv("TERMHOST_MAX_SESSIONS_PER_USER", "1000")
+	b.Setenv("TERMHOST_CONN_RATE", "0") // 200 sockets from one address at once
+	s := startServer(b, "", "--http-addr", "127.0.0.1:0", "--metrics-addr", "")
+	tok := webUser(b, s, "mem", "pw-mem")
+	before := serverMemory(b, s)
+	var terms []*webTerm
+	for range webClients {
+		w := dialWeb(b, s, tok, "/s/new/ws?cols=80&rows=24")
+		w.until(b, []byte("mem"))
+		terms = append(terms, w)
+	}
+	after := serverMemory(b, s)
+	if after.clients != webClients {
+		b.Fatalf("server counts %d web clients, want %d", after.clients, webClients)
+	}
+	b.Logf("per web client (%d): heap %.1f KiB, RSS %.1f KiB, goroutines %.1f", webClients,
+		float64(after.heap-before.heap)/webClients/1024, float64(after.rss-before.rss)/webClients/1024,
+		float64(after.goroutines-before.goroutines)/webClients)
+	for _, w := range terms {
+		w.ws.Close(websocket.StatusNormalClosure, "")
+	}
+}
+
+type memory struct {
+	heap, rss, goroutines uint64
+	clients               int
+}
+
+func serverMemory(tb testing.TB, s *server) memory {
+	tb.Helper()
+	out, err := s.run("", "sessions", "stats", "--json")
+	if err != nil {
+		tb.Fatalf("sessions stats: %v\n%s", err, out)
+	}
+	var st struct {
+		Heap       uint64         `json:"heap_live_bytes"`
+		Goroutines uint64         `json:"goroutines"`
+		ByT        map[string]int `json:"clients_by_transport"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		tb.Fatalf("sessions stats --json: %v\n%s", err, out)
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(status)
+	rss, _ := strconv.ParseUint(string(m[1]), 10, 64)
+	return memory{heap: st.Heap, rss: rss << 10, goroutines: st.Goroutines, clients: st.ByT["web"]}
+}
