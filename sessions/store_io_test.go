@@ -119,13 +119,21 @@ func gatedEnv(t *testing.T, p sessions.Policy) (*env, *heldStore) {
 	return e, g
 }
 
-// fast fails unless the client's screen shows want within a second: a
-// frame that waits for the store would take the store's time.
-func fast(t *testing.T, c *client, want string) {
+// fast types keys (may be none) into c and fails unless its screen shows
+// want within a second of starting to type: input or a frame that waits for
+// the store would take the store's time (the send itself blocks while the
+// session does not read).
+func fast(t *testing.T, c *client, keys, want string) {
 	t.Helper()
 	start := time.Now()
-	c.scr.WaitFor(t, want, time.Second)
-	t.Logf("%q on screen after %v", want, time.Since(start).Round(time.Microsecond))
+	if keys != "" {
+		_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := c.conn.Write([]byte(keys)); err != nil {
+			t.Fatalf("typing %q: %v (the session did not read it within a second)", keys, err)
+		}
+	}
+	c.scr.WaitFor(t, want, time.Second-time.Since(start))
+	t.Logf("%q on screen %v after typing", want, time.Since(start).Round(time.Microsecond))
 }
 
 // Issue 8 item 2: a save or a post held the session's lock through the
@@ -155,12 +163,11 @@ func TestStoreCallsDoNotHoldTheSession(t *testing.T) {
 			g.shut()
 			c.send(tc.call)
 			waitFor(t, "the store call to be held", func() bool { return g.waiting.Load() == 1 })
-			c.send(tc.during)
-			fast(t, c, tc.shown)
+			fast(t, c, tc.during, tc.shown)
 			other := e.serve(e.mgr, alice, info("10.0.0.2:2002", 80, 24), "attach", "--shared")
-			fast(t, other, tc.shown)
-			other.send("!")
-			fast(t, c, tc.shown+"!")
+			fast(t, other, "", tc.shown)
+			fast(t, other, "!", tc.shown+"!")
+			fast(t, c, "", tc.shown+"!")
 			if strings.Contains(c.scr.Text(), tc.after) {
 				t.Fatalf("%q shown before the store answered:\n%s", tc.after, c.scr.Text())
 			}
@@ -228,8 +235,7 @@ func TestWakeWithAStoreThatDoesNotAnswer(t *testing.T) {
 	c2 := e.serve(e.mgr, alice, info("10.0.0.1:1001", 80, 24))
 	c2.scr.WaitFor(t, "loading…", time.Second)
 	t.Logf("woke and drew in %v with the store holding every read", time.Since(start))
-	c2.send("\x021typed while loading")
-	fast(t, c2, "typed while loading")
+	fast(t, c2, "\x021typed while loading", "typed while loading")
 	if n := g.waiting.Load(); n < 2 {
 		t.Errorf("%d reads held; want the document list and the chat history", n)
 	}
