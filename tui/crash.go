@@ -37,15 +37,13 @@ func (w *Workspace) crash(t *tab, kind, where string, v any, stack []byte) {
 	w.logger().Error("app panicked; its tab is stopped", "app", kind, "in", where,
 		"panic", fmt.Sprint(v), "stack", string(stack))
 	reason := printable(fmt.Sprint(v))
-	if t.app == nil { // New or Restore panicked
+	if t.app == nil { // New panicked
 		w.Notice = fmt.Sprintf("app crashed: %s (%s); the tab was not opened", kind, reason)
-		if where == "restore" {
-			w.Notice = fmt.Sprintf("app crashed: %s (%s); the tab was stopped", kind, reason)
-		}
 		return
 	}
-	if c, ok := t.app.(*crashedApp); ok {
-		c.reason = reason // cannot happen: crashedApp does not panic
+	if c, ok := t.app.(*crashedApp); ok { // Restore or a restart panicked
+		c.reason = reason
+		w.Notice = fmt.Sprintf("app crashed: %s (%s); the tab was stopped", kind, reason)
 		return
 	}
 	k, _ := w.reg.Lookup(kind)

@@ -190,3 +190,24 @@ func TestResultsReachTheAskingTab(t *testing.T) {
 		})
 	}
 }
+
+// An app whose Restore panics comes back stopped, keeping the state it was
+// given, so the next snapshot still holds the user's work.
+func TestRestorePanicKeepsTheState(t *testing.T) {
+	reg := probeRegistry()
+	reg.Register(tui.Kind{Name: "fragile", Title: "Fragile", Version: 2,
+		New:     func(tui.Env, string) tui.App { return &probe{} },
+		Restore: func(tui.Env, int, json.RawMessage) (tui.App, error) { panic("fragile cannot restore") }})
+	data := `{"v":1,"tabs":[{"app":"fragile","v":1,"state":{"work":"precious"}},{"app":"probe","v":3,"state":"fine"}]}`
+	ws, err := tui.Restore(reg, tui.Env{User: "alice"}, []byte(data))
+	if err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	if view := screen(ws, 80, 24); !strings.Contains(view, "This fragile tab crashed: fragile cannot restore") || !strings.Contains(view, "2:probe") {
+		t.Errorf("want the fragile tab stopped and the probe tab there:\n%s", view)
+	}
+	again, err := ws.Snapshot()
+	if err != nil || !strings.Contains(string(again), `{"app":"fragile","v":1,"state":{"work":"precious"}}`) {
+		t.Errorf("snapshot %s, %v; want the fragile tab's state as it was, at its version", again, err)
+	}
+}

@@ -84,11 +84,11 @@ func Restore(reg *Registry, env Env, data []byte) (*Workspace, error) {
 		if ts.Version > k.Version {
 			return nil, fmt.Errorf("%w: tab %d: %s state version %d is newer than %d", ErrBadState, i, ts.App, ts.Version, k.Version)
 		}
-		t := &tab{}
+		// Until Restore returns the tab is a stopped app keeping ts.State:
+		// what stays if Restore panics (crash then fills in the reason).
+		t := &tab{app: &crashedApp{kind: k.Name, title: k.Name, version: ts.Version, state: ts.State}}
 		var err error
-		if !w.guard(t, k.Name, "restore", func() { t.app, err = k.Restore(w.tabEnv(t), ts.Version, ts.State) }) {
-			t.app = &crashedApp{kind: k.Name, title: k.Name, version: ts.Version, state: ts.State, reason: "it could not be restored"}
-		} else if err != nil {
+		if w.guard(t, k.Name, "restore", func() { t.app, err = k.Restore(w.tabEnv(t), ts.Version, ts.State) }) && err != nil {
 			return nil, fmt.Errorf("%w: tab %d (%s): %v", ErrBadState, i, ts.App, err)
 		}
 		w.tabs = append(w.tabs, t)
