@@ -71,6 +71,7 @@ type server struct {
 	out      *testterm.Buffer
 	errOut   *testterm.Buffer
 	done     chan struct{}
+	bin      string // the termhost binary; "" means the one TestMain built
 }
 
 // startServer runs termhost serve on free loopback ports with a fresh data
@@ -89,8 +90,12 @@ func startServer(t *testing.T, dataDir string, args ...string) *server {
 func (s *server) start() {
 	t := s.t
 	t.Helper()
-	args := append([]string{"serve", "--data-dir", s.dataDir, "--ssh-addr", "127.0.0.1:0", "--telnet-addr", "", "--http-addr", ""}, s.args...)
-	s.cmd = exec.Command(binary, args...)
+	args := append([]string{"serve", "--data-dir", s.dataDir, "--ssh-addr", "127.0.0.1:0", "--telnet-addr", "", "--http-addr", "", "--metrics-addr", ""}, s.args...)
+	bin := binary
+	if s.bin != "" {
+		bin = s.bin
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.out, s.errOut = &testterm.Buffer{}, &testterm.Buffer{}
 	pr, pw, err := os.Pipe()
 	if err != nil {
