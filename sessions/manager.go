@@ -155,6 +155,11 @@ func (m *Manager) Shutdown(ctx context.Context, reason string) {
 	}
 }
 
+// wakeTimeout bounds the store calls that create or wake a session (the
+// client waits for them): a store that does not answer gives the user an
+// error instead of a connection that hangs.
+const wakeTimeout = 15 * time.Second
+
 // newID returns 128 random bits as lowercase base32 (26 characters).
 func newID() string {
 	var b [16]byte
@@ -167,6 +172,8 @@ func newID() string {
 // Create starts a new session for u. An empty name picks the next free
 // number. The workspace starts from the user's last workspace if any.
 func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, error) {
+	ctx, cancel := context.WithTimeout(ctx, wakeTimeout)
+	defer cancel()
 	mine, err := m.store.ListSessions(ctx, persist.SessionFilter{Owner: u.Name})
 	if err != nil {
 		return nil, err
@@ -267,6 +274,8 @@ func (m *Manager) wake(ctx context.Context, id string, u User) (*Session, error)
 }
 
 func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error) {
+	ctx, cancel := context.WithTimeout(ctx, wakeTimeout)
+	defer cancel()
 	rec, err := m.store.GetSession(ctx, id)
 	if err != nil {
 		return nil, err
@@ -315,7 +324,9 @@ func (m *Manager) hibernate(ctx context.Context, s *Session, reason string) {
 		s.rec.DetachedAt = m.clock.Now()
 	}
 	s.mu.Unlock()
-	if err := s.flush(ctx); err != nil {
+	fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	if err := s.flush(fctx); err != nil {
 		m.log.Error("hibernate: flush failed", "session", s.rec.ID, "err", err)
 	}
 	m.mu.Lock()
@@ -363,7 +374,9 @@ func (m *Manager) end(ctx context.Context, s *Session, reason, actor, remote str
 	}
 	logErr(m.log, "end: snapshot", err, "session", rec.ID)
 	if err == nil {
-		logErr(m.log, "end: save last workspace", m.store.PutLastWorkspace(ctx, rec.Owner, persist.Seal(data)), "session", rec.ID)
+		wctx, cancel := context.WithTimeout(ctx, flushTimeout)
+		logErr(m.log, "end: save last workspace", m.store.PutLastWorkspace(wctx, rec.Owner, persist.Seal(data)), "session", rec.ID)
+		cancel()
 	}
 	s.record("ended", actor, remote, reason)
 	m.mu.Lock()
