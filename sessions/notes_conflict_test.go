@@ -131,3 +131,39 @@ func TestDocumentsAreOwnersOnly(t *testing.T) {
 		t.Fatalf("eve's document changed: %+v", got)
 	}
 }
+
+// Two Notes tabs saving at once each take their own result: the result is
+// addressed to the tab that asked, so neither adopts the other's document.
+func TestTwoNotesTabsTakeTheirOwnSaves(t *testing.T) {
+	m, store := screenFixture(t)
+	q := &syncRun{}
+	ws := tui.New(m.reg, m.testEnv(User{Name: "sam"}, q))
+	typeInto(ws, "first tab")
+	ws.Update(ctrl('s')) // queued: both saves are in flight together
+	ws.Update(ctrl('b'))
+	ws.Update(propKey('c', "c", 0))
+	ws.Update(propKey('1', "1", 0)) // a second Notes tab
+	typeInto(ws, "second tab")
+	ws.Update(ctrl('s'))
+	if q.ran != 0 || len(q.cmds) != 2 {
+		t.Fatalf("%d commands ran, %d queued; want two saves queued", q.ran, len(q.cmds))
+	}
+	q.drain(ws)
+	docs, err := store.ListDocuments(context.Background(), "sam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byBody := map[string]string{}
+	for _, d := range docs {
+		byBody[d.Body] = d.ID
+	}
+	sum := ws.Summary()
+	for i, body := range []string{"first tab", "second tab"} {
+		if got := sum[i].Documents; len(got) != 1 || got[0] != byBody[body] || byBody[body] == "" {
+			t.Errorf("tab %d edits %v, want the document saved with %q (%s)", i+1, got, body, byBody[body])
+		}
+	}
+	if screen := propScreen(t, ws, 80, 24); !strings.Contains(screen, " 1:untitled  2:untitled ") {
+		t.Errorf("both tabs should be saved (no *):\n%s", screen)
+	}
+}
