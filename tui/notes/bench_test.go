@@ -60,11 +60,7 @@ const readSize = 4096
 func typeKeys(app tui.App, s string, w, h int) {
 	n := 0
 	for _, r := range s {
-		if r == '\n' {
-			app.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
-		} else {
-			app.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
-		}
+		app.Update(key(r))
 		if n += utf8.RuneLen(r); n >= readSize {
 			app.View(w, h)
 			n = 0

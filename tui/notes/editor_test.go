@@ -150,10 +150,10 @@ func TestEditorMatchesModel(t *testing.T) {
 		start string
 		steps int
 	}{
-		{name: "empty note", seed: 1, steps: 1500},
-		{name: "lines", seed: 2, start: "one\ntwo two\n\nfour 四\nfive", steps: 1500},
-		{name: "long line", seed: 3, start: strings.Repeat("abc def ", 200), steps: 1500},
-		{name: "many lines", seed: 4, start: strings.Repeat("x\n", 200), steps: 1500},
+		{name: "empty note", seed: 1, steps: 1000},
+		{name: "lines", seed: 2, start: "one\ntwo two\n\nfour 四\nfive", steps: 1000},
+		{name: "long line", seed: 3, start: strings.Repeat("abc def ", 200), steps: 1000},
+		{name: "many lines", seed: 4, start: strings.Repeat("x\n", 200), steps: 1000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,5 +278,45 @@ func moveEditors(r *rand.Rand, e *editor, ref *refEditor) string {
 		}
 		ref.goal = ref.col
 		return "wordLeft"
+	}
+}
+
+// TestEditorLimit: insert refuses, whole, what would grow the text past
+// the limit, counting the bytes text() will hold.
+func TestEditorLimit(t *testing.T) {
+	tests := []struct {
+		name  string
+		start string
+		ops   func(e *editor) bool // reports what the last insert said
+		want  string
+		ok    bool
+	}{
+		{name: "fits exactly", start: "abcdef", ops: func(e *editor) bool { return e.insert("ghij") }, want: "abcdefghij", ok: true},
+		{name: "one byte over is refused whole", start: "abcdef", ops: func(e *editor) bool { return e.insert("ghijk") }, want: "abcdef"},
+		{name: "a key at the limit", start: "abcdefghij", ops: func(e *editor) bool { return e.insert("x") }, want: "abcdefghij"},
+		{name: "Enter at the limit", start: "abcdefghij", ops: func(e *editor) bool { return e.insert("\n") }, want: "abcdefghij"},
+		{name: "a tab is four bytes", start: "abcdefg", ops: func(e *editor) bool { return e.insert("\t") }, want: "abcdefg"},
+		{name: "a wide character counts its bytes", start: "abcdefgh", ops: func(e *editor) bool { return e.insert("語") }, want: "abcdefgh"},
+		{name: "CR LF is one byte", start: "abcdefghi", ops: func(e *editor) bool { return e.insert("\r\n") }, want: "abcdefghi\n", ok: true},
+		{name: "control characters cost nothing", start: "abcdefghij", ops: func(e *editor) bool { return e.insert("\x01\x02") }, want: "abcdefghij", ok: true},
+		{name: "backspace makes room", start: "abcdefghij", ops: func(e *editor) bool { e.backspace(); return e.insert("x") }, want: "abcdefghix", ok: true},
+		{name: "delete makes room", start: "abcdefghij", ops: func(e *editor) bool { e.home(); e.del(); return e.insert("x") }, want: "xbcdefghij", ok: true},
+		{name: "joining lines makes room", start: "abcd\nefghi", ops: func(e *editor) bool { e.home(); e.backspace(); return e.insert("x") }, want: "abcdxefghi", ok: true},
+		{name: "invalid UTF-8 counts as U+FFFD", start: "ab\xffc", ops: func(e *editor) bool { return e.insert("dd") }, want: "ab\uFFFDcdd", ok: true},
+		{name: "over the limit already: nothing more", start: "abcdefghijkl", ops: func(e *editor) bool { return e.insert("x") }, want: "abcdefghijkl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEditor(tt.start)
+			e.limit = 10
+			e.row, e.col = e.lineCount()-1, e.lineLen(e.lineCount()-1)
+			ok := tt.ops(e)
+			if got := e.text(); got != tt.want || ok != tt.ok {
+				t.Errorf("text %q, insert said %v; want %q, %v", got, ok, tt.want, tt.ok)
+			}
+			if e.size != len(e.text()) {
+				t.Errorf("size %d, text is %d bytes", e.size, len(e.text()))
+			}
+		})
 	}
 }
