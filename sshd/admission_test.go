@@ -2,11 +2,13 @@ package sshd_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,7 +111,8 @@ func TestSSHLoginGrace(t *testing.T) {
 			c.SetReadDeadline(time.Now().Add(wait))
 			_, err := io.Copy(io.Discard, c)
 			took := time.Since(start)
-			if err != nil || took < grace || took > grace+2*time.Second {
+			// A client still sending when the server closes may get a reset.
+			if (err != nil && !errors.Is(err, syscall.ECONNRESET)) || took < grace-50*time.Millisecond || took > grace+2*time.Second {
 				t.Errorf("closed after %v (%v), want ≈%v", took, err, grace)
 			}
 		})

@@ -2,11 +2,13 @@ package telnetd_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,10 +62,13 @@ func TestLoginGraceIsAbsolute(t *testing.T) {
 			c.c.SetReadDeadline(time.Now().Add(wait))
 			out, err := io.ReadAll(c.c)
 			took := time.Since(begin)
-			if err != nil || took < grace || took > grace+time.Second {
+			// A client still sending when the server closes gets a reset,
+			// which may discard the farewell it had not read yet.
+			reset := errors.Is(err, syscall.ECONNRESET)
+			if (err != nil && !reset) || took < grace-50*time.Millisecond || took > grace+time.Second {
 				t.Errorf("connection ended after %v (%v), want ≈%v", took, err, grace)
 			}
-			if !strings.Contains(string(out), "login timed out") {
+			if !reset && !strings.Contains(string(out), "login timed out") {
 				t.Errorf("the client was not told why: %q", out)
 			}
 		})
