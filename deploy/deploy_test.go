@@ -210,15 +210,19 @@ func TestContainerfile(t *testing.T) {
 }
 
 // The build line of the Containerfile makes a static binary: built here
-// the same way, it has no ELF interpreter (no libc needed on scratch).
-// (No container engine is needed; `docker build` itself cannot run in CI.)
+// with CGO off, it has no ELF interpreter (no libc needed on scratch).
+// No container engine is needed; `docker build` itself cannot run here.
+// A CGO-off build recompiles every package once (minutes on two busy
+// cores), so it runs in CI (TERMHOST_E2E=1) and is skipped elsewhere.
 func TestContainerBuildIsStatic(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
+	if os.Getenv("TERMHOST_E2E") != "1" || testing.Short() {
+		t.Skip("a CGO_ENABLED=0 build takes minutes without a warm cache; set TERMHOST_E2E=1 to run it")
 	}
 	goTool := need(t, "go")
 	out := filepath.Join(t.TempDir(), "termhost")
-	cmd := exec.Command(goTool, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "..")
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goTool, "build", "-o", out, "..")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, b)
