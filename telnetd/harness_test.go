@@ -195,13 +195,14 @@ func (c *client) login(name, password string) (ok bool) {
 	buf := make([]byte, 4096)
 	for {
 		got := c.out.String()[mark:]
-		switch {
-		case strings.Contains(got, "Login incorrect"):
-			c.pos = c.out.Len()
-			return false
-		case strings.Contains(got, " "+name+" · "):
-			c.pos = c.out.Len()
-			return true
+		for _, r := range []struct {
+			s  string
+			ok bool
+		}{{"Login incorrect", false}, {" " + name + " · ", true}} {
+			if i := strings.Index(got, r.s); i >= 0 {
+				c.pos = mark + i + len(r.s) // the next prompt may be in the same read
+				return r.ok
+			}
 		}
 		n, err := c.c.Read(buf)
 		c.out.Write(buf[:n])

@@ -234,3 +234,24 @@ func TestProxyHeaders(t *testing.T) {
 		})
 	}
 }
+
+// Wrong passwords on one connection are answered later each time (the
+// source's doubling delay), however fast the hash is.
+func TestFailuresOnOneConnectionDelay(t *testing.T) {
+	const base = 100 * time.Millisecond
+	limiter := auth.NewLimiter(time.Now)
+	limiter.BaseDelay = base
+	n := start(t, options{sources: limiter})
+	n.addUser("wendy", "right")
+	c := n.dialFrom("127.0.0.2")
+	for i, want := range []time.Duration{0, base, 2 * base} {
+		begin := time.Now()
+		if c.login("wendy", "wrong") {
+			t.Fatal("a wrong password logged in")
+		}
+		if took := time.Since(begin); took < want {
+			t.Errorf("attempt %d answered after %v, want ≥ %v", i+1, took, want)
+		}
+	}
+	c.mustSee("too many failed logins")
+}
