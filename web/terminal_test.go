@@ -72,6 +72,15 @@ func TestTerminal(t *testing.T) {
 	if ce := tm.closed(); ce.Code != web.CloseEnded || !strings.Contains(ce.Reason, "via web") {
 		t.Fatalf("taken-over socket closed with %d %q; want %d and the takeover reason", ce.Code, ce.Reason, web.CloseEnded)
 	}
+
+	// ?shared=1 joins as a second client: both stay, both drive it.
+	tm3 := b.dial("/s/"+hello.ID+"/ws?shared=1&cols=80&rows=24", 80, 24)
+	tm3.waitFor("hello from the web")
+	tm3.send(" and a friend")
+	tm2.waitFor("hello from the web and a friend")
+	if cl := webClients(t, e, "alice"); len(cl) != 2 {
+		t.Fatalf("after a shared attach: %d web clients, want 2", len(cl))
+	}
 }
 
 // TestTerminalCloseCodes: the page learns from the close code whether to
