@@ -211,7 +211,7 @@ func command(ctx context.Context, t abuse.Target) ([]row, error) {
 // paste: each -paste size into a new session's Notes.
 func paste(ctx context.Context, o options, t abuse.Target) ([]row, error) {
 	var rows []row
-	for _, f := range strings.Split(o.pasteSizes, ",") {
+	for i, f := range strings.Split(o.pasteSizes, ",") {
 		size, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || size <= 0 || size > 4<<20 {
 			return rows, fmt.Errorf("paste size %q: want 1..4194304 bytes", f)
@@ -220,7 +220,10 @@ func paste(ctx context.Context, o options, t abuse.Target) ([]row, error) {
 		if o.pasteLine > 0 {
 			name = fmt.Sprintf("paste %d KB, lines of %d", size/1000, o.pasteLine)
 		}
-		r, err := abuse.Paste(ctx, t, abuse.PasteOptions{Source: abuse.AttackSource, Size: size, Line: o.pasteLine, Timeout: o.pasteTimeout})
+		// Each size as another attacker: a fresh session and document.
+		tt := t
+		tt.Attackers = t.Attackers[i%len(t.Attackers):]
+		r, err := abuse.Paste(ctx, tt, abuse.PasteOptions{Source: abuse.AttackSource, Size: size, Line: o.pasteLine, Timeout: o.pasteTimeout})
 		took := fmt.Sprintf("%.2f s", r.Took.Seconds())
 		if !r.Done {
 			took = fmt.Sprintf("not done after %.0f s (%s)", r.Took.Seconds(), r.Err)
