@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // The web transport's figures for BENCHMARKS.md ("Web terminal"), against
@@ -126,41 +128,116 @@ func (w *webTerm) until(tb testing.TB, want []byte) time.Time {
 func (w *webTerm) drain() {
 	for {
 		select {
-		case <-w.frames:
+		case _, ok := <-w.frames:
+			if !ok {
+				return
+			}
 		default:
 			return
 		}
 	}
 }
 
-// TestWebBenchKeyEcho: a key sent as a binary frame, until the frame that
-// echoes it, one session, 10 ms between keys (as the SSH row in
-// BENCHMARKS.md §3), 2,000 keys.
+// TestWebBenchKeyEcho: a key sent, until the output that echoes it, one
+// session each over the web and over SSH on the same server, keys
+// interleaved so both see the same machine, 10 ms between keys (as the SSH
+// row in BENCHMARKS.md §3), 2,000 keys each.
 func TestWebBenchKeyEcho(b *testing.T) {
 	benchOnly(b)
 	const keysN = 2000
-	s := startServer(b, "", "--http-addr", "127.0.0.1:0", "--metrics-addr", "")
+	s := startServer(b, "", "--http-addr", "127.0.0.1:0")
 	tok := webUser(b, s, "bench", "pw-bench")
 	w := dialWeb(b, s, tok, "/s/new/ws?cols=80&rows=24")
 	w.until(b, []byte("bench"))
+	sh := dialSSHBench(b, s, "bench", "pw-bench")
+	sh.until(b, []byte("bench"))
+
 	keys := []byte("abcdefghijklmnopqrstuvwxyz")
-	lat := make([]time.Duration, 0, keysN)
+	var web, ssh []time.Duration
 	for i := range keysN {
+		k := keys[i%len(keys)]
+		newline := i%60 == 59 // a new line now and then keeps frames small, as typing does
+
 		time.Sleep(10 * time.Millisecond)
 		w.drain()
-		k := keys[i%len(keys)]
 		sent := time.Now()
 		if err := w.ws.Write(context.Background(), websocket.MessageBinary, []byte{k}); err != nil {
 			b.Fatal(err)
 		}
-		lat = append(lat, w.until(b, []byte{k}).Sub(sent))
-		if i%60 == 59 { // a new line now and then keeps frames small, as typing does
+		web = append(web, w.until(b, []byte{k}).Sub(sent))
+		if newline {
 			w.ws.Write(context.Background(), websocket.MessageBinary, []byte{'\r'})
 		}
+
+		time.Sleep(10 * time.Millisecond)
+		sh.drain()
+		sent = time.Now()
+		if _, err := sh.in.Write([]byte{k}); err != nil {
+			b.Fatal(err)
+		}
+		ssh = append(ssh, sh.until(b, []byte{k}).Sub(sent))
+		if newline {
+			sh.in.Write([]byte{'\r'})
+		}
 	}
-	slices.Sort(lat)
-	b.Logf("web key→echo over %d keys: p50 %v, p99 %v, max %v", len(lat), lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
+	for _, r := range []struct {
+		name string
+		lat  []time.Duration
+	}{{"web", web}, {"ssh", ssh}} {
+		slices.Sort(r.lat)
+		b.Logf("%s key→echo over %d keys: p50 %v, p99 %v, max %v", r.name, len(r.lat), r.lat[len(r.lat)/2], r.lat[len(r.lat)*99/100], r.lat[len(r.lat)-1])
+	}
 }
+
+// sshTerm is an x/crypto SSH client on a pty: output chunks in, keys out.
+type sshTerm struct {
+	in     io.Writer
+	frames chan []byte
+}
+
+func dialSSHBench(tb testing.TB, s *server, user, password string) *sshTerm {
+	tb.Helper()
+	c, err := gossh.Dial("tcp", s.sshAddr, &gossh.ClientConfig{User: user, Auth: []gossh.AuthMethod{gossh.Password(password)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		tb.Fatalf("ssh dial: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	sess, err := c.NewSession()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm-256color", 24, 80, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
+		tb.Fatal(err)
+	}
+	in, _ := sess.StdinPipe()
+	out, _ := sess.StdoutPipe()
+	if err := sess.Start("new"); err != nil { // its own session: a plain attach would take the web one over
+		tb.Fatal(err)
+	}
+	t := &sshTerm{in: in, frames: make(chan []byte, 1024)}
+	go func() {
+		defer close(t.frames)
+		for {
+			buf := make([]byte, 32<<10)
+			n, err := out.Read(buf)
+			if n > 0 {
+				t.frames <- buf[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return t
+}
+
+func (t *sshTerm) until(tb testing.TB, want []byte) time.Time {
+	tb.Helper()
+	return (&webTerm{frames: t.frames}).until(tb, want)
+}
+
+func (t *sshTerm) drain() { (&webTerm{frames: t.frames}).drain() }
 
 // TestWebBenchClientMemory: the server's memory per attached web client
 // (each its own session, 80×24), from `sessions stats --json` and VmRSS
@@ -170,7 +247,7 @@ func TestWebBenchClientMemory(b *testing.T) {
 	const webClients = 200
 	b.Setenv("TERMHOST_MAX_SESSIONS_PER_USER", "1000")
 	b.Setenv("TERMHOST_CONN_RATE", "0") // 200 sockets from one address at once
-	s := startServer(b, "", "--http-addr", "127.0.0.1:0", "--metrics-addr", "")
+	s := startServer(b, "", "--http-addr", "127.0.0.1:0")
 	tok := webUser(b, s, "mem", "pw-mem")
 	before := serverMemory(b, s)
 	var terms []*webTerm
