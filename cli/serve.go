@@ -111,9 +111,10 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if cfg.HTTPAddr != "" {
 		webSrv, err = web.Listen(web.Config{Addr: cfg.HTTPAddr, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, URL: cfg.WebURL,
 			Store: store, Manager: mgr, Admin: runner, ConnRate: connRate,
-			Login: func(ctx context.Context, name, password string, remote net.Addr) (persist.User, error) {
-				return authn.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote})
+			Login: func(ctx context.Context, name, password string, remote net.Addr, confirm func(context.Context) error) (persist.User, error) {
+				return authn.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote, ConfirmSignup: confirm})
 			},
+			Signup:    cfg.AllowSignup,
 			LoginIdle: cfg.WebLoginIdle, LoginMax: cfg.WebLoginMax, LoginTimeout: cfg.LoginGrace, Log: log})
 		if err != nil {
 			sock.Close()

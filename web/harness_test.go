@@ -107,9 +107,10 @@ func newEnv(t *testing.T) *env {
 	e.auth = &auth.Authenticator{Users: st, AllowSignup: true, Sleep: e.sleeps.sleep, Log: log}
 	e.web = web.New(web.Config{
 		Store: st, Manager: e.mgr, Admin: &admin.Runner{Manager: e.mgr, Audit: st, Now: time.Now},
-		Login: func(ctx context.Context, name, password string, remote net.Addr) (persist.User, error) {
-			return e.auth.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote})
+		Login: func(ctx context.Context, name, password string, remote net.Addr, confirm func(context.Context) error) (persist.User, error) {
+			return e.auth.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote, ConfirmSignup: confirm})
 		},
+		Signup:    true,
 		LoginIdle: time.Hour, LoginMax: 24 * time.Hour, Now: e.clock.Now, Log: log,
 	})
 	e.ts = httptest.NewServer(e.web)

@@ -428,3 +428,38 @@ func httptestTLS(t *testing.T, e *env) *httptest.Server {
 	t.Cleanup(ts.Close)
 	return ts
 }
+
+// TestSignupConfirm: an unknown name makes an account only when its
+// password is typed twice, as over telnet, so a mistyped name makes none.
+func TestSignupConfirm(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.get("/")
+	tests := []struct {
+		name    string
+		again   string
+		status  int
+		page    string
+		account bool
+	}{
+		{"first asks to repeat", "", http.StatusUnauthorized, `name="password2"`, false},
+		{"a different password", "other", http.StatusUnauthorized, "The passwords differ", false},
+		{"the same password", "pw-carol", http.StatusSeeOther, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{"csrf": {b.cookie("termhost_csrf")}, "user": {"carol"}, "password": {"pw-carol"}, "next": {"/"}}
+			if tt.again != "" {
+				form.Set("password2", tt.again)
+			}
+			resp, body := b.post("/login", form)
+			if resp.StatusCode != tt.status || !strings.Contains(body, tt.page) {
+				t.Fatalf("POST /login: %d, want %d with %q:\n%s", resp.StatusCode, tt.status, tt.page, body)
+			}
+			_, err := e.store.GetUser(context.Background(), "carol")
+			if (err == nil) != tt.account {
+				t.Fatalf("account carol exists: %v, want %v", err == nil, tt.account)
+			}
+		})
+	}
+}

@@ -32,8 +32,10 @@ var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
 
 // Errors of login checks; the store's persist.ErrExpired is used as is.
 var (
-	errNoLogin = errors.New("not signed in")
-	errBadCSRF = errors.New("missing or wrong CSRF token")
+	errNoLogin        = errors.New("not signed in")
+	errBadCSRF        = errors.New("missing or wrong CSRF token")
+	errConfirmSignup  = errors.New("new account: repeat the password to create it")
+	errSignupMismatch = errors.New("new account: the passwords differ")
 )
 
 // newToken returns a fresh random token and its hash.

@@ -38,8 +38,8 @@ type page struct {
 	Flash     string
 
 	// sign in
-	Name, Next, Error string
-	Expired, Signup   bool
+	Name, Next, Error        string
+	Expired, Signup, Confirm bool
 	// sessions
 	Sessions any
 	Logins   []loginRow
@@ -110,7 +110,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 			s.clearLoginCookie(w, r)
 		}
 		expired := r.URL.Query().Get("expired") == "1" || (c.token != "" && !c.bearer)
-		s.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", CSRF: s.preLoginCSRF(w, r), Next: safeNext(r.URL.Query().Get("next")), Expired: expired})
+		s.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", CSRF: s.preLoginCSRF(w, r), Next: safeNext(r.URL.Query().Get("next")), Expired: expired, Signup: s.cfg.Signup})
 		return
 	}
 	infos, err := s.cfg.Manager.List(r.Context(), c.user.Name, "")
@@ -169,12 +169,31 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
-	u, err := s.cfg.Login(ctx, name, password, remoteAddr(r))
+	// A new account needs the password twice, as over telnet: a typo in a
+	// name must not make a stray account.
+	again := r.PostFormValue("password2")
+	confirm := func(context.Context) error {
+		switch {
+		case again == "":
+			return errConfirmSignup
+		case again != password:
+			return errSignupMismatch
+		}
+		return nil
+	}
+	u, err := s.cfg.Login(ctx, name, password, remoteAddr(r), confirm)
 	cancel()
 	if err != nil {
-		s.cfg.Log.Info("web login failed", "user", name, "remote", r.RemoteAddr, "err", err)
-		s.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", CSRF: s.preLoginCSRF(w, r), Next: next, Name: name,
-			Error: "Wrong user name or password."})
+		p := page{Title: "Sign in", CSRF: s.preLoginCSRF(w, r), Next: next, Name: name, Signup: s.cfg.Signup, Error: "Wrong user name or password."}
+		switch {
+		case errors.Is(err, errConfirmSignup):
+			p.Title, p.Confirm, p.Error = "Create account", true, ""
+		case errors.Is(err, errSignupMismatch):
+			p.Title, p.Confirm, p.Error = "Create account", true, "The passwords differ; type them again."
+		default:
+			s.cfg.Log.Info("web login failed", "user", name, "remote", r.RemoteAddr, "err", err)
+		}
+		s.render(w, r, http.StatusUnauthorized, "signin", p)
 		return
 	}
 	// A new token at every sign-in; the one this browser had (if any) ends,

@@ -33,8 +33,10 @@ import (
 
 // LoginFunc checks a password for name on behalf of a client at remote and
 // returns the account. It is the login path shared with SSH and telnet, so
-// its per-source and per-account delays apply to the web too.
-type LoginFunc func(ctx context.Context, name, password string, remote net.Addr) (persist.User, error)
+// its per-source and per-account delays apply to the web too. For an
+// unknown name with signup on it calls confirm before creating the account
+// (auth.LoginRequest.ConfirmSignup); confirm's error is returned as is.
+type LoginFunc func(ctx context.Context, name, password string, remote net.Addr, confirm func(context.Context) error) (persist.User, error)
 
 // AdminRunner runs admin verbs ("sessions list --json", "sessions kill ID",
 // ...) for actor, as the admin socket and SSH do.
@@ -61,6 +63,7 @@ type Config struct {
 
 	Store   Store
 	Login   LoginFunc
+	Signup  bool // allow_signup: the sign-in page says an unknown name makes an account
 	Manager *sessions.Manager
 	Admin   AdminRunner
 	// ConnRate limits new connections per source, shared with SSH and
