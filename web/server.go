@@ -189,6 +189,10 @@ func Listen(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("tls_cert %s / tls_key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
 		}
 		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		// HTTP/1.1 only: the terminal's WebSocket upgrade hijacks an
+		// HTTP/1.1 connection, and a browser that spoke HTTP/2 to the pages
+		// could try WebSockets over HTTP/2 (RFC 8441) on the same connection.
+		s.http.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	}
 	return s, nil
 }
