@@ -24,7 +24,7 @@ var errAbort = errors.New("login aborted")
 // the connection if login has not succeeded within the grace: nothing here
 // (negotiation clearing read deadlines, a trickle of bytes) can extend it.
 func (s *Server) handle(nc net.Conn, ticket *admission.Ticket) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(s.base)
 	defer cancel()
 	lctx, lcancel := context.WithDeadline(ctx, ticket.Deadline())
 	defer lcancel()

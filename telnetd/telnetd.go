@@ -5,6 +5,7 @@
 package telnetd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,11 @@ type Server struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+
+	// base is cancelled by Close, so that logins waiting their turn or
+	// their delay in the login path end with the server.
+	base context.Context
+	stop context.CancelFunc
 }
 
 // Listen binds the address.
@@ -54,7 +60,8 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("telnet listen %s: %w", cfg.Addr, err)
 	}
-	return &Server{cfg: cfg, ln: cfg.Proxy.Listen(ln), conns: map[net.Conn]struct{}{}}, nil
+	base, stop := context.WithCancel(context.Background())
+	return &Server{cfg: cfg, ln: cfg.Proxy.Listen(ln), conns: map[net.Conn]struct{}{}, base: base, stop: stop}, nil
 }
 
 // Addr is the bound address.
@@ -143,6 +150,7 @@ func (s *Server) forget(nc net.Conn) {
 
 // Close stops accepting and closes every connection.
 func (s *Server) Close() error {
+	s.stop()
 	s.mu.Lock()
 	s.closed = true
 	for c := range s.conns {
