@@ -120,7 +120,8 @@ type Outcome struct {
 const probeEvery = 300 * time.Millisecond
 
 // bystanders are the legitimate user's logins: SSH always, telnet too when
-// the attack is on telnet.
+// the attack is on telnet (each only when the listener and the credential
+// exist).
 func (t Target) bystanders(telnet bool) []Prober {
 	source, header := LegitSource, func(string) []byte { return nil }
 	if t.LegitVia != "" {
@@ -131,10 +132,10 @@ func (t Target) bystanders(telnet bool) []Prober {
 		}
 	}
 	var ps []Prober
-	if t.SSH != "" {
+	if t.SSH != "" && t.Legit.Signer != nil {
 		ps = append(ps, SSHUser(SSH{Addr: t.SSH, Source: source, Header: header(t.SSH)}, t.Legit.Name, t.Legit.Signer))
 	}
-	if telnet && t.Telnet != "" {
+	if telnet && t.Telnet != "" && t.Legit.Password != "" {
 		ps = append(ps, TelnetUser(t.Telnet, source, header(t.Telnet), t.Legit.Name, t.Legit.Password))
 	}
 	return ps
