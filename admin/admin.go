@@ -7,9 +7,11 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,8 +49,12 @@ func (r *Runner) Run(ctx context.Context, actor string, args []string, stdout, s
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: sessions list|show|detach|kill|message ...")
+		fmt.Fprint(stderr, Usage(""))
 		return 2
+	}
+	if HelpRequested(args) {
+		fmt.Fprint(stdout, Usage(args[0]))
+		return 0
 	}
 	var err error
 	switch args[0] {
@@ -77,6 +83,57 @@ func (r *Runner) Run(ctx context.Context, actor string, args []string, stdout, s
 	return 0
 }
 
+// verbUsage is each verb's usage line; Usage prints them.
+var verbUsage = []struct{ verb, usage string }{
+	{"list", "sessions list [--json] [--user U] [--state attached|detached|hibernated|ended]"},
+	{"show", "sessions show ID|NAME [--json]"},
+	{"detach", "sessions detach ID|NAME"},
+	{"kill", "sessions kill ID|NAME"},
+	{"message", "sessions message ID|NAME|--all TEXT"},
+	{"stats", "sessions stats [--json]"},
+}
+
+// Usage is the usage text of one verb ("ls" and "msg" are aliases), or of
+// all of them for "" or an unknown verb. IDs are full ids or unique
+// prefixes of at least 6 characters.
+func Usage(verb string) string {
+	switch verb {
+	case "ls":
+		verb = "list"
+	case "msg":
+		verb = "message"
+	}
+	var b strings.Builder
+	for _, v := range verbUsage {
+		if v.verb == verb {
+			return "usage: " + v.usage + "\n"
+		}
+	}
+	b.WriteString("usage:\n")
+	for _, v := range verbUsage {
+		b.WriteString("  " + v.usage + "\n")
+	}
+	b.WriteString("ID is a session id or a unique prefix of at least 6 characters\n")
+	return b.String()
+}
+
+// HelpRequested reports whether args ask for help (-h, --help, -help or
+// "help") rather than for an action.
+func HelpRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "--help", "-help", "help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
+}
+
+// states are the values --state accepts (persist's session states).
+var states = []string{persist.StateAttached, persist.StateDetached, persist.StateHibernated, persist.StateEnded}
+
 type usageError string
 
 func (e usageError) Error() string { return string(e) }
@@ -88,7 +145,13 @@ func (r *Runner) list(ctx context.Context, args []string, w io.Writer) error {
 	user := fs.String("user", "", "")
 	state := fs.String("state", "", "")
 	if err := fs.Parse(args); err != nil {
-		return usageError("sessions list [--json] [--user U] [--state S]: " + err.Error())
+		return usageError(Usage("list") + err.Error())
+	}
+	if *state != "" && !slices.Contains(states, *state) {
+		return usageError(fmt.Sprintf("--state %q: want one of %s", *state, strings.Join(states, ", ")))
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("sessions list: unexpected argument %q", fs.Arg(0)))
 	}
 	infos, err := r.Manager.List(ctx, *user, *state)
 	if err != nil {
@@ -104,9 +167,9 @@ func (r *Runner) list(ctx context.Context, args []string, w io.Writer) error {
 func (r *Runner) show(ctx context.Context, args []string, w io.Writer) error {
 	asJSON, rest := popFlag(args, "--json")
 	if len(rest) != 1 {
-		return usageError("sessions show ID [--json]")
+		return usageError(strings.TrimSpace(Usage("show")))
 	}
-	rec, err := r.Manager.Find(ctx, "", rest[0])
+	rec, err := r.find(ctx, rest[0])
 	if err != nil {
 		return err
 	}
@@ -131,9 +194,9 @@ func (r *Runner) show(ctx context.Context, args []string, w io.Writer) error {
 
 func (r *Runner) act(ctx context.Context, actor, verb string, args []string, w io.Writer) error {
 	if len(args) != 1 {
-		return usageError("sessions " + verb + " ID")
+		return usageError(strings.TrimSpace(Usage(verb)))
 	}
-	rec, err := r.Manager.Find(ctx, "", args[0])
+	rec, err := r.find(ctx, args[0])
 	if err != nil {
 		return err
 	}
@@ -144,6 +207,11 @@ func (r *Runner) act(ctx context.Context, actor, verb string, args []string, w i
 			fmt.Fprintf(w, "killed %s (%s of %s)\n", rec.ID, rec.Name, rec.Owner)
 		}
 	case "detach":
+		if rec.State == persist.StateEnded {
+			// Nothing to detach; "0 client(s)" would read as success.
+			err = fmt.Errorf("session %s (%s of %s) has ended: %w", rec.ID, rec.Name, rec.Owner, sessions.ErrNoSession)
+			break
+		}
 		var n int
 		n, err = r.Manager.Detach(ctx, rec.ID, actor)
 		if err == nil {
@@ -157,11 +225,11 @@ func (r *Runner) act(ctx context.Context, actor, verb string, args []string, w i
 func (r *Runner) message(ctx context.Context, actor string, args []string, w io.Writer) error {
 	all, rest := popFlag(args, "--all")
 	if (all && len(rest) < 1) || (!all && len(rest) < 2) {
-		return usageError("sessions message ID|--all TEXT")
+		return usageError(strings.TrimSpace(Usage("message")))
 	}
 	id := ""
 	if !all {
-		rec, err := r.Manager.Find(ctx, "", rest[0])
+		rec, err := r.find(ctx, rest[0])
 		if err != nil {
 			return err
 		}
@@ -183,7 +251,7 @@ func (r *Runner) message(ctx context.Context, actor string, args []string, w io.
 func (r *Runner) stats(args []string, w io.Writer) error {
 	asJSON, rest := popFlag(args, "--json")
 	if len(rest) != 0 {
-		return usageError("sessions stats [--json]")
+		return usageError(strings.TrimSpace(Usage("stats")))
 	}
 	st := r.Manager.Stats()
 	if asJSON {
@@ -201,6 +269,19 @@ func (r *Runner) stats(args []string, w io.Writer) error {
 		fmt.Fprintf(w, "clients by transport: %s\n", strings.Join(transports, ", "))
 	}
 	return nil
+}
+
+// minPrefix is the shortest id prefix Find accepts (sessions.Manager.Find).
+const minPrefix = 6
+
+// find resolves ref like Manager.Find; a ref that names nothing and is
+// shorter than an id prefix may be says so, rather than "no such session".
+func (r *Runner) find(ctx context.Context, ref string) (persist.Session, error) {
+	rec, err := r.Manager.Find(ctx, "", ref)
+	if errors.Is(err, sessions.ErrNoSession) && len(ref) < minPrefix {
+		return rec, fmt.Errorf("%q: give a session name or at least %d characters of its id: %w", ref, minPrefix, sessions.ErrNoSession)
+	}
+	return rec, err
 }
 
 func (r *Runner) audit(ctx context.Context, actor, action, target, detail string) {

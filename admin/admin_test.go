@@ -265,6 +265,7 @@ func TestFailuresAndUsage(t *testing.T) {
 		args     []string
 		wantCode int
 		wantErr  string
+		wantOut  string
 		audited  bool
 	}{
 		{name: "no verb", args: []string{"sessions"}, wantCode: 2, wantErr: "usage"},
@@ -274,7 +275,12 @@ func TestFailuresAndUsage(t *testing.T) {
 		{name: "kill without id", args: []string{"sessions", "kill"}, wantCode: 2, wantErr: "sessions kill ID"},
 		{name: "message without text", args: []string{"sessions", "message", "abc"}, wantCode: 2, wantErr: "sessions message"},
 		{name: "kill unknown", args: []string{"sessions", "kill", "zzzzzzzz"}, wantCode: 1, wantErr: "no such session"},
-		{name: "short prefix", args: []string{"sessions", "show", "ab"}, wantCode: 1, wantErr: "no such session"},
+		{name: "short prefix", args: []string{"sessions", "show", "ab"}, wantCode: 1, wantErr: "at least 6 characters"},
+		{name: "unknown state", args: []string{"sessions", "list", "--state", "bogus"}, wantCode: 2, wantErr: `--state "bogus": want one of attached`},
+		{name: "detach an ended session", args: []string{"sessions", "detach", "bobs"}, wantCode: 1, wantErr: "has ended", audited: true},
+		{name: "kill help", args: []string{"sessions", "kill", "--help"}, wantOut: "usage: sessions kill ID"},
+		{name: "list help", args: []string{"sessions", "list", "-h"}, wantOut: "--state attached|detached"},
+		{name: "help of everything", args: []string{"sessions", "--help"}, wantOut: "sessions message ID"},
 		{name: "message an ended session", args: []string{"sessions", "message", "bobs", "hi"}, wantCode: 1, wantErr: "not live", audited: true},
 		{name: "kill an ended session", args: []string{"sessions", "kill", "bobs"}, wantCode: 1, wantErr: "already ended", audited: true},
 	}
@@ -284,9 +290,9 @@ func TestFailuresAndUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(w.audit(t))
-			code, _, errOut := w.run(tt.args...)
-			if code != tt.wantCode || !strings.Contains(errOut, tt.wantErr) {
-				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, tt.wantCode, tt.wantErr)
+			code, out, errOut := w.run(tt.args...)
+			if code != tt.wantCode || !strings.Contains(errOut, tt.wantErr) || !strings.Contains(out, tt.wantOut) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q and %q", code, out, errOut, tt.wantCode, tt.wantOut, tt.wantErr)
 			}
 			log := w.audit(t)
 			if got := len(log) - before; got != map[bool]int{true: 1}[tt.audited] {
