@@ -192,7 +192,7 @@ func freePort(t *testing.T) string {
 // TestWebBrowser drives the web terminal with a real browser (SPEC §9):
 // sign in, the workspace in xterm.js, typing into Notes, a reload that
 // lands back on the same text and cursor, a dropped connection that
-// reconnects by itself, an OpenSSH takeover the page explains and does not
+// reconnects by itself, a server restart the page waits out, an OpenSSH takeover the page explains and does not
 // fight, an admin kill from /admin, and a one-time link that works once.
 func TestWebBrowser(t *testing.T) {
 	need(t, "ssh")
@@ -253,6 +253,17 @@ func TestWebBrowser(t *testing.T) {
 		waitPage(t, alice, "reconnected", `termhost.reconnects() > 0 && termhost.state() === "open"`)
 		run(t, alice, "type after reconnect", typeText(" again"))
 		waitPage(t, alice, "text after reconnect", screenHas("hello from chromium again"))
+	})
+
+	t.Run("a server restart: the page is told, waits and comes back", func(t *testing.T) {
+		before := eval[int](t, alice, "termhost.reconnects()")
+		s.stop()
+		waitPage(t, alice, "the restart notice", `termhost.state() !== "open" && `+statusHas("Server restarting"))
+		s.restart()
+		if s.httpAddr != httpAddr {
+			t.Fatalf("restarted on %q, want %q", s.httpAddr, httpAddr)
+		}
+		waitPage(t, alice, "back after the restart", fmt.Sprintf(`termhost.reconnects() > %d && termhost.state() === "open"`, before)+" && "+screenHas("hello from chromium again"))
 	})
 
 	t.Run("an OpenSSH client takes over and the page says so", func(t *testing.T) {

@@ -20,6 +20,7 @@
   const enc = new TextEncoder();
   const CHUNK = 32 * 1024; // below the server's 64 KiB message limit
   let ws = null, state = "connecting", attempts = 0, reconnects = 0, timer = null, opened = false;
+  let restarting = false; // told 4001: failed attempts until the server is back say so too
 
   function show(text, button) {
     status.textContent = text;
@@ -64,7 +65,7 @@
     const sock = new WebSocket(url());
     sock.binaryType = "arraybuffer";
     ws = sock;
-    sock.onopen = () => { opened = true; state = "open"; attempts = 0; hide(); term.focus(); };
+    sock.onopen = () => { opened = true; restarting = false; state = "open"; attempts = 0; hide(); term.focus(); };
     sock.onmessage = (ev) => {
       if (typeof ev.data !== "string") { term.write(new Uint8Array(ev.data)); return; }
       let m;
@@ -97,10 +98,11 @@
 
   function retry(ev) {
     state = "reconnecting";
+    if (ev.code === 4001) restarting = true;
     const delay = Math.min(10000, 250 * 2 ** attempts) * (0.75 + Math.random() / 2);
     attempts++;
     reconnects++;
-    show((ev.code === 4001 ? "Server restarting" : "Connection lost") + "; reconnecting in " + Math.ceil(delay / 1000) + " s…", "Reconnect now");
+    show((restarting ? "Server restarting" : "Connection lost") + "; reconnecting in " + Math.ceil(delay / 1000) + " s…", "Reconnect now");
     timer = setTimeout(connect, delay);
   }
 
