@@ -463,3 +463,29 @@ func TestSignupConfirm(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepExpired: expired logins and links leave the store, live ones stay.
+func TestSweepExpired(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	old, fresh := e.browser(), e.browser()
+	old.mustSignIn("alice", "pw-alice")
+	if _, err := e.web.Weblink(context.Background(), sessions.User{Name: "alice"}, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(61 * time.Minute) // past web_login_idle (1h here) and the link's 60 s
+	fresh.mustSignIn("alice", "pw-alice")
+	n, err := e.web.SweepExpired(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("SweepExpired = %d, %v; want 1 login", n, err)
+	}
+	ls, _ := e.store.ListLogins(context.Background(), "alice")
+	if len(ls) != 1 || ls[0].Hash != sha256hex(fresh.loginToken()) {
+		t.Fatalf("after the sweep alice has %d logins; want only the fresh one", len(ls))
+	}
+}
+
+func sha256hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}

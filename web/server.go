@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,8 @@ type Server struct {
 	http *http.Server
 
 	draining atomic.Bool
+	stop     chan struct{} // closed by Close: ends the expiry sweep
+	stopOnce sync.Once
 
 	// mu guards conns, the live WebSockets (http.Server.Close leaves
 	// hijacked connections alone, so Close ends them itself).
@@ -124,7 +127,7 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, tls: cfg.TLSCert != "" && cfg.TLSKey != "", conns: map[*websocket.Conn]struct{}{}}
+	s := &Server{cfg: cfg, tls: cfg.TLSCert != "" && cfg.TLSKey != "", conns: map[*websocket.Conn]struct{}{}, stop: make(chan struct{})}
 	s.tokens = &tokens{store: cfg.Store, now: cfg.Now, idle: cfg.LoginIdle, max: cfg.LoginMax}
 	s.routes()
 	return s
@@ -162,7 +165,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
-	s.cfg.Log.Info("http", "method", r.Method, "path", redactedURL(r.URL), "status", rec.status,
+	level := slog.LevelInfo
+	if strings.HasPrefix(r.URL.Path, "/assets/") || r.URL.Path == "/admin/table" {
+		level = slog.LevelDebug // static files and the admin page's 3 s refresh
+	}
+	s.cfg.Log.Log(r.Context(), level, "http", "method", r.Method, "path", redactedURL(r.URL), "status", rec.status,
 		"remote", r.RemoteAddr, "ms", s.cfg.Now().Sub(start).Milliseconds())
 }
 
@@ -203,8 +210,10 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // TLS reports whether the server speaks HTTPS.
 func (s *Server) TLS() bool { return s.tls }
 
-// Serve answers requests until Close.
+// Serve answers requests until Close, and meanwhile removes expired
+// logins and links from the store every sweepEvery.
 func (s *Server) Serve() error {
+	go s.sweepLoop()
 	var err error
 	if s.tls {
 		err = s.http.ServeTLS(s.ln, "", "")
@@ -222,9 +231,11 @@ func (s *Server) Serve() error {
 // Call it before sessions.Manager.Shutdown.
 func (s *Server) Drain() { s.draining.Store(true) }
 
-// Close stops the listener and ends every WebSocket still open.
+// Close stops the listener, the expiry sweep and every WebSocket still
+// open. It may be called more than once.
 func (s *Server) Close() error {
 	s.Drain()
+	s.stopOnce.Do(func() { close(s.stop) })
 	var err error
 	if s.http != nil {
 		err = s.http.Close()
@@ -237,6 +248,36 @@ func (s *Server) Close() error {
 		c.CloseNow()
 	}
 	return err
+}
+
+// sweepEvery is how often Serve removes expired logins and links: a login
+// is refused from the instant it expires, so this only bounds the table.
+const sweepEvery = 10 * time.Minute
+
+func (s *Server) sweepLoop() {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if n, err := s.SweepExpired(ctx); err != nil {
+				s.cfg.Log.Error("sweep expired web logins", "err", err)
+			} else if n > 0 {
+				s.cfg.Log.Info("swept expired web logins", "logins", n)
+			}
+			cancel()
+		}
+	}
+}
+
+// SweepExpired removes the logins and one-time links that have expired by
+// the server's clock and returns how many logins went. Serve calls it every
+// sweepEvery; in a cluster any node may, as often as it likes.
+func (s *Server) SweepExpired(ctx context.Context) (int, error) {
+	return s.cfg.Store.DeleteExpiredLogins(ctx, s.cfg.Now())
 }
 
 func (s *Server) track(c *websocket.Conn) {
