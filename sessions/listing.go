@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"termhost/persist"
+	"termhost/tui"
 )
 
 // JSONSession is one element of `sessions list --json` (SPEC §3).
@@ -52,19 +53,21 @@ func ToJSON(infos []Info, now time.Time) []JSONSession {
 	return out
 }
 
-// WriteTable prints listings for people.
+// WriteTable prints listings for people. Names and remotes are shown with
+// control characters escaped (tui.Printable, SPEC §4): a name stored before
+// names refused them cannot clear the operator's terminal or shift columns.
 func WriteTable(w io.Writer, infos []Info, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tUSER\tNAME\tSTATE\tIDLE\tCLIENTS\tAPPS")
 	for _, in := range infos {
 		var clients, apps []string
 		for _, c := range in.Clients {
-			clients = append(clients, c.Transport+":"+c.Remote)
+			clients = append(clients, tui.Printable(c.Transport+":"+c.Remote))
 		}
 		for _, a := range in.Apps {
-			apps = append(apps, a.App)
+			apps = append(apps, tui.Printable(a.App))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID[:min(12, len(in.ID))], in.Owner, in.Name, in.State,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", tui.Printable(in.ID[:min(12, len(in.ID))]), tui.Printable(in.Owner), tui.Printable(in.Name), in.State,
 			now.Sub(in.LastInputAt).Round(time.Second), strings.Join(clients, ","), strings.Join(apps, ","))
 	}
 	tw.Flush()

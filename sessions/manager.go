@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"termhost/persist"
 	"termhost/tui"
@@ -25,6 +26,7 @@ var (
 	ErrNoSession = errors.New("no such session")
 	ErrAmbiguous = errors.New("ambiguous session name or id prefix")
 	ErrTooMany   = errors.New("too many sessions")
+	ErrBadName   = errors.New("invalid session name")
 	errGone      = errors.New("session is no longer live")
 )
 
@@ -221,9 +223,20 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 	return s, nil
 }
 
+// validSessionName checks a name a user chose (SPEC §4: names refuse
+// control characters): 1–32 bytes of valid UTF-8, no spaces or slashes, no
+// control or bidi characters (tui.UnsafeRune: C0, DEL, C1, U+202A–202E,
+// U+2066–2069) and no leading "-", which would read as a flag on the
+// command line. Errors wrap ErrBadName.
 func validSessionName(name string) error {
 	if len(name) == 0 || len(name) > 32 || strings.ContainsAny(name, " \t\r\n/\\") {
-		return fmt.Errorf("session name %q: 1-32 characters, no spaces or slashes", name)
+		return fmt.Errorf("%w %q: 1-32 characters, no spaces or slashes", ErrBadName, name)
+	}
+	if !utf8.ValidString(name) || strings.ContainsFunc(name, tui.UnsafeRune) {
+		return fmt.Errorf("%w %q: no control characters", ErrBadName, name)
+	}
+	if strings.HasPrefix(name, "-") {
+		return fmt.Errorf("%w %q: must not start with \"-\"", ErrBadName, name)
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func (p *Prompt) Text() string { return strings.TrimSpace(string(p.Value)) }
 
 // View renders the prompt line (at most width cells) and the cursor column.
 func (p *Prompt) View(width int) (string, int) {
-	line := p.Label + string(p.Value)
+	line := Printable(p.Label + string(p.Value)) // SPEC §4: shown escaped
 	w := ansi.StringWidthWc(line)
 	if w >= width {
 		line = ansi.TruncateLeftWc(line, w-width+1, "")

@@ -63,7 +63,7 @@ func (w *Workspace) tabBar() string {
 	for i, t := range w.tabs {
 		title := ""
 		w.guard(t, "", "title", func() { title = t.app.Title() })
-		label := fmt.Sprintf(" %d:%s ", i+1, title)
+		label := fmt.Sprintf(" %d:%s ", i+1, Printable(title))
 		if i == w.focus {
 			label = activeTab.Render(label)
 		}
@@ -73,7 +73,7 @@ func (w *Workspace) tabBar() string {
 }
 
 func (w *Workspace) statusBar(width int) string {
-	left := fmt.Sprintf(" %s · %s", w.env.User, w.SessionName)
+	left := fmt.Sprintf(" %s · %s", Printable(w.env.User), Printable(w.SessionName))
 	if n := w.Unread(); n > 0 {
 		left += " · " + unreadStyle.Render(fmt.Sprintf("chat %d", n))
 	}
@@ -85,7 +85,7 @@ func (w *Workspace) statusBar(width int) string {
 	case w.IdleWarning != "":
 		right = warnStyle.Render(w.IdleWarning) + " "
 	case w.Notice != "":
-		right = w.Notice + " "
+		right = Printable(w.Notice) + " "
 	}
 	gap := width - ansi.StringWidthWc(left) - ansi.StringWidthWc(right)
 	if gap < 1 {

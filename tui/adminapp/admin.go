@@ -224,7 +224,7 @@ func (a *Admin) View(width, height int) (string, *tui.Cursor) {
 	}
 	for i := a.top; i < len(a.rows) && i < a.top+listH; i++ {
 		r := a.rows[i]
-		line := fmt.Sprintf("%-8s %-12s %-8s %-10s %3d %8s %s", r.ID[:min(8, len(r.ID))], r.User, r.Name, r.State, r.Clients, r.Idle, r.Apps)
+		line := fmt.Sprintf("%-8s %-12s %-8s %-10s %3d %8s %s", r.ID[:min(8, len(r.ID))], tui.Printable(r.User), tui.Printable(r.Name), r.State, r.Clients, r.Idle, r.Apps)
 		if i == a.sel {
 			line = selStyle.Render(line)
 		}

@@ -425,7 +425,7 @@ var (
 func (c *Chat) View(width, height int) (string, *tui.Cursor) {
 	var bar []string
 	for _, r := range c.rooms {
-		label := r
+		label := tui.Printable(r)
 		if n := c.unread[r]; n > 0 && r != c.room {
 			label += fmt.Sprintf("(%d)", n)
 		}
@@ -436,7 +436,7 @@ func (c *Chat) View(width, height int) (string, *tui.Cursor) {
 	}
 	var rows []string
 	for _, m := range c.lines {
-		line := fmt.Sprintf("%s %s: %s", m.At.UTC().Format("15:04"), nameStyle.Render(m.User), m.Text)
+		line := fmt.Sprintf("%s %s: %s", m.At.UTC().Format("15:04"), nameStyle.Render(tui.Printable(m.User)), tui.Printable(m.Text))
 		rows = append(rows, strings.Split(ansi.Wrap(line, width, ""), "\n")...)
 	}
 	if c.err != "" {
@@ -456,7 +456,7 @@ func (c *Chat) View(width, height int) (string, *tui.Cursor) {
 	body := make([]string, bodyH)
 	copy(body[bodyH-(end-start):], rows[start:end])
 	prompt := promptStyle.Render("> ")
-	draft := string(c.draft)
+	draft := tui.Printable(string(c.draft)) // a pasted control shows escaped
 	// Show the tail of a draft longer than the line.
 	avail := max(width-2, 1)
 	if w := ansi.StringWidthWc(draft); w >= avail {

@@ -264,7 +264,7 @@ func (d *Docs) View(width, height int) (string, *tui.Cursor) {
 	}
 	for i := d.top; i < len(d.list) && i < d.top+listH; i++ {
 		doc := d.list[i]
-		line := fmt.Sprintf("%-30s v%d", doc.Title, doc.Version)
+		line := fmt.Sprintf("%-30s v%d", tui.Printable(doc.Title), doc.Version)
 		if i == d.sel {
 			line = selStyle.Render(line)
 		}

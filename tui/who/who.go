@@ -106,7 +106,7 @@ func (w *Who) View(width, height int) (string, *tui.Cursor) {
 		if p.Idle >= time.Minute {
 			status += fmt.Sprintf(", idle %s", p.Idle.Truncate(time.Minute))
 		}
-		lines = append(lines, fmt.Sprintf("%-16s %-9d %s", p.User, p.Sessions, status))
+		lines = append(lines, fmt.Sprintf("%-16s %-9d %s", tui.Printable(p.User), p.Sessions, status))
 	}
 	lines = append(lines, "", "r: refresh")
 	return strings.Join(lines, "\n"), nil
