@@ -3,9 +3,11 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -13,15 +15,16 @@ import (
 )
 
 const usage = `usage:
+  termhost version
   termhost serve [--config FILE] [--data-dir DIR] [--ssh-addr ADDR] [--telnet-addr ADDR] [--http-addr ADDR] [--store DSN]
                  [--idle-timeout D] [--detached-ttl D] [--hibernate-after D]
   termhost user add NAME [--admin] [--key FILE|KEYTEXT]... [--password-stdin]
-  termhost user list [--json] | user del NAME | user passwd NAME --password-stdin
+  termhost user list [--json] | user del NAME | user passwd NAME [--password-stdin]
   termhost user key add|del NAME KEY
   termhost sessions list [--json] [--user U] [--state S] | show ID [--json]
   termhost sessions detach ID | kill ID | message ID|--all TEXT | stats [--json]
   termhost logins list [--json] [--user U] | logins revoke ID... | --user U
-every command takes --data-dir and --config
+every command takes --data-dir and --config; COMMAND --help prints its own usage
 `
 
 // Main runs the command line and returns the exit status.
@@ -41,7 +44,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return sessionsCmd(args[1:], stdout, stderr)
 	case "logins", "login":
 		return loginsCmd(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	case "version", "--version":
+		fmt.Fprintln(stdout, version())
+		return 0
+	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
@@ -50,12 +56,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // parse parses flags that may be interleaved with positional arguments
-// ("user add bob --admin") and returns the positional ones.
+// ("user add bob --admin") and returns the positional ones, also with an
+// error (those before it).
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return pos, err // the positionals so far say whose help was asked for
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -72,17 +79,79 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func resolve(name string, args []string, serve bool, stderr io.Writer, extra func(fs *flag.FlagSet)) (config.Config, []string, error) {
+// resolve parses a command's flags and builds its Config. It returns
+// flag.ErrHelp for -h/--help (the caller prints usage and exits 0); other
+// flag errors name the flag ("invalid value … for flag -idle-timeout").
+// The flag package itself prints nothing: commands report errors their own
+// way.
+func resolve(name string, args []string, serve bool, extra func(fs *flag.FlagSet)) (config.Config, []string, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	f := config.Register(fs, serve)
 	if extra != nil {
 		extra(fs)
 	}
 	pos, err := parse(fs, args)
 	if err != nil {
-		return config.Config{}, nil, err
+		return config.Config{}, pos, fs, err
 	}
 	cfg, err := f.Resolve()
-	return cfg, pos, err
+	return cfg, pos, fs, err
+}
+
+// flagHelp is text followed by fs's flags and their defaults.
+func flagHelp(text string, fs *flag.FlagSet) string {
+	var b strings.Builder
+	b.WriteString(text)
+	b.WriteString("flags:\n")
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	return b.String()
+}
+
+// failResolve reports a resolve error: help goes to stdout with status 0,
+// anything else to stderr with the usage and status 2.
+func failResolve(err error, text string, fs *flag.FlagSet, stdout, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, flagHelp(text, fs))
+		return 0
+	}
+	fmt.Fprintf(stderr, "error: %v\n%s", err, text)
+	return 2
+}
+
+// version is the module version and VCS revision the binary was built
+// from (runtime/debug build info).
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "termhost (no build info)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	out := "termhost " + v + " " + bi.GoVersion
+	var rev, at, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = " (modified)"
+			}
+		}
+	}
+	if rev != "" {
+		out += " revision " + rev + dirty
+		if at != "" {
+			out += " " + at
+		}
+	}
+	return out
 }

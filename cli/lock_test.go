@@ -48,7 +48,7 @@ func serveConfig(t *testing.T, dir string) config.Config {
 	for k, v := range map[string]string{"SSH_ADDR": "127.0.0.1:0", "TELNET_ADDR": "127.0.0.1:0", "HTTP_ADDR": "", "METRICS_ADDR": ""} {
 		t.Setenv("TERMHOST_"+k, v)
 	}
-	cfg, _, err := resolve("serve", []string{"--data-dir", dir}, true, io.Discard, nil)
+	cfg, _, _, err := resolve("serve", []string{"--data-dir", dir}, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

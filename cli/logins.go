@@ -25,12 +25,16 @@ const loginsUsage = `usage: termhost logins list [--json] [--user U]
 func loginsCmd(args []string, stdout, stderr io.Writer) int {
 	var asJSON bool
 	var user string
-	cfg, pos, err := resolve("logins", args, false, stderr, func(fs *flag.FlagSet) {
+	cfg, pos, fs, err := resolve("logins", args, false, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 		fs.StringVar(&user, "user", "", "only this user's logins")
 	})
 	if err != nil {
-		return 2
+		return failResolve(err, loginsUsage, fs, stdout, stderr)
+	}
+	if len(pos) == 1 && pos[0] == "help" {
+		fmt.Fprint(stdout, flagHelp(loginsUsage, fs))
+		return 0
 	}
 	if len(pos) == 0 || (pos[0] != "list" && pos[0] != "ls" && pos[0] != "revoke") {
 		fmt.Fprint(stderr, loginsUsage)
@@ -38,7 +42,7 @@ func loginsCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1

@@ -25,11 +25,15 @@ import (
 	"termhost/web"
 )
 
+const serveUsage = "usage: termhost serve [flags]\nruns the server; flags override the config file and TERMHOST_* variables\n"
+
 func serve(args []string, stdout, stderr io.Writer) int {
-	cfg, _, err := resolve("serve", args, true, stderr, nil)
+	cfg, pos, fs, err := resolve("serve", args, true, nil)
+	if err == nil && len(pos) > 0 {
+		err = fmt.Errorf("serve takes no arguments, got %q", pos[0])
+	}
 	if err != nil {
-		fmt.Fprintln(stderr, "error:", err)
-		return 2
+		return failResolve(err, serveUsage, fs, stdout, stderr)
 	}
 	log := newLogger(cfg.LogFormat, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -52,7 +56,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		return err
 	}
 	defer lock.Unlock()
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}

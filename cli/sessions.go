@@ -28,7 +28,20 @@ func sessionsCmd(args []string, stdout, stderr io.Writer) int {
 			rest = append(rest, a)
 		}
 	}
-	cfg, _, err := resolve("sessions", own, false, stderr, nil)
+	// Help needs no server: the verbs' usage is admin's.
+	if len(rest) == 0 || admin.HelpRequested(rest) {
+		verb := ""
+		if len(rest) > 0 {
+			verb = rest[0]
+		}
+		w, code := stdout, 0
+		if len(rest) == 0 {
+			w, code = stderr, 2
+		}
+		fmt.Fprint(w, strings.ReplaceAll(admin.Usage(verb), "sessions ", "termhost sessions "))
+		return code
+	}
+	cfg, _, _, err := resolve("sessions", own, false, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 2

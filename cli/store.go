@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,17 +14,33 @@ import (
 	"termhost/persist/sqlite"
 )
 
+// ErrNoStore means a command other than serve found no store to open: only
+// serve creates one, so a mistyped or missing --data-dir is an error rather
+// than a fresh empty database.
+var ErrNoStore = errors.New("no termhost store")
+
 // openStore opens the store the config names: SQLite in the data dir by
-// default, or a DSN given with --store.
-func openStore(ctx context.Context, cfg config.Config) (persist.Store, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+// default, or a DSN given with --store. Only serve passes create; every
+// other command fails with ErrNoStore where there is none.
+func openStore(ctx context.Context, cfg config.Config, create bool) (persist.Store, error) {
+	if create {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	open := func(path string) (persist.Store, error) {
+		if !create {
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%w at %s: start `termhost serve` once (it creates the store), or pass --data-dir", ErrNoStore, path)
+			}
+		}
+		return sqlite.Open(ctx, path)
 	}
 	switch dsn := cfg.Store; {
 	case dsn == "":
-		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "termhost.db"))
+		return open(filepath.Join(cfg.DataDir, "termhost.db"))
 	case strings.HasPrefix(dsn, "sqlite:"):
-		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+		return open(strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return nil, errors.New("the PostgreSQL store (cluster mode) is not built yet; use the default SQLite store")
 	}

@@ -15,53 +15,94 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/x/term"
+
 	"termhost/admin"
 	"termhost/auth"
 	"termhost/persist"
 )
 
+// userUsage is each user subcommand's usage; "" is all of them.
+var userUsage = map[string]string{
+	"add":    "usage: termhost user add NAME [--admin] [--key FILE|KEYTEXT]... [--password-stdin]\n",
+	"list":   "usage: termhost user list [--json]\n",
+	"del":    "usage: termhost user del NAME\ndeletes the account and everything it owns; a running server ends its live sessions\n",
+	"passwd": "usage: termhost user passwd NAME [--password-stdin]\nwithout --password-stdin, asks for the new password twice on the terminal\n",
+	"key":    "usage: termhost user key add|del NAME FILE|KEYTEXT\n",
+}
+
+var userAliases = map[string]string{"ls": "list", "rm": "del"}
+
+func userHelp(verb string) string {
+	if v, ok := userAliases[verb]; ok {
+		verb = v
+	}
+	if u, ok := userUsage[verb]; ok {
+		return u
+	}
+	var b strings.Builder
+	for _, v := range []string{"add", "list", "del", "passwd", "key"} {
+		b.WriteString(userUsage[v])
+	}
+	return b.String()
+}
+
 // userCmd manages accounts directly in the store; it works with or without
 // a running server (SQLite in WAL mode takes both). Deleting a user goes
 // through a running server, whose live sessions of that user must end.
+// The store must exist: only serve creates one.
 func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var admin, pwStdin, asJSON bool
 	var keys multiFlag
-	cfg, pos, err := resolve("user", args, false, stderr, func(fs *flag.FlagSet) {
-		fs.BoolVar(&admin, "admin", false, "make the user an admin")
-		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		fs.Var(&keys, "key", "public key file or authorized_keys text (repeatable)")
+	cfg, pos, fs, err := resolve("user", args, false, func(fs *flag.FlagSet) {
+		fs.BoolVar(&admin, "admin", false, "make the user an admin (add)")
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input (add, passwd)")
+		fs.BoolVar(&asJSON, "json", false, "print JSON (list)")
+		fs.Var(&keys, "key", "public key file or authorized_keys text, repeatable (add)")
 	})
+	verb := ""
+	if len(pos) > 0 {
+		verb = pos[0]
+	}
 	if err != nil {
+		return failResolve(err, userHelp(verb), fs, stdout, stderr)
+	}
+	if len(pos) == 1 && pos[0] == "help" {
+		fmt.Fprint(stdout, flagHelp(userHelp(""), fs))
+		return 0
+	}
+	n, ok := map[string]int{"add": 2, "list": 1, "ls": 1, "del": 2, "rm": 2, "passwd": 2, "key": 4}[verb]
+	if !ok || len(pos) < n || (verb != "key" && len(pos) != n) || (verb == "key" && pos[1] != "add" && pos[1] != "del") {
+		fmt.Fprint(stderr, userHelp(verb))
 		return 2
 	}
-	if len(pos) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+	var prompt func(string) (string, error)
+	if verb == "passwd" && !pwStdin {
+		if prompt = terminalPrompt(stdin, stderr); prompt == nil {
+			fmt.Fprintf(stderr, "error: standard input is not a terminal: pass --password-stdin\n%s", userHelp("passwd"))
+			return 2
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
 	defer store.Close()
-	u := userOps{store: store, stdin: stdin, stdout: stdout}
-	switch {
-	case pos[0] == "add" && len(pos) == 2:
+	u := userOps{store: store, stdin: stdin, stdout: stdout, prompt: prompt}
+	switch verb {
+	case "add":
 		err = u.add(ctx, pos[1], admin, keys, pwStdin)
-	case (pos[0] == "list" || pos[0] == "ls") && len(pos) == 1:
+	case "list", "ls":
 		err = u.list(ctx, asJSON)
-	case (pos[0] == "del" || pos[0] == "rm") && len(pos) == 2:
+	case "del", "rm":
 		err = deleteUser(ctx, filepath.Join(cfg.DataDir, "admin.sock"), store, pos[1], stdout, stderr)
-	case pos[0] == "passwd" && len(pos) == 2 && pwStdin:
+	case "passwd":
 		err = u.passwd(ctx, pos[1])
-	case pos[0] == "key" && len(pos) >= 4 && (pos[1] == "add" || pos[1] == "del"):
+	case "key":
 		err = u.key(ctx, pos[1], pos[2], strings.Join(pos[3:], " "))
-	default:
-		fmt.Fprint(stderr, usage)
-		return 2
 	}
 	if err != nil {
 		if !errors.Is(err, errReported) {
@@ -70,6 +111,21 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// terminalPrompt asks on the terminal with echo off when stdin is one, and
+// returns nil otherwise.
+func terminalPrompt(stdin io.Reader, stderr io.Writer) func(string) (string, error) {
+	f, ok := stdin.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return nil
+	}
+	return func(label string) (string, error) {
+		fmt.Fprint(stderr, label)
+		pw, err := term.ReadPassword(f.Fd())
+		fmt.Fprintln(stderr)
+		return string(pw), err
+	}
 }
 
 // errReported means the server already printed the error.
@@ -100,7 +156,13 @@ type userOps struct {
 	store  persist.Users
 	stdin  io.Reader
 	stdout io.Writer
+	// prompt, when set, asks for a password on the terminal (user passwd
+	// without --password-stdin).
+	prompt func(label string) (string, error)
 }
+
+// errMismatch means the two passwords typed at the prompt differ.
+var errMismatch = errors.New("the passwords do not match; nothing changed")
 
 func (u userOps) add(ctx context.Context, name string, admin bool, keys []string, pwStdin bool) error {
 	if err := auth.ValidName(name); err != nil {
@@ -113,7 +175,7 @@ func (u userOps) add(ctx context.Context, name string, admin bool, keys []string
 	for _, k := range keys {
 		norm, err := readKey(k)
 		if err != nil {
-			return err
+			return fmt.Errorf("--key: %w", err)
 		}
 		rec.Keys = append(rec.Keys, norm)
 	}
@@ -165,10 +227,38 @@ func (u userOps) passwd(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if rec.PasswordHash, err = u.readPassword(); err != nil {
+	if u.prompt != nil {
+		rec.PasswordHash, err = u.askPassword()
+	} else {
+		rec.PasswordHash, err = u.readPassword()
+	}
+	if err != nil {
 		return err
 	}
-	return u.store.UpdateUser(ctx, rec)
+	if err := u.store.UpdateUser(ctx, rec); err != nil {
+		return err
+	}
+	fmt.Fprintf(u.stdout, "password of %s changed\n", name)
+	return nil
+}
+
+// askPassword asks for the new password twice through u.prompt.
+func (u userOps) askPassword() (string, error) {
+	pw, err := u.prompt("New password: ")
+	if err != nil {
+		return "", err
+	}
+	if pw == "" {
+		return "", auth.ErrNoPassword
+	}
+	again, err := u.prompt("Repeat the new password: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pw {
+		return "", errMismatch
+	}
+	return auth.HashPassword(pw)
 }
 
 func (u userOps) key(ctx context.Context, verb, name, text string) error {
@@ -206,10 +296,16 @@ func (u userOps) readPassword() (string, error) {
 	return auth.HashPassword(pw)
 }
 
-// readKey accepts a path to a public key file or the key text itself.
+// readKey accepts a path to a public key file or the key text itself. A
+// single word that is no readable file is a path that failed ("no such
+// file"): key text always has a space between its type and its data.
 func readKey(arg string) (string, error) {
-	if data, err := os.ReadFile(arg); err == nil {
+	data, err := os.ReadFile(arg)
+	switch {
+	case err == nil:
 		arg = string(data)
+	case !strings.ContainsAny(strings.TrimSpace(arg), " \t"):
+		return "", err
 	}
 	return auth.ParseKey(arg)
 }
