@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -488,4 +491,49 @@ func TestSweepExpired(t *testing.T) {
 func sha256hex(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
+}
+
+// downStore is the real store whose login lookups fail, as when the
+// database is unreachable.
+type downStore struct{ web.Store }
+
+func (downStore) GetLogin(ctx context.Context, hash string) (persist.Login, error) {
+	return persist.Login{}, errors.New("database unreachable")
+}
+
+// TestStoreDownKeepsLogin: a store that does not answer is not a signed-out
+// browser: pages answer 503 and the cookie stays.
+func TestStoreDownKeepsLogin(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	b := e.browser()
+	b.mustSignIn("alice", "pw-alice")
+	down := httptest.NewServer(web.New(web.Config{Store: downStore{e.store}, Manager: e.mgr, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	t.Cleanup(down.Close)
+	for _, tt := range []struct {
+		name, path string
+		want       int
+	}{
+		{"home", "/", http.StatusServiceUnavailable},
+		{"terminal page", "/s/new", http.StatusServiceUnavailable},
+		{"api", "/api/me", http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", down.URL+tt.path, nil)
+			req.AddCookie(&http.Cookie{Name: web.LoginCookie, Value: b.loginToken()})
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("GET %s with the store down: %d, want %d", tt.path, resp.StatusCode, tt.want)
+			}
+			for _, c := range resp.Cookies() {
+				if c.Name == web.LoginCookie {
+					t.Fatalf("GET %s with the store down cleared the login cookie", tt.path)
+				}
+			}
+		})
+	}
 }

@@ -105,6 +105,12 @@ func (s *Server) pageCaller(w http.ResponseWriter, r *http.Request) (caller, boo
 // home is the sign-in page, or the caller's sessions.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	c, err := s.authenticate(r)
+	if err != nil && !errors.Is(err, errNoLogin) && !errors.Is(err, persist.ErrExpired) {
+		// The store did not answer: keep the cookie, it may be fine.
+		s.cfg.Log.Error("check login", "err", err)
+		s.message(w, r, http.StatusServiceUnavailable, nil, "Try again shortly", "The store is unavailable.")
+		return
+	}
 	if err != nil {
 		if c.token != "" {
 			s.clearLoginCookie(w, r)
