@@ -30,6 +30,10 @@
       b.textContent = button;
       b.addEventListener("click", () => { attempts = 0; connect(); });
       status.appendChild(b);
+      const a = document.createElement("a");
+      a.href = "/";
+      a.textContent = "Your sessions";
+      status.appendChild(a);
     }
     status.hidden = false;
   }
