@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"termhost/persist"
 	"termhost/persist/sqlite"
@@ -38,7 +39,7 @@ func TestCommandLineEdges(t *testing.T) {
 		{name: "version", args: []string{"version"}, stdout: []string{"termhost "}},
 		{name: "serve help", args: []string{"serve", "--help"}, stdout: []string{"usage: termhost serve", "-idle-timeout"}},
 		{name: "serve bad duration", args: []string{"serve", "--idle-timeout", "banana"}, code: 2, stderr: []string{"--idle-timeout", "banana"}},
-		{name: "serve negative duration", args: []string{"serve", "--idle-timeout", "-5m"}, code: 2, stderr: []string{"idle_timeout", "negative"}},
+		{name: "serve negative duration", args: []string{"serve", "--idle-timeout", "-5m"}, code: 2, stderr: []string{"--idle-timeout", "negative"}},
 		{name: "serve stray argument", args: []string{"serve", "now"}, code: 2, stderr: []string{`"now"`}},
 		{name: "user help", args: []string{"user", "--help"}, stdout: []string{"user add NAME", "user del NAME", "-password-stdin"}},
 		{name: "user add help", args: []string{"user", "add", "--help"}, stdout: []string{"user add NAME", "-admin"}, noStdout: "user del"},
@@ -140,5 +141,18 @@ func TestPasswdPrompt(t *testing.T) {
 				t.Errorf("passwd = %v, want %q and the old hash kept (changed: %v)", err, tt.wantErr, rec.PasswordHash != "old")
 			}
 		})
+	}
+}
+
+// TestServePrintsPolicy: serve prints the effective policy at start, with
+// the values the config resolved to.
+func TestServePrintsPolicy(t *testing.T) {
+	cfg := serveConfig(t, t.TempDir())
+	cfg.MaxSessions, cfg.IdleTimeout = 3, 5*time.Minute
+	_, out := startServeOut(t, cfg)
+	for _, want := range []string{"policy: ", "idle_timeout=5m0s", "max_sessions_per_user=3"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("serve's output lacks %q:\n%s", want, out)
+		}
 	}
 }

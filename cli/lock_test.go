@@ -58,6 +58,13 @@ func serveConfig(t *testing.T, dir string) config.Config {
 // startServe runs serve's run until the test ends and waits for "ready".
 func startServe(t *testing.T, cfg config.Config) (stop func() error) {
 	t.Helper()
+	stop, _ = startServeOut(t, cfg)
+	return stop
+}
+
+// startServeOut is startServe that also returns what serve printed.
+func startServeOut(t *testing.T, cfg config.Config) (stop func() error, out *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, logs := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
@@ -89,7 +96,7 @@ func startServe(t *testing.T, cfg config.Config) (stop func() error) {
 			t.Fatalf("serve not ready after %s; stdout:\n%s", wait, out)
 		}
 	}
-	return stop
+	return stop, out
 }
 
 // A second serve on the same data dir is refused before it touches the

@@ -104,6 +104,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	}
 
 	fmt.Fprintf(stdout, "termhost %s: data in %s, store %s\n", cfg.NodeID, cfg.DataDir, storeName(cfg))
+	fmt.Fprintf(stdout, "policy: %s\n", cfg.Policy()) // the effective values, after file, env and flags
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "host key %s %s\n", k.Type(), k.Fingerprint())
 	}

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,16 +107,14 @@ func (f *Flags) Resolve() (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("config: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(data)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		if err := decodeFile(&c, data); err != nil {
 			return c, fmt.Errorf("config %s: %w", file, err)
 		}
 	}
 	for _, key := range keys() {
 		if v, ok := os.LookupEnv("TERMHOST_" + strings.ToUpper(key)); ok {
 			if err := setKey(&c, key, v); err != nil {
-				return c, fmt.Errorf("env TERMHOST_%s: %w", strings.ToUpper(key), err)
+				return c, fmt.Errorf("env TERMHOST_%s (%s): %w", strings.ToUpper(key), key, err)
 			}
 		}
 	}
@@ -125,7 +123,7 @@ func (f *Flags) Resolve() (Config, error) {
 	for name, key := range serveFlags {
 		if set[name] {
 			if err := setKey(&c, key, *f.values[key]); err != nil {
-				return c, fmt.Errorf("flag --%s: %w", name, err)
+				return c, fmt.Errorf("flag --%s (%s): %w", name, key, err)
 			}
 		}
 	}
@@ -144,9 +142,94 @@ func (f *Flags) Resolve() (Config, error) {
 	return c, c.Validate()
 }
 
+// decodeFile sets every key of a YAML mapping through setKey, the parser
+// of environment variables and flags, so that a value is read the same way
+// wherever it comes from and an error names its key and line
+// ("line 2: idle_timeout: time: invalid duration "banana"").
+func decodeFile(c *Config, data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty file: defaults
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: want a mapping of keys to values", m.Line)
+	}
+	known := keys()
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if !slices.Contains(known, k.Value) {
+			return fmt.Errorf("line %d: unknown key %q", k.Line, k.Value)
+		}
+		var text string
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+			continue // "key:" with no value keeps the default
+		case v.Kind == yaml.ScalarNode:
+			text = v.Value
+		case v.Kind == yaml.SequenceNode && k.Value == "proxy_trusted":
+			items := make([]string, 0, len(v.Content))
+			for _, it := range v.Content {
+				if it.Kind != yaml.ScalarNode {
+					return fmt.Errorf("line %d: %s: want a list of addresses", it.Line, k.Value)
+				}
+				items = append(items, it.Value)
+			}
+			text = strings.Join(items, ",")
+		default:
+			return fmt.Errorf("line %d: %s: want a single value", v.Line, k.Value)
+		}
+		if err := setKey(c, k.Value, text); err != nil {
+			return fmt.Errorf("line %d: %s: %w", v.Line, k.Value, err)
+		}
+	}
+	return nil
+}
+
+// policyKeys are the keys Policy prints: what a user or an attacker meets.
+var policyKeys = []string{"idle_timeout", "hibernate_after", "detached_ttl", "max_session_age",
+	"max_sessions_per_user", "max_clients_per_session", "allow_signup", "login_grace",
+	"max_unauthenticated", "max_unauthenticated_per_source", "conn_rate", "conn_burst",
+	"proxy_protocol", "web_login_idle", "web_login_max"}
+
+// Policy is the effective session and admission policy as "key=value"
+// pairs in SPEC §2's key names, for the log line serve prints at start.
+func (c Config) Policy() string {
+	rv := reflect.ValueOf(c)
+	t := rv.Type()
+	parts := make([]string, 0, len(policyKeys))
+	for _, key := range policyKeys {
+		for i := 0; i < t.NumField(); i++ {
+			if t.Field(i).Tag.Get("yaml") == key {
+				parts = append(parts, fmt.Sprintf("%s=%v", key, rv.Field(i).Interface()))
+			}
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // Validate checks values that parse but cannot work; each error names its
-// key.
+// key. Durations and counts are never negative (SPEC §2: 0 turns a limit
+// off where the SPEC gives it a meaning).
 func (c Config) Validate() error {
+	rv := reflect.ValueOf(c)
+	t := rv.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := rv.Field(i)
+		negative := false
+		switch f.Kind() {
+		case reflect.Int, reflect.Int64:
+			negative = f.Int() < 0
+		case reflect.Float64:
+			negative = f.Float() < 0
+		}
+		if negative {
+			return fmt.Errorf("%s: %v must not be negative", t.Field(i).Tag.Get("yaml"), f.Interface())
+		}
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log_format: %q: want text or json", c.LogFormat)
 	}
@@ -246,15 +329,15 @@ func setKey(c *Config, key, v string) error {
 				return err
 			}
 			if d < 0 {
-				return fmt.Errorf("%s must not be negative", key)
+				return fmt.Errorf("%s must not be negative", v)
 			}
 			f.SetInt(int64(d))
 		case bool:
-			b, err := strconv.ParseBool(v)
+			b, err := ParseSwitch(v) // YAML 1.1's yes/no/on/off, as before
 			if err != nil {
 				return err
 			}
-			f.SetBool(b)
+			f.SetBool(bool(b))
 		case Switch:
 			b, err := ParseSwitch(v)
 			if err != nil {
@@ -270,9 +353,12 @@ func setKey(c *Config, key, v string) error {
 			}
 			f.Set(reflect.ValueOf(list))
 		case int:
-			n, err := strconv.Atoi(v)
+			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
-				return err
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			if n < 0 {
+				return fmt.Errorf("%d must not be negative", n)
 			}
 			f.SetInt(int64(n))
 		case float64:
@@ -281,7 +367,7 @@ func setKey(c *Config, key, v string) error {
 				return err
 			}
 			if x < 0 {
-				return fmt.Errorf("%s must not be negative", key)
+				return fmt.Errorf("%v must not be negative", v)
 			}
 			f.SetFloat(x)
 		}

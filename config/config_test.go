@@ -185,6 +185,13 @@ func TestErrors(t *testing.T) {
 		{name: "bad proxy_trusted in env", env: map[string]string{"TERMHOST_PROXY_TRUSTED": "10.0.0.0/8,300.1.1.1"}, wantErr: "proxy_trusted"},
 		{name: "proxy_protocol on, nobody trusted", file: "proxy_protocol: on\n", wantErr: "proxy_trusted"},
 		{name: "proxy_protocol neither on nor off", file: "proxy_protocol: sometimes\n", wantErr: "sometimes"},
+		{name: "yaml duration names its key", file: "login_grace: 5s\nidle_timeout: banana\n", wantErr: `line 2: idle_timeout: time: invalid duration "banana"`},
+		{name: "negative yaml duration", file: "idle_timeout: -5m\n", wantErr: "idle_timeout: -5m must not be negative"},
+		{name: "negative yaml count", file: "max_sessions_per_user: -3\n", wantErr: "max_sessions_per_user: -3 must not be negative"},
+		{name: "negative env count", env: map[string]string{"TERMHOST_MAX_CLIENTS_PER_SESSION": "-1"}, wantErr: "TERMHOST_MAX_CLIENTS_PER_SESSION"},
+		{name: "yaml count not a number", file: "max_clients_per_session: lots\n", wantErr: `max_clients_per_session: "lots" is not a whole number`},
+		{name: "yaml bool names its key", file: "allow_signup: perhaps\n", wantErr: "allow_signup"},
+		{name: "yaml list for a single value", file: "ssh_addr: [a, b]\n", wantErr: "ssh_addr: want a single value"},
 		{name: "negative per-source cap", env: map[string]string{"TERMHOST_MAX_UNAUTHENTICATED_PER_SOURCE": "-1"}, wantErr: "max_unauthenticated_per_source"},
 	}
 	for _, tt := range tests {
@@ -213,5 +220,46 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 	}
 	if c.IdleTimeout != 30*time.Minute {
 		t.Errorf("idle = %v, want the default", c.IdleTimeout)
+	}
+}
+
+// TestValidateNegatives: a Config built in code is held to the same rule
+// as one read from a file; the error names the key.
+func TestValidateNegatives(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     func(c *config.Config)
+		wantErr string
+	}{
+		{name: "defaults", set: func(*config.Config) {}},
+		{name: "negative idle", set: func(c *config.Config) { c.IdleTimeout = -time.Minute }, wantErr: "idle_timeout"},
+		{name: "negative sessions", set: func(c *config.Config) { c.MaxSessions = -3 }, wantErr: "max_sessions_per_user"},
+		{name: "negative rate", set: func(c *config.Config) { c.ConnRate = -1 }, wantErr: "conn_rate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Default()
+			tt.set(&c)
+			err := c.Validate()
+			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("Validate = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestPolicyLine: the effective policy serve prints names each key with
+// its resolved value (file and flags applied).
+func TestPolicyLine(t *testing.T) {
+	clearEnv(t)
+	c, err := resolve(t, true, "--config", writeFile(t, "max_sessions_per_user: 3\nallow_signup: no\n"), "--idle-timeout", "5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Policy()
+	for _, want := range []string{"idle_timeout=5m0s", "max_sessions_per_user=3", "allow_signup=false", "detached_ttl=72h0m0s", "max_clients_per_session=8"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Policy() = %q, lacks %q", got, want)
+		}
 	}
 }
