@@ -3,6 +3,8 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -18,9 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"termhost/auth"
+	gossh "golang.org/x/crypto/ssh"
+
+	"termhost/hostkeys"
 	"termhost/persist"
 	"termhost/sessions"
+	"termhost/sshd"
 	"termhost/web"
 )
 
@@ -382,34 +387,52 @@ func TestWrongPassword(t *testing.T) {
 }
 
 // TestLoginDelaysShared: a wrong password over the web delays the next
-// SSH attempt from the same source (one login path, SPEC §9), and not
-// another source's.
+// SSH attempt from the same source — a real sshd on the same login path
+// (SPEC §9) — and not another source's.
 func TestLoginDelaysShared(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", persist.RoleUser, "pw-alice")
+	e.addUser("bob", persist.RoleUser, "pw-bob")
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	hk, _ := gossh.NewSignerFromKey(priv)
+	ssh, err := sshd.Listen(sshd.Config{Addr: "127.0.0.1:0", HostKeys: []hostkeys.Key{{Signer: hk}}, Auth: e.auth, Users: e.store,
+		Manager: e.mgr, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ssh.Serve()
+	t.Cleanup(func() { ssh.Close() })
+
 	b := e.browser()
-	b.signIn("alice", "wrong", "/")
+	if resp := b.signIn("alice", "wrong", "/"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong password over the web: %d, want 401", resp.StatusCode)
+	}
 	e.sleeps.take()
 	tests := []struct {
-		name   string
-		remote string
-		delay  bool
+		name  string
+		from  string
+		delay bool
 	}{
-		{"same source over ssh", "127.0.0.1:40000", true},
-		{"another source over ssh", "127.0.0.2:40000", false},
+		{"another source", "127.0.0.2", false},
+		{"the same source", "127.0.0.1", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			remote, _ := net.ResolveTCPAddr("tcp", tt.remote)
-			if _, err := e.auth.Login(context.Background(), auth.LoginRequest{Transport: "ssh", User: "bob", Password: "x", Remote: remote}); err != nil {
-				t.Fatalf("ssh signup of bob: %v", err)
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tt.from)}, Timeout: wait}
+			conn, err := d.Dial("tcp", ssh.Addr().String())
+			if err != nil {
+				t.Fatal(err)
 			}
-			d := e.sleeps.take()
-			if got := len(d) > 0 && d[0] > 0; got != tt.delay {
-				t.Fatalf("ssh attempt from %s waited %v; want a delay: %v", tt.remote, d, tt.delay)
+			c, chans, reqs, err := gossh.NewClientConn(conn, ssh.Addr().String(), &gossh.ClientConfig{User: "bob",
+				Auth: []gossh.AuthMethod{gossh.Password("pw-bob")}, HostKeyCallback: gossh.FixedHostKey(hk.PublicKey()), Timeout: wait})
+			if err != nil {
+				t.Fatalf("ssh login as bob from %s: %v", tt.from, err)
 			}
-			// Forget bob for the next case.
-			_ = e.store.DeleteUser(context.Background(), "bob")
+			gossh.NewClient(c, chans, reqs).Close()
+			waited := e.sleeps.take()
+			if got := len(waited) > 0; got != tt.delay {
+				t.Fatalf("ssh login from %s waited %v; want a delay: %v", tt.from, waited, tt.delay)
+			}
 		})
 	}
 }
