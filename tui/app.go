@@ -142,6 +142,10 @@ type Ops interface {
 // Focuser is implemented by apps that care whether their tab is visible.
 type Focuser interface{ SetFocused(bool) }
 
+// Unsaver is implemented by apps that can hold text the store does not
+// have yet; ctrl+b x asks before closing such a tab (issue 9).
+type Unsaver interface{ Unsaved() bool }
+
 // Badger is implemented by apps with an unread count for the status bar.
 type Badger interface{ Unread() int }
 

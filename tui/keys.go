@@ -20,7 +20,7 @@ func KeyGroups() []KeyGroup {
 	return []KeyGroup{
 		{"Workspace (prefix ctrl+b)", []Binding{
 			bind("ctrl+b d", "detach"), bind("ctrl+b c", "new tab"), bind("ctrl+b n/p", "next/prev tab"),
-			bind("ctrl+b 1-9", "go to tab"), bind("ctrl+b x", "close tab"), bind("ctrl+b q", "end session"),
+			bind("ctrl+b 1-9", "go to tab"), bind("ctrl+b x", "close tab (asks if unsaved)"), bind("ctrl+b q", "end session"),
 			bind("ctrl+b ?", "help"),
 		}},
 		{"Notes", []Binding{

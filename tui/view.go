@@ -99,6 +99,8 @@ func (w *Workspace) overlayView(width, height int) string {
 	switch w.overlay {
 	case overlayQuit:
 		lines = []string{"End this session?", "", "y: end it (the workspace is kept", "   for your next session)", "any other key: cancel"}
+	case overlayClose:
+		lines = w.closeLines()
 	case overlayHelp:
 		lines = helpLines()
 	case overlayChooser:

@@ -24,6 +24,7 @@ const (
 	overlayChooser
 	overlayHelp
 	overlayQuit
+	overlayClose // ctrl+b x on a tab with unsaved text: confirm
 )
 
 // tab is one open app. Its identity (the pointer) addresses the results
@@ -178,15 +179,18 @@ func (w *Workspace) Update(msg tea.Msg) Action {
 	}
 	defer w.syncFocus()
 	w.Notice = ""
+	// The prefix works from anywhere, overlays included (SPEC §3: ctrl+b d
+	// always detaches); a prefix command closes the overlay it came from.
 	switch {
-	case w.overlay != overlayNone:
-		return w.updateOverlay(key)
 	case w.prefix:
 		w.prefix = false
+		w.overlay = overlayNone
 		return w.prefixKey(key)
 	case key.String() == "ctrl+b":
 		w.prefix = true
 		return ActNone
+	case w.overlay != overlayNone:
+		return w.updateOverlay(key)
 	}
 	if t := w.focused(); t != nil {
 		if c, ok := t.app.(*crashedApp); ok {
@@ -220,7 +224,11 @@ func (w *Workspace) prefixKey(key tea.KeyPressMsg) Action {
 			w.focus = (w.focus + len(w.tabs) - 1) % len(w.tabs)
 		}
 	case "x":
-		w.closeTab()
+		if u, ok := w.focusedApp().(Unsaver); ok && w.unsaved(u) {
+			w.overlay = overlayClose // closing would lose text: ask
+		} else {
+			w.closeTab()
+		}
 	case "?":
 		w.overlay = overlayHelp
 	case "q":
@@ -240,6 +248,30 @@ func (w *Workspace) prefixKey(key tea.KeyPressMsg) Action {
 	return ActNone
 }
 
+// focusedApp is the focused tab's app, nil without tabs.
+func (w *Workspace) focusedApp() App {
+	if t := w.focused(); t != nil {
+		return t.app
+	}
+	return nil
+}
+
+// unsaved asks u, containing a panic (a crashed app has nothing to lose).
+func (w *Workspace) unsaved(u Unsaver) bool {
+	dirty := false
+	w.guard(w.focused(), "", "unsaved", func() { dirty = u.Unsaved() })
+	return dirty
+}
+
+// closeLines is the close-confirm overlay's text.
+func (w *Workspace) closeLines() []string {
+	title := ""
+	if a := w.focusedApp(); a != nil {
+		title = Printable(a.Title())
+	}
+	return []string{"Close " + title + "?", "", "Its text is not saved.", "y: close it and lose the text", "any other key: keep the tab", "(ctrl+s in the tab saves)"}
+}
+
 func (w *Workspace) closeTab() {
 	if len(w.tabs) == 0 {
 		return
@@ -257,6 +289,11 @@ func (w *Workspace) updateOverlay(key tea.KeyPressMsg) Action {
 		w.overlay = overlayNone
 		if s == "y" || s == "Y" {
 			return ActEnd
+		}
+	case overlayClose:
+		w.overlay = overlayNone
+		if s == "y" || s == "Y" {
+			w.closeTab()
 		}
 	case overlayHelp:
 		w.overlay = overlayNone

@@ -132,6 +132,14 @@ func TestPrefixKeys(t *testing.T) {
 		{name: "quit asks", keys: "\x02q", wantTabs: 1, wantText: "End this session?"},
 		{name: "quit confirmed", keys: "\x02qy", wantAct: tui.ActEnd, wantTabs: 1},
 		{name: "quit cancelled", keys: "\x02qn", wantTabs: 1, wantFocus: "untitled"},
+		{name: "close asks when the text is unsaved", keys: "ab\x02x", wantTabs: 1, wantText: "Its text is not saved."},
+		{name: "close unsaved confirmed", keys: "ab\x02xy", wantTabs: 0, wantText: "No tabs open"},
+		{name: "close unsaved cancelled", keys: "ab\x02xn", wantTabs: 1, wantFocus: "untitled*", wantText: "ab"},
+		{name: "detach from help", keys: "\x02?\x02d", wantAct: tui.ActDetach, wantTabs: 1},
+		{name: "detach from the chooser", keys: "\x02c\x02d", wantAct: tui.ActDetach, wantTabs: 1},
+		{name: "detach from the quit question", keys: "\x02q\x02d", wantAct: tui.ActDetach, wantTabs: 1},
+		{name: "detach from the close question", keys: "ab\x02x\x02d", wantAct: tui.ActDetach, wantTabs: 1},
+		{name: "prefix from the chooser opens help", keys: "\x02c\x02?", wantTabs: 1, wantText: "ctrl+b d"},
 		{name: "status shows the prefix", keys: "\x02", wantTabs: 1, wantText: "· ^B"},
 		{name: "prefix then text goes nowhere", keys: "\x02zab", wantTabs: 1, wantFocus: "untitled*", wantText: "ab"},
 	}
@@ -181,6 +189,7 @@ func TestViewFitsEverySize(t *testing.T) {
 		{name: "chooser", keys: "\x02c"},
 		{name: "help", keys: "\x02?"},
 		{name: "quit", keys: "\x02q"},
+		{name: "close unsaved", keys: "text\x02x"},
 		{name: "no tabs", keys: "\x02x"},
 		{name: "many tabs", keys: strings.Repeat("\x02c2", 12)},
 	}

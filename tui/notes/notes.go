@@ -144,6 +144,9 @@ func restore(env tui.Env, version int, raw json.RawMessage) (tui.App, error) {
 // Kind implements tui.App.
 func (n *Notes) Kind() string { return "notes" }
 
+// Unsaved implements tui.Unsaver: the text has changes not yet saved.
+func (n *Notes) Unsaved() bool { return n.dirty }
+
 // Title implements tui.App; a trailing * marks unsaved changes.
 func (n *Notes) Title() string {
 	if n.loading && n.version == 0 {
