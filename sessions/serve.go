@@ -54,6 +54,9 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 		msg := ""
 		if err != nil {
 			msg = "error: " + err.Error()
+			if e, ok := conn.(ExitConn); ok {
+				e.SetExit(1) // `ssh -t host attach nosuch` fails in a script
+			}
 		}
 		c.farewell(msg)
 		<-c.out.done
@@ -64,6 +67,15 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 	m.pump(s, c)
 	log.Info("connection ended")
 	return nil
+}
+
+// ExitConn is a Conn whose protocol carries an exit status (SSH). Serve
+// sets 1 before it closes the connection over an error (no such session,
+// a name in use), so the client's command fails; the status is 0
+// otherwise.
+type ExitConn interface {
+	Conn
+	SetExit(code int)
 }
 
 // reorderFlags lets "--shared" follow the positional argument.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"charm.land/ssh"
 
@@ -130,18 +131,23 @@ func remoteOf(a net.Addr) string {
 	return a.String()
 }
 
-// channelConn adapts an SSH session channel to sessions.Conn.
+// channelConn adapts an SSH session channel to sessions.ExitConn.
 type channelConn struct {
 	sess ssh.Session
 	once sync.Once
+	code atomic.Int32 // the exit status Close sends (sessions.ExitConn)
 }
+
+// SetExit implements sessions.ExitConn: Close ends the channel with code.
+func (c *channelConn) SetExit(code int) { c.code.Store(int32(code)) }
 
 func (c *channelConn) Read(p []byte) (int, error)  { return c.sess.Read(p) }
 func (c *channelConn) Write(p []byte) (int, error) { return c.sess.Write(p) }
 
-// Close ends the channel with exit status 0, so the client exits cleanly.
+// Close ends the channel with the status SetExit gave (0 unless the
+// session layer ended the connection over an error).
 func (c *channelConn) Close() error {
-	c.exit(0)
+	c.exit(int(c.code.Load()))
 	return nil
 }
 
@@ -152,4 +158,4 @@ func (c *channelConn) exit(code int) {
 	})
 }
 
-var _ io.ReadWriteCloser = (*channelConn)(nil)
+var _ sessions.ExitConn = (*channelConn)(nil)

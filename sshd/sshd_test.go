@@ -220,3 +220,29 @@ func TestInputEOFDetaches(t *testing.T) {
 		t.Errorf("after EOF: %+v, want one detached session", info)
 	}
 }
+
+// An interactive verb that fails before attaching ends with exit status 1
+// and says why on the terminal (issue 9: it printed the error but exited 0).
+func TestInteractiveVerbErrorsExit(t *testing.T) {
+	s := startServer(t, true)
+	key := newSigner(t)
+	c := s.mustDial("alice", gossh.PublicKeys(key))
+	shell(t, c, 80, 24, "new work").waitFor(" alice · work")
+	tests := []struct {
+		name, cmd, want string
+		code            int
+	}{
+		{name: "attach a session that does not exist", cmd: "attach nosuch", want: "no such session", code: 1},
+		{name: "new with a name in use", cmd: "new work", want: "work", code: 1},
+		{name: "unknown interactive flag", cmd: "attach --bogus", want: "error", code: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := shell(t, c, 80, 24, tt.cmd)
+			tm.waitFor(tt.want)
+			if code := tm.waitExit(); code != tt.code {
+				t.Errorf("%q exited %d, want %d; screen:\n%s", tt.cmd, code, tt.code, tm.scr.Text())
+			}
+		})
+	}
+}
