@@ -230,6 +230,12 @@ func TestWebBrowser(t *testing.T) {
 		signIn(alice, "alice", "pw-alice")
 		run(t, alice, "open a new session", chromedp.Click(chromedp.CSS(`a[href="/s/new"]`)))
 		waitPage(t, alice, "the workspace", screenHas("alice")+` && termhost.state() === "open"`)
+		// xterm.js puts its theme and cell metrics in <style> elements; a
+		// Content-Security-Policy without inline styles silently drops them
+		// (no colours, a proportional font).
+		if !eval[bool](t, alice, `[...document.querySelectorAll("style")].some(e => e.sheet && e.sheet.cssRules.length > 0)`) {
+			t.Fatal("xterm.js's styles were not applied (blocked by the Content-Security-Policy?)")
+		}
 		run(t, alice, "type", typeText("hello from chromium"))
 		waitPage(t, alice, "typed text", screenHas("hello from chromium"))
 		sessionPath = get(t, alice, "location", chromedp.Location())
