@@ -27,6 +27,9 @@ func (m *Manager) env(u User, id string, run func(tea.Cmd)) tui.Env {
 		Now:  m.clock.Now,
 		Run:  run,
 		Log:  m.log.With("session", id, "user", u.Name),
+		// Document renames and deletes reach the user's other sessions'
+		// tabs (issue 9); queued, so the caller never waits.
+		Publish: func(msg tea.Msg) { m.chat.publishTo(u.Name, msg) },
 	}
 	if u.Admin {
 		env.Ops = adminOps{m: m, actor: u.Name}
@@ -105,9 +108,11 @@ func (c userChat) History(ctx context.Context, room string, before int64, limit 
 
 // chatHub fans posted messages out to every live session of this node, in
 // order, from one goroutine, so a poster never waits for other sessions.
+// It also carries a user's workspace news (tui.DocRenamed, tui.DocDeleted)
+// to that user's sessions only.
 type chatHub struct {
 	mu    sync.Mutex // guards queue; a leaf lock
-	queue []tui.ChatMsg
+	queue []hubMsg
 	wake  chan struct{}
 	limit chatLimiter
 }
@@ -160,9 +165,19 @@ func (l *chatLimiter) allow(user string, now time.Time) bool {
 	return allowed
 }
 
-func (h *chatHub) publish(msg tui.ChatMsg) {
+// hubMsg is one queued delivery: to every live session, or to user's.
+type hubMsg struct {
+	user string // "" for everyone
+	msg  tea.Msg
+}
+
+func (h *chatHub) publish(msg tui.ChatMsg) { h.publishTo("", msg) }
+
+// publishTo queues msg for user's live sessions ("" for all); it never
+// blocks.
+func (h *chatHub) publishTo(user string, msg tea.Msg) {
 	h.mu.Lock()
-	h.queue = append(h.queue, msg)
+	h.queue = append(h.queue, hubMsg{user: user, msg: msg})
 	h.mu.Unlock()
 	select {
 	case h.wake <- struct{}{}:
@@ -189,9 +204,11 @@ func (m *Manager) chatLoop() {
 			live = append(live, s)
 		}
 		m.mu.Unlock()
-		for _, msg := range batch {
+		for _, item := range batch {
 			for _, s := range live {
-				s.deliver(msg)
+				if item.user == "" || s.rec.Owner == item.user { // Owner never changes, like ID
+					s.deliver(item.msg)
+				}
 			}
 		}
 	}

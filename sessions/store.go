@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"termhost/persist"
@@ -40,7 +41,16 @@ func (d userDocs) Create(ctx context.Context, title, body string) (tui.Doc, erro
 
 func (d userDocs) Get(ctx context.Context, id string) (tui.Doc, error) {
 	x, err := d.store.GetDocument(ctx, d.owner, id)
-	return toDoc(x), err
+	return toDoc(x), docErr(err)
+}
+
+// docErr maps the store's not-found to tui's, so Notes can tell a deleted
+// document from a failing store.
+func docErr(err error) error {
+	if errors.Is(err, persist.ErrNotFound) {
+		return fmt.Errorf("%w (%w)", tui.ErrNotFound, err)
+	}
+	return err
 }
 
 func (d userDocs) List(ctx context.Context) ([]tui.Doc, error) {
@@ -61,7 +71,7 @@ func (d userDocs) Save(ctx context.Context, doc tui.Doc) (tui.Doc, error) {
 		if isConflict(err) {
 			return doc, tui.ErrConflict
 		}
-		return doc, err
+		return doc, docErr(err)
 	}
 	return toDoc(x), nil
 }

@@ -33,6 +33,22 @@ const MaxDocumentSize = 1 << 20
 // ErrConflict is returned by Docs.Save when the stored document is newer.
 var ErrConflict = errors.New("document changed since it was loaded")
 
+// ErrNotFound is returned by Docs.Get and Docs.Save for a document that
+// does not exist (deleted elsewhere).
+var ErrNotFound = errors.New("the document was deleted")
+
+// DocRenamed is broadcast (Env.Broadcast) after a document was renamed:
+// tabs editing it take the new title and, when they were at version From,
+// the new Version, so their next save is no false conflict (issue 9).
+type DocRenamed struct {
+	ID, Title     string
+	From, Version int64
+}
+
+// DocDeleted is broadcast after a document was deleted: tabs editing it
+// keep the text, marked unsaved, and ctrl+s saves it as a new document.
+type DocDeleted struct{ ID, Title string }
+
 // Docs is the part of the store the apps may use, already scoped to the user.
 type Docs interface {
 	Create(ctx context.Context, title, body string) (Doc, error)
@@ -69,6 +85,13 @@ type Env struct {
 	// block: all store I/O (through Go), admin actions, presence. Run
 	// itself never blocks. nil in bare test environments.
 	Run func(cmd tea.Cmd)
+	// Broadcast hands msg to every tab of this workspace after the current
+	// update, and to Publish. Apps use it for news other tabs must follow
+	// (DocRenamed, DocDeleted). Set by the workspace.
+	Broadcast func(msg tea.Msg)
+	// Publish delivers msg to the user's other live sessions (the sessions
+	// layer sets it; nil: this workspace only). It never blocks.
+	Publish func(msg tea.Msg)
 	// Chat is the chat service, scoped to the user; nil disables Chat.
 	Chat Chat
 	// Who lists who is online; nil when unknown.

@@ -60,6 +60,9 @@ type Workspace struct {
 	prefix  bool
 	overlay overlay
 	choice  int
+	// queued are Broadcast messages, handed to every tab once the update
+	// that sent them is over (an app never runs inside another's update).
+	queued []tea.Msg
 }
 
 // newWorkspace is the one way a workspace comes to life (New and Restore):
@@ -69,6 +72,13 @@ func newWorkspace(reg *Registry, env Env) *Workspace {
 	w := &Workspace{reg: reg}
 	env.Open = w.open
 	env.Notify = func(msg string) { w.Notice = msg }
+	publish := env.Publish
+	env.Broadcast = func(msg tea.Msg) {
+		w.queued = append(w.queued, msg)
+		if publish != nil {
+			publish(msg)
+		}
+	}
 	w.env = env
 	return w
 }
@@ -157,6 +167,7 @@ func (w *Workspace) Unread() int {
 
 // Update applies one message and says what the session should do.
 func (w *Workspace) Update(msg tea.Msg) Action {
+	defer w.flushBroadcasts()
 	key, isKey := msg.(tea.KeyPressMsg)
 	if !isKey {
 		switch m := msg.(type) {
@@ -202,6 +213,19 @@ func (w *Workspace) Update(msg tea.Msg) Action {
 		w.overlay, w.choice = overlayChooser, 0
 	}
 	return ActNone
+}
+
+// flushBroadcasts hands queued Broadcast messages to every tab, in order;
+// bounded, so apps that answer a broadcast with one cannot loop forever.
+func (w *Workspace) flushBroadcasts() {
+	for i := 0; i < 64 && len(w.queued) > 0; i++ {
+		msg := w.queued[0]
+		w.queued = w.queued[1:]
+		for _, t := range slices.Clone(w.tabs) {
+			w.update(t, msg)
+		}
+	}
+	w.queued = nil
 }
 
 // update hands msg to t's app, containing a panic.

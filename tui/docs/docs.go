@@ -241,6 +241,18 @@ func (d *Docs) done(m doneMsg) {
 		d.notify(m.tag + " failed: " + m.err.Error())
 	case m.tag == "new" && d.env.Open != nil:
 		d.env.Open("notes", m.doc.ID)
+	case m.tag == "rename":
+		d.broadcast(tui.DocRenamed{ID: m.doc.ID, Title: m.doc.Title, From: m.doc.Version - 1, Version: m.doc.Version})
+	case m.tag == "delete":
+		d.broadcast(tui.DocDeleted{ID: m.doc.ID, Title: m.doc.Title})
+	}
+}
+
+// broadcast tells open tabs (here and in the user's other sessions) that a
+// document changed under them.
+func (d *Docs) broadcast(msg tea.Msg) {
+	if d.env.Broadcast != nil {
+		d.env.Broadcast(msg)
 	}
 }
 

@@ -63,6 +63,9 @@ type Notes struct {
 	// edits counts changes to the text; a save result clears dirty only if
 	// nothing changed since the save was issued.
 	edits uint64
+	// orphaned is set when the document was deleted under the tab: the
+	// next save creates a new one and says so.
+	orphaned bool
 }
 
 // Results of store commands (tui.Env.Go); the workspace hands each to the
@@ -179,6 +182,18 @@ func (n *Notes) Update(msg tea.Msg) {
 		n.loaded(m)
 	case savedMsg:
 		n.saved(m)
+	case tui.DocRenamed:
+		if m.ID == n.docID && m.ID != "" {
+			n.title = m.Title
+			if n.version == m.From {
+				n.version = m.Version // the rename is no change to the text
+			}
+		}
+	case tui.DocDeleted:
+		if m.ID == n.docID && m.ID != "" {
+			n.orphan()
+			n.notify(n.title + " was deleted: ctrl+s saves this text as a new document")
+		}
 	case tea.PasteMsg:
 		if n.refuseWhileLoading() {
 			return
@@ -288,6 +303,10 @@ func (n *Notes) saved(m savedMsg) {
 	again := n.saveAgain
 	n.saveAgain = false
 	switch {
+	case errors.Is(m.err, tui.ErrNotFound) && n.docID != "":
+		n.orphan()
+		n.notify("not saved: " + n.title + " was deleted; ctrl+s saves it as a new document")
+		return
 	case errors.Is(m.err, tui.ErrConflict):
 		n.conflict = true
 		n.notify("not saved: " + n.title + " changed elsewhere")
@@ -298,7 +317,10 @@ func (n *Notes) saved(m savedMsg) {
 	}
 	n.docID, n.version = m.doc.ID, m.doc.Version
 	n.dirty = n.edits != m.edits
-	if m.copy {
+	if n.orphaned {
+		n.orphaned = false
+		n.notify("saved as new document " + n.title)
+	} else if m.copy {
 		n.title = m.doc.Title
 		n.notify("saved as " + n.title)
 	} else {
@@ -341,6 +363,13 @@ func (n *Notes) resolve(answer string) {
 		return
 	}
 	n.conflict = false
+}
+
+// orphan detaches the tab from its deleted document: the text stays,
+// marked unsaved, and the next save creates a new document.
+func (n *Notes) orphan() {
+	n.docID, n.version, n.conflict, n.orphaned = "", 0, false, true
+	n.changed()
 }
 
 // changed marks the text modified since the last save.
