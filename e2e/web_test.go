@@ -295,6 +295,20 @@ func TestWebBrowser(t *testing.T) {
 		waitPage(t, alice, "back after the takeover", screenHas("hello from chromium again")+` && termhost.state() === "open"`)
 	})
 
+	t.Run("paste, in pieces below the frame limit", func(t *testing.T) {
+		// 80 KB: more than the server's 64 KiB message limit, so it only
+		// arrives whole in term.js's 32 KiB pieces (one message would close
+		// the socket with 1009 and the page would reconnect).
+		before := eval[int](t, alice, "termhost.reconnects()")
+		run(t, alice, "paste", chromedp.Evaluate[chromedp.Void](
+			`termhost.term.paste("\n" + "x".repeat(79).concat("\n").repeat(1000) + "END-OF-PASTE")`))
+		waitPage(t, alice, "the pasted text", screenHas("END-OF-PASTE")+` && termhost.state() === "open"`)
+		if got := eval[int](t, alice, "termhost.reconnects()"); got != before {
+			t.Fatalf("the paste cost the page its connection (reconnects %d → %d)", before, got)
+		}
+		run(t, alice, "type after the paste", typeText("\n"))
+	})
+
 	t.Run("an admin kills the session from /admin", func(t *testing.T) {
 		root := tab(t, browser)
 		signIn(root, "root", "pw-root")
