@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -173,10 +174,19 @@ type hubMsg struct {
 
 func (h *chatHub) publish(msg tui.ChatMsg) { h.publishTo("", msg) }
 
+func isSessionsChanged(q hubMsg) bool {
+	_, ok := q.msg.(tui.SessionsChanged)
+	return ok
+}
+
 // publishTo queues msg for user's live sessions ("" for all); it never
 // blocks.
 func (h *chatHub) publishTo(user string, msg tea.Msg) {
 	h.mu.Lock()
+	if _, ok := msg.(tui.SessionsChanged); ok && slices.ContainsFunc(h.queue, isSessionsChanged) {
+		h.mu.Unlock() // one pending SessionsChanged says it all
+		return
+	}
 	h.queue = append(h.queue, hubMsg{user: user, msg: msg})
 	h.mu.Unlock()
 	select {

@@ -444,4 +444,8 @@ func (m *Manager) event(id, kind, actor, remote, detail string) {
 	defer cancel()
 	e := persist.Event{SessionID: id, At: m.clock.Now(), Kind: kind, Actor: actor, Remote: remote, Detail: strings.TrimSpace(detail)}
 	logErr(m.log, "append session event", m.store.AppendEvent(ctx, e), "session", id)
+	if kind != "message" {
+		// Admin and Who tables follow (issue 9); coalesced in the hub.
+		m.chat.publishTo("", tui.SessionsChanged{})
+	}
 }

@@ -45,6 +45,12 @@ type DocRenamed struct {
 	From, Version int64
 }
 
+// SessionsChanged is delivered to every workspace when a session is
+// created, attached, detached, hibernated, woken or ended (the sessions
+// layer coalesces them): Admin and Who read their tables again while
+// visible, so they follow changes without "r" (issue 9).
+type SessionsChanged struct{}
+
 // DocDeleted is broadcast after a document was deleted: tabs editing it
 // keep the text, marked unsaved, and ctrl+s saves it as a new document.
 type DocDeleted struct{ ID, Title string }

@@ -61,8 +61,9 @@ type Admin struct {
 	focused bool
 	prompt  tui.Prompt
 	status  string
-	// fetching is set while a table read is in flight.
-	fetching bool
+	// fetching is set while a table read is in flight; again asks for
+	// another when it lands (sessions changed meanwhile).
+	fetching, again bool
 }
 
 // Kind implements tui.App.
@@ -109,6 +110,7 @@ func (a *Admin) run(f func(ctx context.Context, ops tui.Ops) tea.Msg) bool {
 // refresh reads the table, one request at a time.
 func (a *Admin) refresh() {
 	if a.fetching {
+		a.again = true
 		return
 	}
 	a.fetching = a.run(func(ctx context.Context, ops tui.Ops) tea.Msg {
@@ -142,6 +144,14 @@ func (a *Admin) Update(msg tea.Msg) {
 		if m.to == a {
 			a.rows, a.err, a.fetching = m.rows, m.err, false
 			a.sel = min(a.sel, max(len(a.rows)-1, 0))
+			if a.again {
+				a.again = false
+				a.refresh()
+			}
+		}
+	case tui.SessionsChanged:
+		if a.focused { // the table follows changes while shown (issue 9)
+			a.refresh()
 		}
 	case doneMsg:
 		if m.to == a {

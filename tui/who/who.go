@@ -32,15 +32,17 @@ type listMsg struct {
 }
 
 // Who lists online users. The list is fetched off the session lock when
-// the tab is shown and on "r"; nothing ticks while nobody looks.
+// the tab is shown, when sessions change (tui.SessionsChanged) while it is
+// shown, and on "r"; nothing ticks while nobody looks.
 type Who struct {
 	env     tui.Env
 	list    []tui.Presence
 	err     error
 	loaded  bool
 	focused bool
-	// fetching is set while a request is in flight.
-	fetching bool
+	// fetching is set while a request is in flight; again asks for
+	// another when it lands (a change arrived meanwhile).
+	fetching, again bool
 }
 
 // Kind implements tui.App.
@@ -65,7 +67,11 @@ func (w *Who) SetFocused(f bool) {
 
 // refresh asks for the list off the session's lock, one request at a time.
 func (w *Who) refresh() {
-	if w.env.Who == nil || w.fetching {
+	if w.fetching {
+		w.again = true
+		return
+	}
+	if w.env.Who == nil {
 		return
 	}
 	who := w.env.Who
@@ -81,6 +87,14 @@ func (w *Who) Update(msg tea.Msg) {
 	case listMsg:
 		if m.to == w {
 			w.list, w.err, w.loaded, w.fetching = m.list, m.err, true, false
+			if w.again {
+				w.again = false
+				w.refresh()
+			}
+		}
+	case tui.SessionsChanged:
+		if w.focused {
+			w.refresh()
 		}
 	case tea.KeyPressMsg:
 		if m.String() == "r" {
