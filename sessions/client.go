@@ -96,6 +96,27 @@ type Client struct {
 	started       bool
 
 	out outbox
+
+	// input reads and decodes the connection; set by the goroutine
+	// serving it (the picker's, then the pump's), which alone uses it.
+	input *keyReader
+}
+
+// keys returns the client's input reader, starting it on first use: the
+// session picker and the pump after it read through the same one, so no
+// byte typed meanwhile is lost.
+func (c *Client) keys(clock Clock) *keyReader {
+	if c.input == nil {
+		c.input = newKeyReader(c.conn, clock)
+	}
+	return c.input
+}
+
+// stopKeys stops the input reader, if one was started.
+func (c *Client) stopKeys() {
+	if c.input != nil {
+		c.input.close()
+	}
 }
 
 func newClient(conn Conn, info ClientInfo, now time.Time) *Client {

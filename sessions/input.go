@@ -3,6 +3,8 @@ package sessions
 import (
 	"bytes"
 	"errors"
+	"io"
+	"time"
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
@@ -11,11 +13,19 @@ import (
 	"termhost/persist"
 )
 
+// EscapeTime is how long an unfinished sequence at the end of a read (a
+// lone ESC above all) waits for the rest before it is decoded as it stands,
+// a lone ESC then being the Escape key. Slow links, modem bridges and
+// telnet gateways deliver ESC and "[D" milliseconds apart (issue 9); tmux's
+// escape-time does the same (10 ms by default in tmux 3.5, 500 ms before).
+// 50 ms covers split links while an Escape press still feels immediate.
+const EscapeTime = 50 * time.Millisecond
+
 // inputDecoder decodes a connection's input across reads: a read may end
 // inside an escape sequence or a UTF-8 character (TCP segments and SSH
-// packets split anywhere), so an incomplete tail waits for the next read.
-// A lone ESC that ends a longer read waits too; an ESC read on its own is
-// the Escape key at once.
+// packets split anywhere), so an incomplete tail, a lone ESC included,
+// waits for the next read. Its owner calls flush once EscapeTime passes
+// without one (keyReader).
 type inputDecoder struct {
 	dec  uv.EventDecoder
 	tail []byte
@@ -28,9 +38,6 @@ const maxTail = 64
 func (d *inputDecoder) decode(p []byte) []tea.Msg {
 	if len(p) == 0 {
 		return nil
-	}
-	if len(p) == 1 && p[0] == 0x1b && len(d.tail) == 0 {
-		return decode(&d.dec, p) // the Escape key, pressed on its own
 	}
 	buf := p
 	if len(d.tail) > 0 {
@@ -52,6 +59,126 @@ func (d *inputDecoder) decode(p []byte) []tea.Msg {
 	return decode(&d.dec, buf[:cut])
 }
 
+// flush decodes a held tail as it stands: nothing more came in time.
+func (d *inputDecoder) flush() []tea.Msg {
+	tail := d.tail
+	d.tail = nil
+	return decode(&d.dec, tail)
+}
+
+// keyReader reads one connection on its own goroutine and hands the pump
+// (or the session picker before it) decoded events in order. The read
+// goroutine waits for each read to be decoded before reading again, so the
+// buffer is never copied; a held tail is flushed EscapeTime after the read
+// that left it (timed by the manager's clock) unless more input came.
+// Only the goroutine calling next touches dec, gen and timer.
+type keyReader struct {
+	clock   Clock
+	dec     inputDecoder
+	buf     []byte
+	reads   chan readResult
+	more    chan struct{} // the buffer is free: read again
+	expired chan int      // a flush timer fired (its generation)
+	done    chan struct{}
+	gen     int
+	timer   Timer
+}
+
+type readResult struct {
+	n   int
+	at  time.Time
+	err error
+}
+
+// newKeyReader starts reading r; close stops it (a Read in progress ends
+// when the transport closes the connection).
+func newKeyReader(r io.Reader, clock Clock) *keyReader {
+	k := &keyReader{clock: clock, buf: make([]byte, 4096), reads: make(chan readResult),
+		more: make(chan struct{}), expired: make(chan int, 1), done: make(chan struct{})}
+	go k.run(r)
+	return k
+}
+
+func (k *keyReader) run(r io.Reader) {
+	for {
+		n, err := r.Read(k.buf)
+		select {
+		case k.reads <- readResult{n: n, at: time.Now(), err: err}:
+		case <-k.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+		select {
+		case <-k.more:
+		case <-k.done:
+			return
+		}
+	}
+}
+
+// next waits for input and returns its events (never empty unless err is
+// set) and when it was read; err is the connection's read error (the
+// events before it are still returned).
+func (k *keyReader) next() ([]tea.Msg, time.Time, error) {
+	for {
+		select {
+		case r := <-k.reads:
+			events := k.dec.decode(k.buf[:r.n])
+			if r.err != nil {
+				return events, r.at, r.err
+			}
+			k.more <- struct{}{}
+			k.arm()
+			if len(events) > 0 {
+				return events, r.at, nil
+			}
+		case g := <-k.expired:
+			if g != k.gen {
+				continue
+			}
+			if events := k.dec.flush(); len(events) > 0 {
+				return events, time.Now(), nil
+			}
+		}
+	}
+}
+
+// arm restarts the flush timer when the decoder holds a tail.
+func (k *keyReader) arm() {
+	if k.timer != nil {
+		k.timer.Stop()
+		k.timer = nil
+	}
+	k.gen++
+	if len(k.dec.tail) == 0 {
+		return
+	}
+	g, ch := k.gen, k.expired
+	k.timer = k.clock.AfterFunc(EscapeTime, func() {
+		for { // the newest generation wins, as in OfferSize
+			select {
+			case ch <- g:
+				return
+			default:
+			}
+			select {
+			case <-ch:
+			default:
+			}
+		}
+	})
+}
+
+// close stops the read goroutine and the timer; Serve calls it once.
+func (k *keyReader) close() {
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+	close(k.done)
+}
+
 // incompleteTail returns where an unfinished sequence at the end of buf
 // starts, or len(buf).
 func incompleteTail(buf []byte) int {
@@ -66,8 +193,17 @@ func incompleteTail(buf []byte) int {
 			for j < n && buf[j] >= 0x20 && buf[j] <= 0x3f {
 				j++
 			}
-			// X10 mouse reports carry three raw bytes after "\x1b[M".
-			held = j == n || (j == i+2 && buf[j] == 'M' && n-j-1 < 3)
+			switch {
+			case j == n:
+				// rxvt's shifted keys end in '$' ("\x1b[2$"), a byte
+				// that would otherwise start a longer sequence.
+				held = !(n-i > 3 && buf[n-1] == '$' && digits(buf[i+2:n-1]))
+			case j == i+2 && buf[j] == 'M':
+				// X10 mouse reports carry three raw bytes after "\x1b[M".
+				held = n-j-1 < 3
+			case j == i+2 && buf[j] == '[':
+				held = j == n-1 // the Linux console's F1–F5: "\x1b[[A"
+			}
 		case buf[i+1] == 'O': // SS3, with optional modifier digits
 			j := i + 2
 			for j < n && buf[j] >= '0' && buf[j] <= '9' {
@@ -98,11 +234,23 @@ func incompleteTail(buf []byte) int {
 	return n
 }
 
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // decode turns raw terminal input into messages for the workspace.
 func decode(dec *uv.EventDecoder, buf []byte) []tea.Msg {
 	var out []tea.Msg
 	for len(buf) > 0 {
-		n, ev := safeDecode(dec, buf)
+		n, ev := translate(buf)
+		if n == 0 {
+			n, ev = safeDecode(dec, buf)
+		}
 		if n <= 0 {
 			break
 		}
@@ -110,6 +258,19 @@ func decode(dec *uv.EventDecoder, buf []byte) []tea.Msg {
 		out = appendEvent(out, ev)
 	}
 	return out
+}
+
+// linuxF are the Linux console's F1–F5 ("\x1b[[A" … "\x1b[[E", also
+// PuTTY's "Linux" function-key mode), which ultraviolet reads as letters.
+var linuxF = [...]rune{uv.KeyF1, uv.KeyF2, uv.KeyF3, uv.KeyF4, uv.KeyF5}
+
+// translate decodes the key forms of common terminals that ultraviolet's
+// decoder lacks; n is 0 when buf starts with none of them.
+func translate(buf []byte) (n int, ev uv.Event) {
+	if len(buf) >= 4 && buf[0] == 0x1b && buf[1] == '[' && buf[2] == '[' && buf[3] >= 'A' && buf[3] <= 'E' {
+		return 4, uv.KeyPressEvent{Code: linuxF[buf[3]-'A']}
+	}
+	return 0, nil
 }
 
 // safeDecode decodes one event; a decoder panic on hostile input (found by

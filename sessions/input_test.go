@@ -1,7 +1,11 @@
 package sessions_test
 
 import (
+	"strings"
 	"testing"
+	"time"
+
+	"termhost/sessions"
 )
 
 // Input split across reads (TCP segments, SSH packets) must decode as if it
@@ -32,4 +36,50 @@ func TestInputSplitAcrossReads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An ESC read on its own waits EscapeTime for the rest of its sequence
+// (issue 9: a slow link delivered ESC, then "[D" 5 ms later, and "[D" was
+// typed into the document). The clock is the manager's fake one: the ESC
+// is held until it advances EscapeTime past the read.
+func TestEscapeHeldAcrossReads(t *testing.T) {
+	tests := []struct {
+		name   string
+		chunks []string // between chunks the clock moves 5 ms
+		want   string   // the first text line once "|" is typed
+	}{
+		{name: "esc then [D 5 ms later", chunks: []string{"x", "\x1b", "[D", "y"}, want: "y|x"},
+		{name: "esc [ then D", chunks: []string{"ab", "\x1b[", "D", "c"}, want: "ac|b"},
+		{name: "esc ending a read", chunks: []string{"ab\x1b", "[Dc"}, want: "ac|b"},
+		{name: "linux f1 split", chunks: []string{"a", "\x1b[", "[", "A", "b"}, want: "ab|"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, testPolicy())
+			c := e.attach()
+			for _, ch := range tt.chunks {
+				c.send(ch)
+				e.clock.Advance(5 * time.Millisecond)
+			}
+			c.send("|")
+			c.waitFor("|")
+			if got := c.scr.Line(1); got != tt.want {
+				t.Errorf("line = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A lone ESC with nothing after it is the Escape key once EscapeTime has
+// passed: it closes the help overlay.
+func TestLoneEscapeIsEscapeKey(t *testing.T) {
+	e := newEnv(t, testPolicy())
+	c := e.attach()
+	c.send("\x02?")
+	c.waitFor("any key: close")
+	c.send("\x1b")
+	waitFor(t, "the help to close", func() bool {
+		e.clock.Advance(sessions.EscapeTime)
+		return !strings.Contains(c.scr.Text(), "any key: close")
+	})
 }

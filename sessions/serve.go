@@ -27,6 +27,7 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 	var err error
 	c := newClient(conn, info, m.clock.Now())
 	c.out.watch(m.obs, time.Now())
+	defer c.stopKeys()
 	switch verb {
 	case "":
 		s, err = m.defaultSession(ctx, c, u)
@@ -143,11 +144,10 @@ func (m *Manager) pick(ctx context.Context, c *Client, u User) (string, error) {
 	}
 	draw := func() { c.draw(p.View(c.width, c.height), nil, c.width, c.height) }
 	draw()
-	var dec inputDecoder
-	buf := make([]byte, 1024)
+	keys := c.keys(m.clock)
 	for {
-		n, err := c.conn.Read(buf)
-		for _, ev := range dec.decode(buf[:n]) {
+		events, _, err := keys.next()
+		for _, ev := range events {
 			switch p.Update(ev) {
 			case tui.PickChosen:
 				return p.Selected().ID, nil
@@ -196,17 +196,13 @@ func (m *Manager) pump(s *Session, c *Client) {
 			}
 		}()
 	}
-	var dec inputDecoder
-	buf := make([]byte, 4096)
+	keys := c.keys(m.clock)
 	for {
-		n, err := c.conn.Read(buf)
-		if n > 0 {
-			read := time.Now()
-			if events := dec.decode(buf[:n]); len(events) > 0 {
-				c.out.inputRead(read)
-				s.input(c, events)
-				c.out.inputDone()
-			}
+		events, read, err := keys.next()
+		if len(events) > 0 {
+			c.out.inputRead(read)
+			s.input(c, events)
+			c.out.inputDone()
 		}
 		if err != nil {
 			break
