@@ -36,6 +36,10 @@ func (s *Server) handle(sess ssh.Session) {
 		sess.Exit(1)
 		return
 	}
+	if role, ok := ctx.Value(newAccountKey).(string); ok {
+		ctx.SetValue(newAccountKey, nil) // once per connection
+		fmt.Fprint(sess.Stderr(), welcome(u.Name, role))
+	}
 	args := sess.Command()
 	if len(args) > 0 && args[0] == "sessions" {
 		if !u.Admin {
@@ -108,6 +112,7 @@ func (s *Server) user(ctx ssh.Context) (sessions.User, error) {
 		switch {
 		case err == nil:
 			s.cfg.Log.Info("signed up", "transport", "ssh", "user", u.Name, "role", u.Role, "remote", ctx.RemoteAddr())
+			ctx.SetValue(newAccountKey, u.Role)
 		case errors.Is(err, persist.ErrExists):
 			// Another connection signed this name up first: only its keys count.
 			if _, err := s.cfg.Auth.CheckKey(ctx, name, ctx.Value(ssh.ContextKeyPublicKey).(ssh.PublicKey)); err != nil {

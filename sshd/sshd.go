@@ -63,7 +63,14 @@ type ctxKey string
 const (
 	signupKey ctxKey = "signup-key"
 	ticketKey ctxKey = "admission-ticket"
+	// newAccountKey holds the role of an account this connection's login
+	// created, for the welcome line (handle).
+	newAccountKey ctxKey = "new-account"
 )
+
+// ErrSignupMismatch means the repeated password of a new account differed:
+// no account was made.
+var ErrSignupMismatch = errors.New("the passwords did not match; no account was created")
 
 // Listen binds the address and returns a server ready to Serve.
 func Listen(cfg Config) (*Server, error) {
@@ -174,23 +181,64 @@ func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
 	return true
 }
 
-// password answers password and keyboard-interactive attempts through the
-// one login path, its waits bounded by the login grace.
+// password answers the password method. It cannot ask again, so a signup
+// through it is not confirmed: OpenSSH tries keyboard-interactive first,
+// which does confirm, and scripts that send only a password keep working.
 func (s *Server) password(ctx ssh.Context, password string) bool {
+	return s.login(ctx, password, nil)
+}
+
+// keyboardInteractive asks for the password and, for an unknown name with
+// signup on, asks for it again before the account is made (as telnet and
+// the web do, issue 9): a mistyped name makes no account.
+func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
+	answers, err := challenge("", "", []string{"Password: "}, []bool{false})
+	if err != nil || len(answers) != 1 {
+		return false
+	}
+	pw := answers[0]
+	return s.login(ctx, pw, func(context.Context) error {
+		again, err := challenge("", fmt.Sprintf("There is no account %q: repeat the password to create it.", ctx.User()),
+			[]string{"Repeat the password: "}, []bool{false})
+		if err != nil {
+			return err
+		}
+		if len(again) != 1 || again[0] != pw {
+			return ErrSignupMismatch
+		}
+		return nil
+	})
+}
+
+// login runs one password attempt through the one login path, its waits
+// bounded by the login grace; confirm (nil: none) asks before a signup.
+// A login that created the account leaves its role in ctx.
+func (s *Server) login(ctx ssh.Context, password string, confirm func(context.Context) error) bool {
 	lctx := context.Context(ctx)
 	if t := ticketOf(ctx); t != nil {
 		var cancel context.CancelFunc
 		lctx, cancel = context.WithDeadline(ctx, t.Deadline())
 		defer cancel()
 	}
-	_, err := s.cfg.Auth.Login(lctx, auth.LoginRequest{Transport: "ssh", User: ctx.User(), Password: password, Remote: ctx.RemoteAddr()})
+	signup := false
+	u, err := s.cfg.Auth.Login(lctx, auth.LoginRequest{Transport: "ssh", User: ctx.User(), Password: password, Remote: ctx.RemoteAddr(),
+		ConfirmSignup: func(c context.Context) error {
+			signup = true
+			if confirm != nil {
+				return confirm(c)
+			}
+			return nil
+		}})
+	if err == nil && signup {
+		ctx.SetValue(newAccountKey, u.Role)
+	}
 	return err == nil
 }
 
-func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
-	answers, err := challenge("", "", []string{"Password: "}, []bool{false})
-	if err != nil || len(answers) != 1 {
-		return false
+// welcome is the line a login that created its account prints first.
+func welcome(name, role string) string {
+	if role == persist.RoleAdmin {
+		return fmt.Sprintf("Account %s created. It is the first account, so it is an admin: `sessions …` verbs and the Admin app are yours.\r\n", name)
 	}
-	return s.password(ctx, answers[0])
+	return fmt.Sprintf("Account %s created.\r\n", name)
 }

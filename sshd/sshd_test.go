@@ -246,3 +246,61 @@ func TestInteractiveVerbErrorsExit(t *testing.T) {
 		})
 	}
 }
+
+// TestSignupByPasswordConfirms: over keyboard-interactive (what OpenSSH
+// uses first) an unknown name is asked for its password again before an
+// account is made, and the first account is told it is an admin (issue 9).
+func TestSignupByPasswordConfirms(t *testing.T) {
+	tests := []struct {
+		name      string
+		repeat    string // answer to the second question ("" : never asked)
+		ok        bool
+		wantAsked int
+		wantRole  string // "" : no account
+		welcome   string
+	}{
+		{name: "mistyped repeat makes no account", repeat: "pw-typo", wantAsked: 2},
+		{name: "repeated makes the first admin", repeat: "pw-right", ok: true, wantAsked: 2, wantRole: persist.RoleAdmin, welcome: "first account, so it is an admin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, true)
+			var asked []string
+			method := gossh.KeyboardInteractive(func(_, instr string, qs []string, _ []bool) ([]string, error) {
+				asked = append(asked, instr+strings.Join(qs, ""))
+				if len(asked) == 1 {
+					return []string{"pw-right"}, nil
+				}
+				return []string{tt.repeat}, nil
+			})
+			c, err := s.dial("dana", method)
+			if (err == nil) != tt.ok {
+				t.Fatalf("dial = %v, want ok=%v", err, tt.ok)
+			}
+			if len(asked) != tt.wantAsked || !strings.Contains(asked[len(asked)-1], "repeat the password") {
+				t.Errorf("questions %q, want %d ending with a repeat", asked, tt.wantAsked)
+			}
+			u, err := s.store.GetUser(context.Background(), "dana")
+			if tt.wantRole == "" {
+				if err == nil {
+					t.Errorf("an account was made: %+v", u)
+				}
+				return
+			}
+			if err != nil || u.Role != tt.wantRole {
+				t.Fatalf("account %+v, %v; want role %s", u, err, tt.wantRole)
+			}
+			if _, _, errOut := run(t, c, "ls"); !strings.Contains(errOut, tt.welcome) {
+				t.Errorf("first command's stderr %q, want %q", errOut, tt.welcome)
+			}
+			if _, _, errOut := run(t, c, "ls"); strings.Contains(errOut, "created") {
+				t.Errorf("welcome repeated on the next command: %q", errOut)
+			}
+			// An existing account is asked once.
+			asked = nil
+			if _, err := s.dial("dana", method); err != nil || len(asked) != 1 {
+				t.Errorf("login to the existing account: %v after %d questions, want 1", err, len(asked))
+			}
+		})
+	}
+}
