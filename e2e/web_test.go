@@ -245,6 +245,30 @@ func TestWebBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the terminal follows the window's size", func(t *testing.T) {
+		cols := eval[int](t, alice, "termhost.term.cols")
+		w, h := eval[int64](t, alice, "window.innerWidth"), eval[int64](t, alice, "window.innerHeight")
+		run(t, alice, "shrink the window", chromedp.EmulateViewport(w*7/10, h*7/10))
+		waitPage(t, alice, "fewer columns", fmt.Sprintf("termhost.term.cols < %d", cols))
+		want := eval[int](t, alice, "termhost.term.cols")
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			out, err := s.run("", "sessions", "list", "--json")
+			if err != nil {
+				t.Fatalf("sessions list: %v\n%s", err, out)
+			}
+			if strings.Contains(out, fmt.Sprintf(`"width": %d,`, want)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the server never saw the page's %d columns:\n%s", want, out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		run(t, alice, "restore the window", chromedp.EmulateViewport(w, h))
+		waitPage(t, alice, "the columns back", fmt.Sprintf("termhost.term.cols === %d", cols))
+	})
+
 	t.Run("reload lands on the same text and cursor", func(t *testing.T) {
 		before := eval[map[string]int](t, alice, "termhost.cursor()")
 		run(t, alice, "reload", chromedp.Reload())
