@@ -175,7 +175,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"remote", r.RemoteAddr, "ms", s.cfg.Now().Sub(start).Milliseconds())
 }
 
-// Listen binds cfg.Addr and returns a Server ready to Serve.
+// Listen binds cfg.Addr (and, with TLSCert and TLSKey, loads the key pair)
+// and returns a Server ready to Serve. Errors name the address or the files.
 func Listen(cfg Config) (*Server, error) {
 	s := New(cfg)
 	ln, err := net.Listen("tcp", cfg.Addr)
