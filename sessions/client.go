@@ -250,7 +250,9 @@ func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
 		c.resetRenderer(w, h)
 	}
 	if !c.started {
-		c.frame.WriteString(ansi.SetModeAltScreenSaveCursor + ansi.HideCursor + ansi.EraseEntireScreen)
+		// Bracketed paste: a paste arrives marked, as one PasteMsg with
+		// its line ends kept (input.go), never as typed keys.
+		c.frame.WriteString(ansi.SetModeAltScreenSaveCursor + ansi.SetModeBracketedPaste + ansi.HideCursor + ansi.EraseEntireScreen)
 		c.cursorShown = false
 		c.started = true
 	}
@@ -279,13 +281,13 @@ func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
 	return c.frame.Bytes()
 }
 
-// farewell leaves the alternate screen, prints why the client is leaving
+// farewell leaves the alternate screen and bracketed paste, prints why the client is leaving
 // and closes the connection once everything queued is written.
 func (c *Client) farewell(reason string) {
 	if f, ok := c.conn.(FarewellConn); ok {
 		f.Farewell(reason)
 	}
-	msg := ansi.ResetStyle + ansi.ShowCursor + ansi.ResetModeAltScreenSaveCursor
+	msg := ansi.ResetStyle + ansi.ShowCursor + ansi.ResetModeBracketedPaste + ansi.ResetModeAltScreenSaveCursor
 	if reason != "" {
 		msg += reason + "\r\n"
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -11,6 +12,7 @@ import (
 	uv "github.com/charmbracelet/ultraviolet"
 
 	"termhost/persist"
+	"termhost/tui"
 )
 
 // EscapeTime is how long an unfinished sequence at the end of a read (a
@@ -25,11 +27,27 @@ const EscapeTime = 50 * time.Millisecond
 // inside an escape sequence or a UTF-8 character (TCP segments and SSH
 // packets split anywhere), so an incomplete tail, a lone ESC included,
 // waits for the next read. Its owner calls flush once EscapeTime passes
-// without one (keyReader).
+// without one (keyReader). A bracketed paste (ESC[200~ … ESC[201~, enabled
+// on attach) becomes one tea.PasteMsg, however many reads it spans.
 type inputDecoder struct {
-	dec  uv.EventDecoder
-	tail []byte
+	dec     uv.EventDecoder
+	tail    []byte
+	afterCR bool // the last key was a CR: an LF right after it is the same Enter
+
+	pasting bool   // inside a bracketed paste
+	paste   []byte // its raw bytes so far, at most maxPaste
 }
+
+// Bracketed paste (xterm's mode 2004) markers.
+var (
+	pasteStart = []byte("\x1b[200~")
+	pasteEnd   = []byte("\x1b[201~")
+)
+
+// maxPaste bounds the bytes of one paste a connection buffers: one more
+// than a document may hold (tui.MaxDocumentSize), so an oversized paste
+// still arrives oversized and Notes refuses it whole. The rest is dropped.
+const maxPaste = tui.MaxDocumentSize + 1
 
 // maxTail bounds what may wait for the next read; a longer "sequence" is
 // decoded as it is.
@@ -44,6 +62,83 @@ func (d *inputDecoder) decode(p []byte) []tea.Msg {
 		buf = append(d.tail, p...)
 		d.tail = nil
 	}
+	var out []tea.Msg
+	for len(buf) > 0 {
+		if d.pasting {
+			buf = d.pasted(buf, &out)
+			continue
+		}
+		i := bytes.Index(buf, pasteStart)
+		if i < 0 {
+			return append(out, d.keys(buf)...)
+		}
+		out = append(out, d.events(buf[:i])...)
+		d.pasting, d.paste = true, []byte{}
+		buf = buf[i+len(pasteStart):]
+	}
+	return out
+}
+
+// pasted takes paste bytes up to the end marker, appending the finished
+// paste to out, and returns what follows it. A possible start of the end
+// marker at the end of buf waits in the tail.
+func (d *inputDecoder) pasted(buf []byte, out *[]tea.Msg) []byte {
+	i := bytes.Index(buf, pasteEnd)
+	if i < 0 {
+		keep := markerStart(buf, pasteEnd)
+		d.addPaste(buf[:len(buf)-keep])
+		if keep > 0 {
+			d.tail = append([]byte(nil), buf[len(buf)-keep:]...)
+		}
+		return nil
+	}
+	d.addPaste(buf[:i])
+	*out = append(*out, tea.PasteMsg{Content: pasteText(d.paste)})
+	d.pasting, d.paste = false, nil
+	return buf[i+len(pasteEnd):]
+}
+
+func (d *inputDecoder) addPaste(b []byte) {
+	d.paste = append(d.paste, b[:min(len(b), maxPaste-len(d.paste))]...)
+}
+
+// markerStart is the length of the longest end of buf that begins marker.
+func markerStart(buf, marker []byte) int {
+	for k := min(len(buf), len(marker)-1); k > 0; k-- {
+		if bytes.HasPrefix(marker, buf[len(buf)-k:]) {
+			return k
+		}
+	}
+	return 0
+}
+
+// pasteText is a paste's text as the apps take it: every line end (LF, CR,
+// CR LF) one "\n", tabs kept, other control characters and invalid UTF-8
+// dropped, so a paste cannot write escape sequences into a document.
+func pasteText(raw []byte) string {
+	var b strings.Builder
+	b.Grow(len(raw))
+	for i := 0; i < len(raw); {
+		r, n := utf8.DecodeRune(raw[i:])
+		switch {
+		case r == '\r':
+			b.WriteByte('\n')
+			if i+1 < len(raw) && raw[i+1] == '\n' {
+				n = 2
+			}
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == utf8.RuneError && n <= 1, tui.UnsafeRune(r):
+		default:
+			b.Write(raw[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// keys decodes key input, holding an unfinished sequence at its end.
+func (d *inputDecoder) keys(buf []byte) []tea.Msg {
 	cut := incompleteTail(buf)
 	// What precedes a held tail may itself be unfinished ("\x1b[" then ESC).
 	for cut < len(buf) {
@@ -56,14 +151,19 @@ func (d *inputDecoder) decode(p []byte) []tea.Msg {
 	if cut < len(buf) {
 		d.tail = append([]byte(nil), buf[cut:]...)
 	}
-	return decode(&d.dec, buf[:cut])
+	return d.events(buf[:cut])
 }
 
-// flush decodes a held tail as it stands: nothing more came in time.
+// flush decodes a held tail as it stands: nothing more came in time. A
+// paste waits for its end marker however long it takes (its size is
+// bounded, not its time).
 func (d *inputDecoder) flush() []tea.Msg {
+	if d.pasting {
+		return nil
+	}
 	tail := d.tail
 	d.tail = nil
-	return decode(&d.dec, tail)
+	return d.events(tail)
 }
 
 // keyReader reads one connection on its own goroutine and hands the pump
@@ -191,13 +291,16 @@ func incompleteTail(buf []byte) int {
 		case buf[i+1] == '[':
 			j := i + 2
 			for j < n && buf[j] >= 0x20 && buf[j] <= 0x3f {
+				// rxvt's shifted keys end in '$' ("\x1b[2$"), a byte
+				// that would otherwise start a longer sequence.
+				if buf[j] == '$' && j > i+2 && digits(buf[i+2:j]) {
+					break
+				}
 				j++
 			}
 			switch {
 			case j == n:
-				// rxvt's shifted keys end in '$' ("\x1b[2$"), a byte
-				// that would otherwise start a longer sequence.
-				held = !(n-i > 3 && buf[n-1] == '$' && digits(buf[i+2:n-1]))
+				held = true
 			case j == i+2 && buf[j] == 'M':
 				// X10 mouse reports carry three raw bytes after "\x1b[M".
 				held = n-j-1 < 3
@@ -243,17 +346,18 @@ func digits(b []byte) bool {
 	return true
 }
 
-// decode turns raw terminal input into messages for the workspace.
-func decode(dec *uv.EventDecoder, buf []byte) []tea.Msg {
+// events turns raw terminal input into messages for the workspace.
+func (d *inputDecoder) events(buf []byte) []tea.Msg {
 	var out []tea.Msg
 	for len(buf) > 0 {
-		n, ev := translate(buf)
+		n, ev := d.translate(buf)
 		if n == 0 {
-			n, ev = safeDecode(dec, buf)
+			n, ev = safeDecode(&d.dec, buf)
 		}
 		if n <= 0 {
 			break
 		}
+		d.afterCR = n == 1 && buf[0] == '\r'
 		buf = buf[n:]
 		out = appendEvent(out, ev)
 	}
@@ -265,8 +369,16 @@ func decode(dec *uv.EventDecoder, buf []byte) []tea.Msg {
 var linuxF = [...]rune{uv.KeyF1, uv.KeyF2, uv.KeyF3, uv.KeyF4, uv.KeyF5}
 
 // translate decodes the key forms of common terminals that ultraviolet's
-// decoder lacks; n is 0 when buf starts with none of them.
-func translate(buf []byte) (n int, ev uv.Event) {
+// decoder lacks; n is 0 when buf starts with none of them. A bare LF is
+// Enter (terminals and links whose Enter sends LF), except right after a
+// CR: CR LF is one Enter.
+func (d *inputDecoder) translate(buf []byte) (n int, ev uv.Event) {
+	if buf[0] == '\n' {
+		if d.afterCR {
+			return 1, nil
+		}
+		return 1, uv.KeyPressEvent{Code: uv.KeyEnter}
+	}
 	if len(buf) >= 4 && buf[0] == 0x1b && buf[1] == '[' && buf[2] == '[' && buf[3] >= 'A' && buf[3] <= 'E' {
 		return 4, uv.KeyPressEvent{Code: linuxF[buf[3]-'A']}
 	}

@@ -83,3 +83,53 @@ func TestLoneEscapeIsEscapeKey(t *testing.T) {
 		return !strings.Contains(c.scr.Text(), "any key: close")
 	})
 }
+
+// A bracketed paste is one paste with its line ends kept, however the
+// link splits it (issue 9: "line1⏎line2⏎line3" with LF ends landed as
+// "line1line2line3"); a bare LF from a client whose Enter sends LF is a
+// new line, and CR LF is one.
+func TestPasteAndLineEnds(t *testing.T) {
+	tests := []struct {
+		name   string
+		chunks []string
+		want   []string // text lines 1.. once "|" is typed
+	}{
+		{name: "paste with LF", chunks: []string{"\x1b[200~line1\nline2\nline3\x1b[201~"}, want: []string{"line1", "line2", "line3|"}},
+		{name: "paste with CR LF", chunks: []string{"\x1b[200~line1\r\nline2\r\nline3\x1b[201~"}, want: []string{"line1", "line2", "line3|"}},
+		{name: "paste with CR", chunks: []string{"\x1b[200~line1\rline2\x1b[201~"}, want: []string{"line1", "line2|"}},
+		{name: "paste split in markers and CR LF", chunks: []string{"a\x1b[20", "0~line1\r", "\nline2\x1b[2", "01", "~b"}, want: []string{"aline1", "line2b|"}},
+		{name: "paste drops controls", chunks: []string{"\x1b[200~x\x1b[2Jy\x07\x1b[201~"}, want: []string{"x[2Jy|"}},
+		{name: "paste keeps tabs", chunks: []string{"\x1b[200~a\tb\x1b[201~"}, want: []string{"a    b|"}},
+		{name: "bare LF is enter", chunks: []string{"a\nb"}, want: []string{"a", "b|"}},
+		{name: "bare LF per read", chunks: []string{"a", "\n", "b"}, want: []string{"a", "b|"}},
+		{name: "CR LF is one enter", chunks: []string{"a\r\nb"}, want: []string{"a", "b|"}},
+		{name: "CR LF split", chunks: []string{"a\r", "\nb"}, want: []string{"a", "b|"}},
+		{name: "two LFs", chunks: []string{"a\n\nb"}, want: []string{"a", "", "b|"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, testPolicy())
+			c := e.attach()
+			for _, ch := range tt.chunks {
+				c.send(ch)
+			}
+			c.send("|")
+			c.waitFor("|")
+			for i, want := range tt.want {
+				if got := strings.TrimRight(c.scr.Line(1+i), " "); got != want {
+					t.Errorf("line %d = %q, want %q\n%s", 1+i, got, want, c.scr.Text())
+				}
+			}
+		})
+	}
+}
+
+// Attaching turns bracketed paste on; leaving turns it off again.
+func TestBracketedPasteMode(t *testing.T) {
+	e := newEnv(t, testPolicy())
+	c := e.attach()
+	c.scr.WaitRaw(t, "\x1b[?2004h", wait)
+	c.send("\x02d")
+	c.waitDone()
+	c.scr.WaitRaw(t, "\x1b[?2004l", wait)
+}

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"bytes"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -89,5 +90,32 @@ func TestKeyForms(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A paste is bounded: past maxPaste bytes the rest is dropped, and the
+// paste still ends at its marker.
+func TestPasteBounded(t *testing.T) {
+	var d inputDecoder
+	big := bytes.Repeat([]byte("x"), maxPaste+100)
+	var got []tea.Msg
+	got = append(got, d.decode([]byte("\x1b[200~"))...)
+	for len(big) > 0 {
+		n := min(len(big), 4096)
+		got = append(got, d.decode(big[:n])...)
+		big = big[n:]
+		if len(d.paste) > maxPaste || len(d.tail) > maxTail {
+			t.Fatalf("buffered %d paste bytes, %d tail", len(d.paste), len(d.tail))
+		}
+	}
+	got = append(got, d.decode([]byte("\x1b[201~a"))...)
+	if len(got) != 2 {
+		t.Fatalf("%d events, want a paste and a key", len(got))
+	}
+	if p, ok := got[0].(tea.PasteMsg); !ok || len(p.Content) != maxPaste {
+		t.Fatalf("first event %T, want a paste of %d bytes", got[0], maxPaste)
+	}
+	if k, ok := got[1].(tea.KeyPressMsg); !ok || k.Text != "a" {
+		t.Fatalf("after the paste: %v, want a", got[1])
 	}
 }
