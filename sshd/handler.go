@@ -54,6 +54,10 @@ func (s *Server) handle(sess ssh.Session) {
 		sess.Exit(s.weblink(ctx, u, args[1:], sess, sess.Stderr()))
 		return
 	}
+	if len(args) > 0 && (args[0] == "passwd" || args[0] == "keys") {
+		sess.Exit(s.account(ctx, sess, u, args))
+		return
+	}
 	if !sessions.IsInteractive(args) {
 		sess.Exit(s.cfg.Manager.Command(ctx, u, args, sess, sess.Stderr()))
 		return

@@ -1,0 +1,156 @@
+package sshd_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"termhost/auth"
+	"termhost/persist"
+)
+
+// runIn runs cmd with stdin and returns its status and output.
+func runIn(t *testing.T, c *gossh.Client, cmd, stdin string) (code int, stdout, stderr string) {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	var out, errOut bytes.Buffer
+	sess.Stdin, sess.Stdout, sess.Stderr = strings.NewReader(stdin), &out, &errOut
+	err = sess.Run(cmd)
+	var ee *gossh.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitStatus()
+	default:
+		t.Fatalf("run %q: %v", cmd, err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+// TestSelfServicePasswd: `ssh host passwd` changes the caller's own
+// password; a password account must give the old one, a key-only account
+// sets its first one (and can then log in by password, as telnet does).
+func TestSelfServicePasswd(t *testing.T) {
+	tests := []struct {
+		name    string
+		user    string // carol has "old-pw" and a key; kim only a key
+		stdin   string
+		code    int
+		want    string
+		loginPw string // a password that must work afterwards
+		failPw  string // one that must not
+	}{
+		{name: "key-only account sets a first password", user: "kim", stdin: "first-pw\nfirst-pw\n", want: "password of kim changed", loginPw: "first-pw"},
+		{name: "old password right", user: "carol", stdin: "old-pw\nnew-pw\nnew-pw\n", want: "password of carol changed", loginPw: "new-pw", failPw: "old-pw"},
+		{name: "old password wrong", user: "carol", stdin: "guess\nnew-pw\nnew-pw\n", code: 1, want: "permission denied", loginPw: "old-pw", failPw: "new-pw"},
+		{name: "new passwords differ", user: "carol", stdin: "old-pw\nnew-pw\nnew-pW\n", code: 1, want: "did not match", loginPw: "old-pw", failPw: "new-pw"},
+		{name: "empty new password", user: "kim", stdin: "\n\n", code: 1, want: "password is required"},
+		{name: "arguments refused", user: "kim", stdin: "", code: 2, want: "usage: passwd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, false)
+			key := newSigner(t)
+			s.addUser("carol", persist.RoleUser, "old-pw", key.PublicKey())
+			s.addUser("kim", persist.RoleUser, "", key.PublicKey())
+			c := s.mustDial(tt.user, gossh.PublicKeys(key))
+			cmd := "passwd"
+			if tt.code == 2 {
+				cmd = "passwd bob"
+			}
+			code, out, errOut := runIn(t, c, cmd, tt.stdin)
+			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+				t.Fatalf("passwd: exit %d, stdout %q, stderr %q; want %d and %q", code, out, errOut, tt.code, tt.want)
+			}
+			if tt.loginPw != "" {
+				if _, err := s.dial(tt.user, gossh.Password(tt.loginPw)); err != nil {
+					t.Errorf("login with %q: %v", tt.loginPw, err)
+				}
+			}
+			if tt.failPw != "" {
+				if _, err := s.dial(tt.user, gossh.Password(tt.failPw)); err == nil {
+					t.Errorf("login with %q worked", tt.failPw)
+				}
+			}
+		})
+	}
+}
+
+// On a terminal, passwd asks each question and echoes nothing typed.
+func TestSelfServicePasswdOnTerminal(t *testing.T) {
+	s := startServer(t, false)
+	key := newSigner(t)
+	s.addUser("carol", persist.RoleUser, "old-pw", key.PublicKey())
+	tm := shell(t, s.mustDial("carol", gossh.PublicKeys(key)), 80, 24, "passwd")
+	tm.waitFor("Current password:")
+	tm.send("old-pw\r")
+	tm.waitFor("New password:")
+	tm.send("tty-pw\r")
+	tm.waitFor("Repeat the new password:")
+	tm.send("tty-pw\r")
+	if code := tm.waitExit(); code != 0 {
+		t.Fatalf("passwd on a terminal exited %d:\n%s\n%s", code, tm.scr.Text(), tm.errOut.String())
+	}
+	if strings.Contains(tm.scr.Text()+tm.errOut.String(), "tty-pw") || strings.Contains(tm.scr.Text()+tm.errOut.String(), "old-pw") {
+		t.Errorf("a typed password was echoed:\n%s", tm.scr.Text())
+	}
+	if _, err := s.dial("carol", gossh.Password("tty-pw")); err != nil {
+		t.Errorf("the new password does not log in: %v", err)
+	}
+}
+
+// TestSelfServiceKeys: `ssh host keys list|add|del` on the caller's own
+// account; the last way in cannot be deleted.
+func TestSelfServiceKeys(t *testing.T) {
+	s := startServer(t, false)
+	key, second := newSigner(t), newSigner(t)
+	s.addUser("kim", persist.RoleUser, "", key.PublicKey())
+	s.addUser("lee", persist.RoleUser, "", newSigner(t).PublicKey())
+	c := s.mustDial("kim", gossh.PublicKeys(key))
+	fp := func(k gossh.Signer) string { return gossh.FingerprintSHA256(k.PublicKey()) }
+	secondText := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(second.PublicKey())))
+	tests := []struct {
+		name, cmd, stdin string
+		code             int
+		want             string
+		keys             int // kim's keys afterwards
+	}{
+		{name: "list", cmd: "keys list", want: fp(key), keys: 1},
+		{name: "the last key stays", cmd: "keys del 1", code: 1, want: "only way in", keys: 1},
+		{name: "add from stdin", cmd: "keys add", stdin: secondText + "\n", want: "key " + fp(second) + " added", keys: 2},
+		{name: "add again is no error", cmd: "keys add " + secondText, want: "added", keys: 2},
+		{name: "not a key", cmd: "keys add ssh-ed25519 AAAAnope", code: 1, want: "not a valid public key", keys: 2},
+		{name: "delete by fingerprint", cmd: "keys del " + fp(key), want: "deleted", keys: 1},
+		{name: "no such key", cmd: "keys del 7", code: 1, want: "no such key", keys: 1},
+		{name: "bad verb", cmd: "keys frob", code: 2, want: "usage: keys", keys: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "delete by fingerprint" {
+				c = s.mustDial("kim", gossh.PublicKeys(second)) // the key being deleted is the one in use: fine
+			}
+			code, out, errOut := runIn(t, c, tt.cmd, tt.stdin)
+			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+				t.Errorf("%q: exit %d, stdout %q, stderr %q; want %d and %q", tt.cmd, code, out, errOut, tt.code, tt.want)
+			}
+			keys, err := auth.Keys(context.Background(), s.store, "kim")
+			if err != nil || len(keys) != tt.keys {
+				t.Errorf("kim has %d keys (%v), want %d", len(keys), err, tt.keys)
+			}
+		})
+	}
+	if u, _ := s.store.GetUser(context.Background(), "lee"); len(u.Keys) != 1 {
+		t.Errorf("another user's keys changed: %+v", u)
+	}
+	if _, err := s.dial("kim", gossh.PublicKeys(key)); err == nil {
+		t.Error("a deleted key still logs in")
+	}
+}
