@@ -46,7 +46,7 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 		}
 		s, err = m.Create(ctx, u, name)
 	default:
-		err = fmt.Errorf("unknown command %q (try: attach, new, ls, kill)", verb)
+		err = fmt.Errorf("unknown command %q (try: attach, new, ls, kill, passwd, keys, weblink)", verb)
 	}
 	if err == nil && s != nil {
 		err = s.attach(c, shared)
@@ -248,7 +248,7 @@ func (m *Manager) Command(ctx context.Context, u User, args []string, stdout, st
 		fmt.Fprintf(stdout, "killed session %s (%s)\n", rec.Name, rec.ID)
 		return 0
 	}
-	fmt.Fprintf(stderr, "unknown command %q (try: attach, new, ls, kill)\n", args[0])
+	fmt.Fprintf(stderr, "unknown command %q (try: attach, new, ls, kill, passwd, keys, weblink)\n", args[0])
 	return 2
 }
 
