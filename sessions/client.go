@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,8 +36,11 @@ type ClientInfo struct {
 	Transport string // "ssh" or "telnet"
 	Remote    string
 	Term      string
-	Width     int
-	Height    int
+	// Locale is the client's LC_ALL, else LC_CTYPE, else LANG (POSIX
+	// precedence; OpenSSH sends them with SendEnv), "" when unknown.
+	Locale string
+	Width  int
+	Height int
 	// Resizes delivers window size changes; may be nil.
 	Resizes <-chan Size
 }
@@ -95,6 +99,9 @@ type Client struct {
 	cursorShown   bool
 	started       bool
 
+	charset tui.Charset // set at creation: frames are encoded in it
+	enc     []byte      // a frame encoded in charset (not UTF8)
+
 	out outbox
 
 	// input reads and decodes the connection; set by the goroutine
@@ -121,7 +128,8 @@ func (c *Client) stopKeys() {
 
 func newClient(conn Conn, info ClientInfo, now time.Time) *Client {
 	sz := ClampSize(Size{info.Width, info.Height}, Size{80, 24})
-	c := &Client{conn: conn, info: info, since: now, width: sz.Width, height: sz.Height}
+	c := &Client{conn: conn, info: info, since: now, width: sz.Width, height: sz.Height,
+		charset: CharsetFor(info.Term, info.Locale)}
 	c.out.init(conn)
 	return c
 }
@@ -220,6 +228,48 @@ func cellsHeld(b uv.ScreenBuffer) int {
 	return n
 }
 
+// CharsetFor picks the characters a client's terminal shows (SPEC §4).
+// A terminal type says it first: BBS and PC ANSI types (syncterm, ansi,
+// pcansi, ansi-bbs, cterm, scoansi) are CP437, and vt52, vt100, vt102,
+// vt220 and dumb are ASCII. Otherwise a locale (see ClientInfo.Locale) that
+// names no UTF-8 charset ("C", "POSIX", "en_US.ISO-8859-1") is ASCII; no
+// locale, or a UTF-8 one, is UTF-8. Case is ignored (telnet TTYPEs are
+// often upper case).
+func CharsetFor(term, locale string) tui.Charset {
+	term = strings.ToLower(term)
+	base, _, _ := strings.Cut(term, "-")
+	switch {
+	case base == "syncterm" || base == "pcansi" || base == "cterm" || base == "scoansi" ||
+		term == "ansi" || term == "ansi-bbs" || strings.HasPrefix(term, "ansi.sys"):
+		return tui.CP437
+	case term == "vt52" || term == "vt100" || term == "vt102" || term == "vt220" || term == "dumb" ||
+		strings.HasPrefix(term, "vt100-") || strings.HasPrefix(term, "vt220-"):
+		return tui.ASCII
+	}
+	l := strings.ToLower(locale)
+	if l != "" && !strings.Contains(l, "utf-8") && !strings.Contains(l, "utf8") {
+		return tui.ASCII
+	}
+	return tui.UTF8
+}
+
+// LocaleOf returns the effective character locale of an environment
+// ("NAME=value" entries): LC_ALL, else LC_CTYPE, else LANG; "" if none.
+func LocaleOf(env []string) string {
+	vals := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && v != "" {
+			vals[k] = v
+		}
+	}
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if v := vals[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // profileFor maps a terminal type to the colours it can show.
 func profileFor(term string) colorprofile.Profile {
 	if term == "" || term == "dumb" {
@@ -231,6 +281,15 @@ func profileFor(term string) colorprofile.Profile {
 // draw renders content at w×h into the client's queue.
 func (c *Client) draw(content string, cur *tui.Cursor, w, h int) {
 	if frame := c.render(content, cur, w, h); len(frame) > 0 {
+		if c.charset != tui.UTF8 {
+			// One view for every client of the session: each gets it
+			// in its own charset (tui.Charset.Encode keeps cell widths).
+			c.enc = c.charset.Encode(c.enc[:0], frame)
+			frame = c.enc
+			if cap(c.enc) > maxIdleBuffer {
+				c.enc = nil
+			}
+		}
 		c.out.push(frame)
 	}
 	c.frame.Reset()
@@ -289,7 +348,7 @@ func (c *Client) farewell(reason string) {
 	}
 	msg := ansi.ResetStyle + ansi.ShowCursor + ansi.ResetModeBracketedPaste + ansi.ResetModeAltScreenSaveCursor
 	if reason != "" {
-		msg += reason + "\r\n"
+		msg += string(c.charset.Encode(nil, []byte(reason))) + "\r\n"
 	}
 	c.out.closeAfter([]byte(msg))
 }

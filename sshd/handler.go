@@ -72,8 +72,10 @@ func (s *Server) handle(sess ssh.Session) {
 	go sessions.ForwardSizes(ctx, winCh, resizes, func(w ssh.Window) sessions.Size {
 		return sessions.Size{Width: w.Width, Height: w.Height}
 	})
+	// LANG/LC_* arrive as env requests (OpenSSH's SendEnv): a non-UTF-8
+	// locale gets ASCII drawing characters (sessions.CharsetFor).
 	info := sessions.ClientInfo{Transport: "ssh", Remote: remoteOf(ctx.RemoteAddr()), Term: pty.Term,
-		Width: pty.Window.Width, Height: pty.Window.Height, Resizes: resizes}
+		Locale: sessions.LocaleOf(sess.Environ()), Width: pty.Window.Width, Height: pty.Window.Height, Resizes: resizes}
 	conn := &channelConn{sess: sess}
 	if err := s.cfg.Manager.Serve(ctx, conn, info, u, args); err != nil {
 		s.cfg.Log.Info("ssh session ended with error", "transport", "ssh", "remote", ctx.RemoteAddr(), "user", u.Name, "err", err)
