@@ -67,3 +67,28 @@ func openSSH(t *testing.T, s *server, user, password, repeat, command, stdin str
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// TestUserPasswdOnTerminal: `termhost user passwd NAME` on a terminal asks
+// for the new password twice without echo (issue 9: it had no prompt and
+// required --password-stdin).
+func TestUserPasswdOnTerminal(t *testing.T) {
+	need(t, "tmux", "ssh")
+	s := startServer(t, "")
+	if out, err := s.run("old-pw\n", "user", "add", "erin", "--password-stdin"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	tm := newTerm(t, 100, 10, binary+" user passwd erin --data-dir "+s.dataDir+"; echo exit=$?")
+	tm.waitFor("New password:")
+	tm.typeText("tty-pw")
+	tm.send("Enter")
+	tm.waitFor("Repeat the new password:")
+	tm.typeText("tty-pw")
+	tm.send("Enter")
+	screen := tm.waitFor("exit=0")
+	if !strings.Contains(screen, "password of erin changed") || strings.Contains(screen, "tty-pw") {
+		t.Errorf("screen after passwd:\n%s", screen)
+	}
+	if out, err := openSSH(t, s, "erin", "tty-pw", "", "ls", ""); err != nil {
+		t.Errorf("the new password does not log in: %v\n%s", err, out)
+	}
+}
