@@ -10,6 +10,7 @@ package admission
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -47,11 +48,19 @@ type Config struct {
 	// Metrics is told every refusal's reason (SPEC §11: rate, unauth_cap,
 	// source_cap, proxy_header); nil: nobody.
 	Metrics interface{ Refused(reason string) }
+	// Log receives one WARN line per refusal, at most one per reason per
+	// second (the rest are counted as "suppressed"), and one INFO line per
+	// login grace that runs out; nil means slog.Default.
+	Log *slog.Logger
+	// Clock is the refusal log's clock (its Now); nil means the wall clock.
+	// An interface, not a func, so that a Config stays comparable.
+	Clock interface{ Now() time.Time }
 }
 
 // Gate admits connections for every transport of a node.
 type Gate struct {
-	cfg Config
+	cfg      Config
+	refusals *refusalLog
 
 	mu       sync.Mutex     // guards total and bySource
 	total    int            // connections admitted and not yet logged in or gone
@@ -63,7 +72,14 @@ func New(cfg Config) *Gate {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
-	return &Gate{cfg: cfg, bySource: map[string]int{}}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	now := time.Now
+	if cfg.Clock != nil {
+		now = cfg.Clock.Now
+	}
+	return &Gate{cfg: cfg, refusals: newRefusalLog(cfg.Log, DefaultRefusalEvery, now), bySource: map[string]int{}}
 }
 
 // Grace is the login grace connections get.
@@ -81,33 +97,34 @@ func (g *Gate) Pending(source string) (total, fromSource int) {
 // reports a missing or bad header (see Trust.Listen).
 type proxied interface{ ProxyErr() error }
 
-// Admit decides whether conn may start logging in. The source is
+// Admit decides whether conn, accepted by transport (ssh|telnet|web, for
+// the log lines), may start logging in. The source is
 // conn.RemoteAddr() (after a trusted PROXY header). On success the returned
 // Ticket holds one unauthenticated slot and arms the login grace: if the
 // transport has not called Ticket.LoggedIn within Grace, expire runs (nil:
 // conn.Close). expire must end the connection; it runs on its own goroutine.
 //
 // Errors: ErrProxyHeader (a trusted proxy sent no valid header), ErrRate,
-// ErrFull or ErrSourceFull, each wrapped with the source address. The caller
-// closes conn on error.
-func (g *Gate) Admit(conn net.Conn, expire func()) (*Ticket, error) {
+// ErrFull or ErrSourceFull, each wrapped with the source address. The gate
+// counts and logs the refusal (rate-limited); the caller closes conn.
+func (g *Gate) Admit(transport string, conn net.Conn, expire func()) (*Ticket, error) {
 	if p, ok := conn.(proxied); ok {
 		if err := p.ProxyErr(); err != nil {
-			return nil, g.refuse("proxy_header", err)
+			return nil, g.refuse(transport, conn, "proxy_header", err)
 		}
 	}
 	src := auth.SourceOf(conn.RemoteAddr())
 	if !g.cfg.Rate.Allow(src) {
-		return nil, g.refuse("rate", fmt.Errorf("%s: %w", src, ErrRate))
+		return nil, g.refuse(transport, conn, "rate", fmt.Errorf("%s: %w", src, ErrRate))
 	}
 	g.mu.Lock()
 	switch {
 	case g.cfg.MaxUnauth > 0 && g.total >= g.cfg.MaxUnauth:
 		g.mu.Unlock()
-		return nil, g.refuse("unauth_cap", fmt.Errorf("%s: %w (%d)", src, ErrFull, g.cfg.MaxUnauth))
+		return nil, g.refuse(transport, conn, "unauth_cap", fmt.Errorf("%s: %w (%d)", src, ErrFull, g.cfg.MaxUnauth))
 	case g.cfg.MaxUnauthPerSource > 0 && g.bySource[src] >= g.cfg.MaxUnauthPerSource:
 		g.mu.Unlock()
-		return nil, g.refuse("source_cap", fmt.Errorf("%s: %w (%d)", src, ErrSourceFull, g.cfg.MaxUnauthPerSource))
+		return nil, g.refuse(transport, conn, "source_cap", fmt.Errorf("%s: %w (%d)", src, ErrSourceFull, g.cfg.MaxUnauthPerSource))
 	}
 	g.total++
 	g.bySource[src]++
@@ -119,17 +136,20 @@ func (g *Gate) Admit(conn net.Conn, expire func()) (*Ticket, error) {
 	t := &Ticket{g: g, source: src, deadline: time.Now().Add(g.cfg.Grace)}
 	t.timer = time.AfterFunc(g.cfg.Grace, func() {
 		if t.end(expired) {
+			g.cfg.Log.Info("login grace expired; closing", "transport", transport, "remote", conn.RemoteAddr(), "grace", g.cfg.Grace)
 			expire()
 		}
 	})
 	return t, nil
 }
 
-// refuse reports a refusal to the metrics and returns err.
-func (g *Gate) refuse(reason string, err error) error {
+// refuse reports a refusal to the metrics and the (rate-limited) log and
+// returns err.
+func (g *Gate) refuse(transport string, conn net.Conn, reason string, err error) error {
 	if g.cfg.Metrics != nil {
 		g.cfg.Metrics.Refused(reason)
 	}
+	g.refusals.warn(reason, "connection refused", "transport", transport, "remote", conn.RemoteAddr(), "err", err)
 	return err
 }
 

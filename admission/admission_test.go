@@ -97,7 +97,7 @@ func TestGateCaps(t *testing.T) {
 				switch st.do {
 				case "admit":
 					_, srv := dialFrom(t, ln, conns, st.from)
-					tk, err := g.Admit(srv, nil)
+					tk, err := g.Admit("ssh", srv, nil)
 					if !errors.Is(err, st.wantErr) || (st.wantErr == nil && err != nil) {
 						t.Fatalf("step %d: Admit from %s = %v, want %v", i, st.from, err, st.wantErr)
 					}
@@ -131,7 +131,7 @@ func TestGraceExpires(t *testing.T) {
 	client, srv := dialFrom(t, ln, conns, "127.0.0.2")
 	expired := make(chan time.Time, 1)
 	start := time.Now()
-	tk, err := g.Admit(srv, func() { expired <- time.Now(); srv.Close() })
+	tk, err := g.Admit("ssh", srv, func() { expired <- time.Now(); srv.Close() })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestGraceExpires(t *testing.T) {
 		t.Errorf("pending after expiry = %d/%d, want the slot freed", total, from)
 	}
 	if _, srv2 := dialFrom(t, ln, conns, "127.0.0.2"); true {
-		if tk2, err := g.Admit(srv2, nil); err != nil {
+		if tk2, err := g.Admit("ssh", srv2, nil); err != nil {
 			t.Errorf("admit after the slot was freed: %v", err)
 		} else {
 			tk2.Release()
@@ -177,7 +177,7 @@ func TestGraceStopsAtLogin(t *testing.T) {
 	g := admission.New(admission.Config{Grace: 50 * time.Millisecond})
 	_, srv := dialFrom(t, ln, conns, "127.0.0.2")
 	expired := make(chan struct{}, 1)
-	tk, err := g.Admit(srv, func() { expired <- struct{}{} })
+	tk, err := g.Admit("ssh", srv, func() { expired <- struct{}{} })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,13 @@ type Trust struct {
 	// HeaderTimeout bounds the wait for a trusted peer's header; 0 means
 	// DefaultGrace. Set it to login_grace.
 	HeaderTimeout time.Duration
-	// Log receives refused headers; nil means slog.Default.
+	// Log receives refused headers, at most one line per second per
+	// listener; nil means slog.Default.
 	Log *slog.Logger
+	// Metrics counts a header refused from an untrusted peer as
+	// termhost_connections_refused_total{reason="proxy_header"} (SPEC §11),
+	// as the Gate counts a trusted peer's missing one; nil: nobody.
+	Metrics interface{ Refused(reason string) }
 }
 
 // ParseTrust builds a Trust from proxy_trusted entries, each a CIDR
@@ -43,10 +48,11 @@ func ParseTrust(ranges []string) (*Trust, error) {
 	return &Trust{ranges: append([]string(nil), ranges...), policy: p}, nil
 }
 
-// Listen wraps ln so that its connections follow t. A nil Trust (PROXY
-// protocol off) returns ln unchanged: a header is then just bytes the
-// transport does not understand.
-func (t *Trust) Listen(ln net.Listener) net.Listener {
+// Listen wraps ln, the listener of transport (ssh|telnet, named in log
+// lines), so that its connections follow t. A nil Trust (PROXY protocol
+// off) returns ln unchanged: a header is then just bytes the transport does
+// not understand.
+func (t *Trust) Listen(transport string, ln net.Listener) net.Listener {
 	if t == nil {
 		return ln
 	}
@@ -59,15 +65,19 @@ func (t *Trust) Listen(ln net.Listener) net.Listener {
 		log = slog.Default()
 	}
 	return &proxyListener{
-		inner: &proxyproto.Listener{Listener: ln, ConnPolicy: t.policy, ReadHeaderTimeout: timeout},
-		log:   log,
+		inner:     &proxyproto.Listener{Listener: ln, ConnPolicy: t.policy, ReadHeaderTimeout: timeout},
+		transport: transport,
+		refusals:  newRefusalLog(log, DefaultRefusalEvery, nil),
+		metrics:   t.Metrics,
 	}
 }
 
 // proxyListener hands out connections whose RemoteAddr is the real client.
 type proxyListener struct {
-	inner *proxyproto.Listener
-	log   *slog.Logger
+	inner     *proxyproto.Listener
+	transport string
+	refusals  *refusalLog
+	metrics   interface{ Refused(reason string) } // may be nil
 }
 
 func (l *proxyListener) Accept() (net.Conn, error) {
@@ -82,7 +92,7 @@ func (l *proxyListener) Accept() (net.Conn, error) {
 	if pc.ProxyHeaderPolicy == proxyproto.REQUIRE {
 		return &trustedConn{Conn: pc}, nil
 	}
-	return &untrustedConn{Conn: pc, log: l.log}, nil
+	return &untrustedConn{Conn: pc, l: l}, nil
 }
 
 func (l *proxyListener) Close() error   { return l.inner.Close() }
@@ -109,7 +119,7 @@ func (c *trustedConn) ProxyErr() error {
 // it sends fails the first read.
 type untrustedConn struct {
 	*proxyproto.Conn
-	log  *slog.Logger
+	l    *proxyListener
 	once sync.Once
 }
 
@@ -120,7 +130,11 @@ func (c *untrustedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if errors.Is(err, proxyproto.ErrSuperfluousProxyHeader) {
 		c.once.Do(func() {
-			c.log.Warn("PROXY header from an untrusted peer refused", "remote", c.RemoteAddr())
+			if c.l.metrics != nil {
+				c.l.metrics.Refused("proxy_header")
+			}
+			c.l.refusals.warn("proxy_header", "PROXY header from an untrusted peer refused",
+				"transport", c.l.transport, "remote", c.RemoteAddr())
 		})
 	}
 	return n, err

@@ -51,7 +51,7 @@ func TestTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := trust.Listen(raw)
+	ln := trust.Listen("ssh", raw)
 	t.Cleanup(func() { ln.Close() })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +74,7 @@ func TestTrust(t *testing.T) {
 			defer srv.Close()
 			srv.SetDeadline(time.Now().Add(wait))
 
-			tk, err := admission.New(admission.Config{}).Admit(srv, nil)
+			tk, err := admission.New(admission.Config{}).Admit("ssh", srv, nil)
 			if !errors.Is(err, tt.wantAdmit) || (tt.wantAdmit == nil && err != nil) {
 				t.Fatalf("Admit = %v, want %v", err, tt.wantAdmit)
 			}
@@ -113,7 +113,7 @@ func TestUntrustedSilentClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := trust.Listen(raw)
+	ln := trust.Listen("ssh", raw)
 	t.Cleanup(func() { ln.Close() })
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -126,7 +126,7 @@ func TestUntrustedSilentClient(t *testing.T) {
 	}
 	defer srv.Close()
 	start := time.Now()
-	tk, err := admission.New(admission.Config{}).Admit(srv, nil)
+	tk, err := admission.New(admission.Config{}).Admit("ssh", srv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestParseTrust(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if off.Listen(raw) != raw {
+	if off.Listen("ssh", raw) != raw {
 		t.Error("a nil Trust (PROXY protocol off) wrapped the listener")
 	}
 }

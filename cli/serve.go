@@ -92,7 +92,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup, Log: log, Metrics: ops.metrics}
 	connRate := admission.NewConnRate(cfg.ConnRate, float64(cfg.ConnBurst), time.Now) // one bucket per source for every transport
 	gate := admission.New(admission.Config{Rate: connRate,
-		MaxUnauth: cfg.MaxUnauth, MaxUnauthPerSource: cfg.MaxUnauthPer, Grace: cfg.LoginGrace, Metrics: ops.metrics})
+		MaxUnauth: cfg.MaxUnauth, MaxUnauthPerSource: cfg.MaxUnauthPer, Grace: cfg.LoginGrace, Metrics: ops.metrics, Log: log})
 	var trust *admission.Trust // nil: PROXY protocol off
 	if cfg.ProxyProtocol {
 		if trust, err = admission.ParseTrust(cfg.ProxyTrusted); err != nil {
@@ -100,7 +100,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			mgr.Shutdown(context.Background(), "")
 			return err
 		}
-		trust.HeaderTimeout, trust.Log = cfg.LoginGrace, log
+		trust.HeaderTimeout, trust.Log, trust.Metrics = cfg.LoginGrace, log, ops.metrics
 	}
 
 	fmt.Fprintf(stdout, "termhost %s: data in %s, store %s\n", cfg.NodeID, cfg.DataDir, storeName(cfg))

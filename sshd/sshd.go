@@ -98,7 +98,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh listen %s: %w", cfg.Addr, err)
 	}
-	s.ln = cfg.Proxy.Listen(ln)
+	s.ln = cfg.Proxy.Listen("ssh", ln)
 	return s, nil
 }
 
@@ -132,9 +132,8 @@ func (c *admittedConn) Close() error {
 // trusted proxy's header is awaited there, not in the accept loop. A
 // refused connection is closed before the SSH version exchange.
 func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
-	t, err := s.cfg.Admission.Admit(conn, nil)
+	t, err := s.cfg.Admission.Admit("ssh", conn, nil) // the gate counts and logs a refusal
 	if err != nil {
-		s.cfg.Log.Warn("ssh connection refused", "transport", "ssh", "remote", conn.RemoteAddr(), "err", err)
 		return nil // charm closes it
 	}
 	ctx.SetValue(ticketKey, t)

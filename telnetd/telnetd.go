@@ -61,7 +61,7 @@ func Listen(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("telnet listen %s: %w", cfg.Addr, err)
 	}
 	base, stop := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, ln: cfg.Proxy.Listen(ln), conns: map[net.Conn]struct{}{}, base: base, stop: stop}, nil
+	return &Server{cfg: cfg, ln: cfg.Proxy.Listen("telnet", ln), conns: map[net.Conn]struct{}{}, base: base, stop: stop}, nil
 }
 
 // Addr is the bound address.
@@ -100,9 +100,8 @@ func (s *Server) Serve() error {
 
 // serveConn admits nc, then runs its login and session.
 func (s *Server) serveConn(nc net.Conn) {
-	t, err := s.cfg.Admission.Admit(nc, func() { s.expire(nc) })
+	t, err := s.cfg.Admission.Admit("telnet", nc, func() { s.expire(nc) })
 	if err != nil {
-		s.cfg.Log.Warn("telnet connection refused", "transport", "telnet", "remote", nc.RemoteAddr(), "err", err)
 		if !errors.Is(err, admission.ErrProxyHeader) {
 			nc.SetWriteDeadline(time.Now().Add(time.Second))
 			nc.Write([]byte(refusal(err) + "\r\n"))
