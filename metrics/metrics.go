@@ -27,6 +27,9 @@ var (
 	transports = []string{"ssh", "telnet", "web"}
 	results    = []string{"success", "failure"}
 	states     = []string{"attached", "detached"}
+	// refuseReasons are the admission gate's refusal reasons (SPEC §11;
+	// admission.Gate and admission.Trust report them).
+	refuseReasons = []string{"rate", "unauth_cap", "source_cap", "proxy_header"}
 )
 
 // StatsSource is the session manager as the collectors read it at every
@@ -113,13 +116,21 @@ func New() *Metrics {
 		collectors.NewBuildInfoCollector())
 	// Series that exist from the start read 0 rather than absent, so a
 	// dashboard's rate() works before the first event.
-	for _, t := range transports[:2] {
+	// Every known label combination is made here, so that no series
+	// appears only at its first event.
+	for _, t := range transports {
 		for _, r := range results {
 			m.logins.WithLabelValues(t, r)
 		}
 	}
 	for _, r := range results {
 		m.leaseRenew.WithLabelValues(r)
+	}
+	for _, r := range refuseReasons {
+		m.refused.WithLabelValues(r)
+	}
+	for _, op := range storeOps {
+		m.storeErrs.WithLabelValues(op)
 	}
 	return m
 }

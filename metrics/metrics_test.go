@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +157,47 @@ func TestStandardCollectors(t *testing.T) {
 	}
 	if v, ok := value(mf, "termhost_logins_total", "transport=telnet", "result=failure"); !ok || v != 0 {
 		t.Errorf("termhost_logins_total{telnet,failure} = %v (present %v), want 0", v, ok)
+	}
+}
+
+// Every known label combination is exported at 0 on a fresh registry, so
+// a dashboard or an alert sees the series before its first event: each
+// refusal reason, each store operation the decorator counts (read from
+// store.go's done calls, so a new method cannot be forgotten) and every
+// transport's logins.
+func TestSeriesPresentAtZero(t *testing.T) {
+	src, err := os.ReadFile("store.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type series struct {
+		name   string
+		family string
+		labels []string
+	}
+	var tests []series
+	for _, r := range []string{"rate", "unauth_cap", "source_cap", "proxy_header"} {
+		tests = append(tests, series{name: "refused " + r, family: "termhost_connections_refused_total", labels: []string{"reason=" + r}})
+	}
+	ops := regexp.MustCompile(`s\.done\("([a-z_]+)"`).FindAllStringSubmatch(string(src), -1)
+	if len(ops) < 20 {
+		t.Fatalf("found %d store ops in store.go, want the decorator's ~27", len(ops))
+	}
+	for _, op := range ops {
+		tests = append(tests, series{name: "store errors " + op[1], family: "termhost_store_errors_total", labels: []string{"op=" + op[1]}})
+	}
+	for _, tr := range []string{"ssh", "telnet", "web"} {
+		for _, r := range []string{"success", "failure"} {
+			tests = append(tests, series{name: "logins " + tr + " " + r, family: "termhost_logins_total", labels: []string{"transport=" + tr, "result=" + r}})
+		}
+	}
+	mf := scrape(t, serveOps(t, metrics.New(), metrics.NewHealth(nil))+"/metrics")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if v, ok := value(mf, tt.family, tt.labels...); !ok || v != 0 {
+				t.Errorf("%s%v = %v (present %v), want present at 0", tt.family, tt.labels, v, ok)
+			}
+		})
 	}
 }
 

@@ -23,6 +23,18 @@ func (m *Metrics) InstrumentStore(st persist.Store) *Store { return &Store{Store
 // Unwrap returns the store being measured.
 func (s *Store) Unwrap() persist.Store { return s.Store }
 
+// storeOps are the op labels of termhost_store_errors_total: one per
+// method Store overrides, each exported at 0 from the start. A test keeps
+// this list and the methods in step.
+var storeOps = []string{
+	"put_snapshot", "post_chat", "create_user", "get_user", "list_users", "update_user",
+	"delete_user", "has_admin", "create_session", "get_session", "list_sessions",
+	"update_session", "take_session", "append_event", "events", "snapshots",
+	"put_last_workspace", "last_workspace", "create_document", "get_document",
+	"list_documents", "save_document", "delete_document", "append_audit", "audit_log",
+	"chat_history", "chat_since",
+}
+
 // answers are results a caller expects and handles; they are not failures
 // of the store.
 var answers = []error{persist.ErrNotFound, persist.ErrExists, persist.ErrConflict, persist.ErrLeaseLost}
