@@ -379,8 +379,27 @@ func (d *inputDecoder) translate(buf []byte) (n int, ev uv.Event) {
 		}
 		return 1, uv.KeyPressEvent{Code: uv.KeyEnter}
 	}
-	if len(buf) >= 4 && buf[0] == 0x1b && buf[1] == '[' && buf[2] == '[' && buf[3] >= 'A' && buf[3] <= 'E' {
+	if len(buf) < 4 || buf[0] != 0x1b || buf[1] != '[' {
+		return 0, nil
+	}
+	if buf[2] == '[' && buf[3] >= 'A' && buf[3] <= 'E' {
 		return 4, uv.KeyPressEvent{Code: linuxF[buf[3]-'A']}
+	}
+	// rxvt's shifted keys: "\x1b[2$" is shift+"\x1b[2~". ultraviolet knows
+	// the form only at the end of its input: followed by a letter it reads
+	// one longer sequence and the letter is lost.
+	j := 2
+	for j < len(buf) && buf[j] >= '0' && buf[j] <= '9' {
+		j++
+	}
+	if j > 2 && j < len(buf) && buf[j] == '$' {
+		seq := append(append(make([]byte, 0, j+1), buf[:j]...), '~')
+		if _, ev := safeDecode(&d.dec, seq); ev != nil {
+			if k, ok := ev.(uv.KeyPressEvent); ok {
+				k.Mod |= uv.ModShift
+				return j + 1, k
+			}
+		}
 	}
 	return 0, nil
 }

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -62,6 +63,7 @@ func TestKeyForms(t *testing.T) {
 		{name: "rxvt ctrl+left", seq: "\x1bOd", want: "ctrl+left"},
 		{name: "rxvt shift+insert", seq: "\x1b[2$", want: "shift+insert"},
 		{name: "rxvt shift+delete", seq: "\x1b[3$", want: "shift+delete"},
+		{name: "rxvt shift+insert, then a letter", seq: "\x1b[2$b", want: "shift+insert b"},
 		{name: "rxvt ctrl+home", seq: "\x1b[7^", want: "ctrl+home"},
 		{name: "rxvt ctrl+pgup", seq: "\x1b[5^", want: "ctrl+pgup"},
 		{name: "rxvt ctrl+shift+delete", seq: "\x1b[3@", want: "ctrl+shift+delete"},
@@ -78,15 +80,21 @@ func TestKeyForms(t *testing.T) {
 				got := d.decode([]byte(tt.seq[:at]))
 				got = append(got, d.decode([]byte(tt.seq[at:]))...)
 				got = append(got, d.flush()...)
-				if len(got) != 1 {
-					t.Fatalf("split at %d: %q decodes to %d events %v, want one %s", at, tt.seq, len(got), got, tt.want)
+				want := strings.Fields(tt.want)
+				if len(got) != len(want) {
+					t.Fatalf("split at %d: %q decodes to %d events %v, want %s", at, tt.seq, len(got), got, tt.want)
 				}
 				k, ok := got[0].(tea.KeyPressMsg)
-				if !ok || k.String() != tt.want {
+				if !ok || k.String() != want[0] {
 					t.Fatalf("split at %d: %q decodes to %v, want %s", at, tt.seq, got[0], tt.want)
 				}
 				if k.Text != "" {
 					t.Fatalf("%q would type %q into a document", tt.seq, k.Text)
+				}
+				for i, w := range want[1:] {
+					if k, ok := got[1+i].(tea.KeyPressMsg); !ok || k.String() != w {
+						t.Fatalf("split at %d: %q decodes to %v, want %s", at, tt.seq, got, tt.want)
+					}
 				}
 			}
 		})
