@@ -150,8 +150,8 @@ func (pw propWorld) step(ws drivenWS, keys []tea.Msg) {
 	queued := pw.m.chat.queue
 	pw.m.chat.queue = nil
 	pw.m.chat.mu.Unlock()
-	for _, msg := range queued {
-		ws.Update(msg)
+	for _, item := range queued {
+		ws.Update(item.msg) // every item is for this user or everyone
 	}
 }
 

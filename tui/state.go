@@ -94,7 +94,7 @@ func Restore(reg *Registry, env Env, data []byte) (*Workspace, error) {
 		w.tabs = append(w.tabs, t)
 	}
 	w.focus = min(max(s.Focus, 0), max(len(w.tabs)-1, 0))
-	if s.Overlay > int(overlayNone) && s.Overlay <= int(overlayQuit) {
+	if s.Overlay > int(overlayNone) && s.Overlay <= int(overlayClose) { // an open question is state too
 		w.overlay = overlay(s.Overlay)
 		w.choice = min(max(s.Choice, 0), max(len(reg.Kinds(w.env.Admin))-1, 0))
 	}
