@@ -117,12 +117,23 @@ func Usage(verb string) string {
 	return b.String()
 }
 
-// HelpRequested reports whether args ask for help (-h, --help, -help or
-// "help") rather than for an action.
+// HelpRequested reports whether args (verb first) ask for help rather than
+// for an action: the verb "help", or -h, --help or -help among the verb's
+// flags. A message's text is never read as a flag.
 func HelpRequested(args []string) bool {
-	for _, a := range args {
+	if len(args) == 0 {
+		return false
+	}
+	if args[0] == "help" {
+		return true
+	}
+	scan := args
+	if args[0] == "message" || args[0] == "msg" {
+		scan = args[:min(len(args), 2)] // the verb and ID|--all; the rest is text
+	}
+	for _, a := range scan {
 		switch a {
-		case "-h", "--help", "-help", "help":
+		case "-h", "--help", "-help":
 			return true
 		case "--":
 			return false

@@ -281,6 +281,8 @@ func TestFailuresAndUsage(t *testing.T) {
 		{name: "kill help", args: []string{"sessions", "kill", "--help"}, wantOut: "usage: sessions kill ID"},
 		{name: "list help", args: []string{"sessions", "list", "-h"}, wantOut: "--state attached|detached"},
 		{name: "help of everything", args: []string{"sessions", "--help"}, wantOut: "sessions message ID"},
+		{name: "help as a verb", args: []string{"sessions", "help"}, wantOut: "sessions stats"},
+		{name: "a message that says --help is text", args: []string{"sessions", "message", "zzzzzzzz", "need", "--help"}, wantCode: 1, wantErr: "no such session"},
 		{name: "message an ended session", args: []string{"sessions", "message", "bobs", "hi"}, wantCode: 1, wantErr: "not live", audited: true},
 		{name: "kill an ended session", args: []string{"sessions", "kill", "bobs"}, wantCode: 1, wantErr: "already ended", audited: true},
 	}
