@@ -174,6 +174,12 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 
 	<-ctx.Done()
 	ops.health.Drain() // first: the load balancer stops sending connections
+	if cfg.DrainDelay > 0 {
+		// /readyz says 503 while every listener still serves, long enough
+		// for the load balancer's checks to mark this node down (drain_delay).
+		log.Info("draining", "drain_delay", cfg.DrainDelay)
+		time.Sleep(cfg.DrainDelay)
+	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

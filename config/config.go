@@ -43,6 +43,11 @@ type Config struct {
 	// Operations (SPEC §11).
 	MetricsAddr string `yaml:"metrics_addr"` // /metrics, /healthz, /readyz; "" disables
 	LogFormat   string `yaml:"log_format"`   // text|json
+	// DrainDelay is how long, after SIGTERM, /readyz answers 503 while the
+	// listeners still serve, so that a load balancer's health check marks
+	// the node down before its doors close (HAProxy: inter × fall + margin).
+	// 0 (the default) stops at once.
+	DrainDelay time.Duration `yaml:"drain_delay"`
 
 	// Web (SPEC §9).
 	HTTPAddr     string        `yaml:"http_addr"`      // browser terminal and API; "" disables
@@ -78,7 +83,7 @@ var serveFlags = map[string]string{
 	"ssh-addr": "ssh_addr", "telnet-addr": "telnet_addr", "store": "store",
 	"idle-timeout": "idle_timeout", "detached-ttl": "detached_ttl", "hibernate-after": "hibernate_after",
 	"login-grace": "login_grace", "max-session-age": "max_session_age", "node-id": "node_id",
-	"metrics-addr": "metrics_addr", "log-format": "log_format",
+	"metrics-addr": "metrics_addr", "log-format": "log_format", "drain-delay": "drain_delay",
 	"http-addr": "http_addr",
 }
 

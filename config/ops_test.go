@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // metrics_addr and log_format (SPEC §11): defaults, every source, and a
@@ -48,6 +49,51 @@ func TestOperationsSettings(t *testing.T) {
 			}
 			if c.MetricsAddr != tt.wantMetrics || c.LogFormat != tt.wantFormat {
 				t.Errorf("metrics_addr %q, log_format %q; want %q, %q", c.MetricsAddr, c.LogFormat, tt.wantMetrics, tt.wantFormat)
+			}
+		})
+	}
+}
+
+// drain_delay (SPEC §11): 0 by default (stop at once), set from every
+// source, and a negative value is an error naming the key.
+func TestDrainDelay(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		file    string
+		args    []string
+		want    time.Duration
+		wantErr string
+	}{
+		{name: "default stops at once", want: 0},
+		{name: "flag", args: []string{"--drain-delay", "5s"}, want: 5 * time.Second},
+		{name: "env", env: map[string]string{"TERMHOST_DRAIN_DELAY": "1500ms"}, want: 1500 * time.Millisecond},
+		{name: "file", file: "drain_delay: 5s\n", want: 5 * time.Second},
+		{name: "negative", args: []string{"--drain-delay", "-1s"}, wantErr: "drain_delay"},
+		{name: "not a duration", file: "drain_delay: soon\n", wantErr: "drain_delay"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			args := tt.args
+			if tt.file != "" {
+				args = append([]string{"--config", writeFile(t, tt.file)}, args...)
+			}
+			c, err := resolve(t, true, args...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.DrainDelay != tt.want {
+				t.Errorf("drain_delay = %v, want %v", c.DrainDelay, tt.want)
 			}
 		})
 	}

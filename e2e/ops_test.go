@@ -179,3 +179,59 @@ func TestDrainFlipsReadyzBeforeListenersClose(t *testing.T) {
 	}
 	scr.WaitFor(t, "server shutting down", 10*time.Second)
 }
+
+// With drain_delay, SIGTERM turns /readyz to 503 for that long while the
+// SSH listener still serves (a new client still gets the SSH banner), so a
+// load balancer checking every few seconds sees the node go down before it
+// sees "connection refused"; then the node stops.
+func TestDrainDelayKeepsServingWhileNotReady(t *testing.T) {
+	const delay = time.Second
+	s := startServer(t, "", "--metrics-addr", "127.0.0.1:0", "--drain-delay", delay.String())
+	ops := s.opsURL(t)
+	if code := httpStatus(ops + "/readyz"); code != 200 {
+		t.Fatalf("/readyz before the drain = %d, want 200", code)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for code := httpStatus(ops + "/readyz"); code != 503; code = httpStatus(ops + "/readyz") {
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz never answered 503 after SIGTERM (last %d)", code)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	notReady := time.Now()
+	// Until the SSH port stops answering, every probe finds it serving and
+	// /readyz still 503.
+	var lastServed time.Time
+	for time.Now().Before(deadline) {
+		if !sshBanner(s.sshAddr) {
+			break
+		}
+		lastServed = time.Now()
+		if code := httpStatus(ops + "/readyz"); code != 503 && code != 0 {
+			t.Fatalf("/readyz = %d while draining, want 503", code)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if served := lastServed.Sub(notReady); served < delay*9/10 {
+		t.Errorf("the SSH listener served for %v after /readyz said 503, want ≈ drain_delay (%v)", served, delay)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not exit after the drain delay")
+	}
+}
+
+// sshBanner reports whether addr accepts a TCP connection and sends an SSH
+// version line within a second.
+func sshBanner(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "SSH-2.0-")
+}
