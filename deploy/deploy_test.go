@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +238,91 @@ func TestContainerBuildIsStatic(t *testing.T) {
 		if p.Type == elf.PT_INTERP {
 			t.Fatal("the binary has an ELF interpreter: it is dynamically linked and would not run on scratch")
 		}
+	}
+}
+
+// section returns the directive lines of the haproxy.cfg section headed
+// head ("backend termhost_web"), up to the next section.
+func section(lines []string, head string) []string {
+	var out []string
+	in := false
+	for _, l := range lines {
+		first, _, _ := strings.Cut(l, " ")
+		switch first {
+		case "global", "defaults", "frontend", "backend", "listen":
+			in = l == head
+			continue
+		}
+		if in {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// The deploy files serve the web transport too (SPEC §9: http_addr :8080),
+// drain long enough for HAProxy's checks to notice (drain_delay ≥ inter ×
+// fall), and name no command that does not exist.
+func TestWebAndDrain(t *testing.T) {
+	cfg := directives(t, "haproxy.cfg")
+	web := section(cfg, "backend termhost_web")
+	unit := directives(t, "termhost.service")
+	container := directives(t, "Containerfile")
+
+	// inter and fall of the SSH backend's checks, and the drain delays.
+	var inter time.Duration
+	var fall int
+	for _, l := range section(cfg, "backend termhost_ssh") {
+		f := strings.Fields(l)
+		for i := 0; i+1 < len(f); i++ {
+			switch f[i] {
+			case "inter":
+				inter, _ = time.ParseDuration(f[i+1])
+			case "fall":
+				fall, _ = strconv.Atoi(f[i+1])
+			}
+		}
+	}
+	delay := func(lines []string, prefix string) time.Duration {
+		for _, l := range lines {
+			for _, f := range strings.Fields(l) {
+				if v, ok := strings.CutPrefix(f, prefix); ok {
+					d, _ := time.ParseDuration(strings.TrimSuffix(v, "\\"))
+					return d
+				}
+			}
+		}
+		return 0
+	}
+	check := inter * time.Duration(fall)
+	raw := ""
+	for _, f := range []string{"haproxy.cfg", "termhost.service", "Containerfile"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw += string(b)
+	}
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{name: "haproxy has a web frontend", ok: len(section(cfg, "frontend web")) > 0},
+		{name: "web backend sends to the nodes' :8080", ok: has(web, "server node1 192.0.2.11:8080")},
+		{name: "web backend checks /readyz", ok: has(web, "http-check send meth GET uri /readyz") && has(web, "default-server check port 9222")},
+		{name: "web backend sends no PROXY header (the web listener reads none)", ok: !strings.Contains(strings.Join(web, "\n"), "send-proxy")},
+		{name: "ssh checks parsed", ok: check > 0},
+		{name: "unit drain_delay covers inter × fall", ok: delay(unit, "Environment=TERMHOST_DRAIN_DELAY=") > check},
+		{name: "container drain_delay covers inter × fall", ok: delay(container, "TERMHOST_DRAIN_DELAY=") > check},
+		{name: "container exposes the web port", ok: has(container, "EXPOSE ") && slices.Contains(strings.Fields(strings.Join(container, " ")), "8080")},
+		{name: "unit says HTTP is plaintext without a certificate", ok: strings.Contains(raw, "TERMHOST_TLS_CERT")},
+		{name: "no `termhost nodes drain` command (cluster mode is not built)", ok: !strings.Contains(raw, "nodes drain")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !tt.ok {
+				t.Errorf("deploy files: %s: not so (inter %v × fall %d)", tt.name, inter, fall)
+			}
+		})
 	}
 }
