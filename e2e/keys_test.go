@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 9 with the real OpenSSH client: a session name with control
@@ -66,5 +70,49 @@ func TestSSHNonUTF8LocaleGetsASCII(t *testing.T) {
 	}
 	if !strings.Contains(scr, "+---") {
 		t.Fatalf("the help box is not drawn in ASCII:\n%s", scr)
+	}
+}
+
+// Debian telnet announces TERM as its TTYPE: syncterm gets CP437, so the
+// status bar's "·" arrives as the one byte 0xFA, never as UTF-8 (the pane's
+// raw output is recorded with tmux pipe-pane).
+func TestTelnetSynctermGetsCP437(t *testing.T) {
+	need(t, "telnet", "tmux")
+	s := startTelnetServer(t)
+	key := keyFile(t)
+	addUser(t, s, "syd", "pa55word", key)
+	raw := filepath.Join(t.TempDir(), "raw")
+	tm := newTerm(t, 100, 30, "sleep 0.5; env TERM=syncterm telnet 127.0.0.1 "+s.telnetPort())
+	tm.tmux("pipe-pane", "-o", "-t", "t", "cat >> "+raw)
+	tm.waitFor("login:")
+	tm.typeText("syd")
+	tm.send("Enter")
+	tm.waitFor("Password:")
+	tm.typeText("pa55word")
+	tm.send("Enter")
+	tm.waitFor(" syd ")
+	tm.send("C-b", "?")
+	tm.waitFor("any key: close")
+	var out []byte
+	waitCond(t, "the status bar in CP437", func() bool {
+		out, _ = os.ReadFile(raw)
+		return bytes.Contains(out, []byte(" syd \xfa 1")) && bytes.Contains(out, []byte("\xda\xc4"))
+	})
+	for _, utf := range []string{"·", "─", "╭", "│"} {
+		if bytes.Contains(out, []byte(utf)) {
+			t.Fatalf("UTF-8 %q sent to a CP437 terminal", utf)
+		}
+	}
+}
+
+// waitCond polls cond every 20 ms for up to 10 s.
+func waitCond(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -50,11 +50,11 @@ func (s *Server) handle(nc net.Conn, ticket *admission.Ticket) {
 		return sessions.Size{Width: w.Width, Height: w.Height}
 	})
 	w, h := tc.Size()
-	term := tc.Term()
-	if term == "" {
-		term = "vt100"
-	}
-	info := sessions.ClientInfo{Transport: "telnet", Remote: nc.RemoteAddr().String(), Term: term, Width: w, Height: h, Resizes: resizes}
+	// The TTYPE the client announced picks colours and characters
+	// (sessions.CharsetFor: syncterm, ansi, pcansi → CP437; vt100 → ASCII).
+	// None announced is "": an unknown terminal gets UTF-8 (SPEC §4's
+	// default) and no colours.
+	info := sessions.ClientInfo{Transport: "telnet", Remote: nc.RemoteAddr().String(), Term: tc.Term(), Width: w, Height: h, Resizes: resizes}
 	// Keys typed ahead of the workspace are kept, not lost.
 	conn := &nvtConn{Conn: tc, pending: lr.buf}
 	if err := s.cfg.Manager.Serve(ctx, conn, info, u, nil); err != nil {
