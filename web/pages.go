@@ -197,7 +197,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, errSignupMismatch):
 			p.Title, p.Confirm, p.Error = "Create account", true, "The passwords differ; type them again."
 		default:
-			s.cfg.Log.Info("web login failed", "user", name, "remote", r.RemoteAddr, "err", err)
+			s.cfg.Log.Info("web login failed", "transport", "web", "user", name, "remote", r.RemoteAddr, "err", err)
 		}
 		s.render(w, r, http.StatusUnauthorized, "signin", p)
 		return
