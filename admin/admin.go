@@ -7,7 +7,6 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -198,7 +197,8 @@ func (r *Runner) show(ctx context.Context, args []string, w io.Writer) error {
 	sessions.WriteTable(w, []sessions.Info{info}, r.Now())
 	fmt.Fprintln(w, "\nHISTORY")
 	for _, e := range events {
-		fmt.Fprintf(w, "%s  %-10s %-10s %-22s %s\n", e.At.UTC().Format(time.RFC3339), e.Kind, e.Actor, e.Remote, e.Detail)
+		// Details carry names and admin messages: escaped (SPEC §4).
+		fmt.Fprintf(w, "%s  %-10s %-10s %-22s %s\n", e.At.UTC().Format(time.RFC3339), e.Kind, tui.Printable(e.Actor), e.Remote, tui.Printable(e.Detail))
 	}
 	return nil
 }
@@ -282,17 +282,9 @@ func (r *Runner) stats(args []string, w io.Writer) error {
 	return nil
 }
 
-// minPrefix is the shortest id prefix Find accepts (sessions.Manager.Find).
-const minPrefix = 6
-
-// find resolves ref like Manager.Find; a ref that names nothing and is
-// shorter than an id prefix may be says so, rather than "no such session".
+// find resolves ref like Manager.Find, for any owner (admins).
 func (r *Runner) find(ctx context.Context, ref string) (persist.Session, error) {
-	rec, err := r.Manager.Find(ctx, "", ref)
-	if errors.Is(err, sessions.ErrNoSession) && len(ref) < minPrefix {
-		return rec, fmt.Errorf("%q: give a session name or at least %d characters of its id: %w", ref, minPrefix, sessions.ErrNoSession)
-	}
-	return rec, err
+	return r.Manager.Find(ctx, "", ref)
 }
 
 func (r *Runner) audit(ctx context.Context, actor, action, target, detail string) {

@@ -57,7 +57,7 @@ func (m *Manager) find(ctx context.Context, f persist.SessionFilter, ref string)
 		if r.Name == ref {
 			byName = append(byName, r)
 		}
-		if len(ref) >= 6 && strings.HasPrefix(r.ID, strings.ToLower(ref)) {
+		if len(ref) >= minIDPrefix && strings.HasPrefix(r.ID, strings.ToLower(ref)) {
 			byID = append(byID, r)
 		}
 	}
@@ -71,8 +71,15 @@ func (m *Manager) find(ctx context.Context, f persist.SessionFilter, ref string)
 	case len(byID) > 1:
 		return persist.Session{}, fmt.Errorf("%q: %w", ref, ErrAmbiguous)
 	}
+	if len(ref) < minIDPrefix {
+		// Maybe a short id prefix: say what would work (issue 9).
+		return persist.Session{}, fmt.Errorf("%q: %w (give its name, or at least %d characters of its id)", ref, ErrNoSession, minIDPrefix)
+	}
 	return persist.Session{}, fmt.Errorf("%q: %w", ref, ErrNoSession)
 }
+
+// minIDPrefix is the shortest id prefix Find accepts.
+const minIDPrefix = 6
 
 // Show returns one session with its history.
 func (m *Manager) Show(ctx context.Context, id string) (Info, []persist.Event, error) {
