@@ -17,6 +17,7 @@ import (
 
 	"termhost/persist"
 	"termhost/sessions"
+	"termhost/tui"
 )
 
 // Manager is the part of the session manager admins drive.
