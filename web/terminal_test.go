@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -360,6 +361,44 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestClientsLeaveNothingBehind: a web client's goroutines (handler,
+// outbox, keep-alive, resizes) end when it leaves (SPEC §7: returned when
+// the client leaves).
+func TestClientsLeaveNothingBehind(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	b := e.browser()
+	b.mustSignIn("alice", "pw-alice")
+	warm := b.dial("/s/new/ws", 80, 24) // the manager's and server's own goroutines start
+	warm.waitFor("alice")
+	warm.ws.Close(websocket.StatusNormalClosure, "")
+	warm.scr.Close()
+	waitUntil(t, "the warm-up client gone", func() bool { return len(webClients(t, e, "alice")) == 0 })
+	base := runtime.NumGoroutine()
+	const n = 10
+	var terms []*term
+	for range n {
+		tm := b.dial("/s/new/ws", 80, 24)
+		tm.waitFor("alice")
+		terms = append(terms, tm)
+	}
+	if got := runtime.NumGoroutine() - base; got < 3*n {
+		t.Fatalf("%d clients added only %d goroutines: is the measure wrong?", n, got)
+	}
+	for _, tm := range terms {
+		tm.ws.Close(websocket.StatusNormalClosure, "")
+		tm.scr.Close() // the test's own emulator goroutine
+	}
+	deadline := time.Now().Add(wait)
+	for runtime.NumGoroutine() > base+2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines left after the clients left (%d before):\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
