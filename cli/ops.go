@@ -67,7 +67,7 @@ func newOps(cfg config.Config, store persist.Store) *ops {
 
 // listen starts /metrics, /healthz and /readyz on addr ("" disables them)
 // and prints where.
-func (o *ops) listen(addr string, stdout io.Writer, log *slog.Logger) error {
+func (o *ops) listen(addr string, say *startup, log *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
@@ -76,7 +76,7 @@ func (o *ops) listen(addr string, stdout io.Writer, log *slog.Logger) error {
 		return err
 	}
 	o.srv = srv
-	fmt.Fprintf(stdout, "metrics listening on %s (/metrics, /healthz, /readyz)\n", srv.Addr())
+	say.say(fmt.Sprintf("metrics listening on %s (/metrics, /healthz, /readyz)", srv.Addr()), "listening", "listener", "metrics", "addr", srv.Addr())
 	go func() {
 		if err := srv.Serve(); err != nil {
 			log.Error("metrics server stopped", "err", err)

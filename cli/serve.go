@@ -65,7 +65,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	// /readyz answers 503 from the first moment of a drain.
 	ops := newOps(cfg, store)
 	store = ops.store
-	if err := ops.listen(cfg.MetricsAddr, stdout, log); err != nil {
+	say := newStartup(cfg.LogFormat, stdout)
+	if err := ops.listen(cfg.MetricsAddr, say, log); err != nil {
 		return err
 	}
 	defer ops.close()
@@ -103,12 +104,13 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		trust.HeaderTimeout, trust.Log, trust.Metrics = cfg.LoginGrace, log, ops.metrics
 	}
 
-	fmt.Fprintf(stdout, "termhost %s: data in %s, store %s\n", cfg.NodeID, cfg.DataDir, storeName(cfg))
-	fmt.Fprintf(stdout, "policy: %s\n", cfg.Policy()) // the effective values, after file, env and flags
+	say.say(fmt.Sprintf("termhost %s: data in %s, store %s", cfg.NodeID, cfg.DataDir, storeName(cfg)),
+		"starting", "node", cfg.NodeID, "data_dir", cfg.DataDir, "store", storeName(cfg))
+	say.say("policy: "+cfg.Policy(), "policy", "policy", cfg.Policy()) // the effective values, after file, env and flags
 	for _, k := range keys {
-		fmt.Fprintf(stdout, "host key %s %s\n", k.Type(), k.Fingerprint())
+		say.say(fmt.Sprintf("host key %s %s", k.Type(), k.Fingerprint()), "host key", "type", k.Type(), "fingerprint", k.Fingerprint())
 	}
-	printSignup(ctx, stdout, cfg, store)
+	printSignup(ctx, say, cfg, store)
 
 	// The web transport (SPEC §9) listens first: SSH's `weblink` verb needs it.
 	var webSrv *web.Server
@@ -140,7 +142,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			mgr.Shutdown(context.Background(), "")
 			return err
 		}
-		fmt.Fprintf(stdout, "ssh listening on %s\n", ssh.Addr())
+		say.say(fmt.Sprintf("ssh listening on %s", ssh.Addr()), "listening", "listener", "ssh", "addr", ssh.Addr())
 		ops.serving("ssh", ssh.Serve, log)
 	}
 	var tel *telnetd.Server
@@ -158,19 +160,21 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			mgr.Shutdown(context.Background(), "")
 			return err
 		}
-		fmt.Fprintf(stdout, "telnet listening on %s (plaintext: passwords cross the network unencrypted; --telnet-addr \"\" disables it)\n", tel.Addr())
+		say.say(fmt.Sprintf("telnet listening on %s (plaintext: passwords cross the network unencrypted; --telnet-addr \"\" disables it)", tel.Addr()),
+			"listening", "listener", "telnet", "addr", tel.Addr(), "plaintext", true)
 		ops.serving("telnet", tel.Serve, log)
 	}
 	if webSrv != nil {
 		if webSrv.TLS() {
-			fmt.Fprintf(stdout, "http listening on %s (https)\n", webSrv.Addr())
+			say.say(fmt.Sprintf("http listening on %s (https)", webSrv.Addr()), "listening", "listener", "web", "addr", webSrv.Addr(), "plaintext", false)
 		} else {
-			fmt.Fprintf(stdout, "http listening on %s (plaintext: set tls_cert and tls_key for HTTPS; --http-addr \"\" disables it)\n", webSrv.Addr())
+			say.say(fmt.Sprintf("http listening on %s (plaintext: set tls_cert and tls_key for HTTPS; --http-addr \"\" disables it)", webSrv.Addr()),
+				"listening", "listener", "web", "addr", webSrv.Addr(), "plaintext", true)
 		}
 		ops.serving("http", webSrv.Serve, log)
 	}
-	fmt.Fprintf(stdout, "admin socket %s\n", filepath.Join(cfg.DataDir, "admin.sock"))
-	fmt.Fprintln(stdout, "ready")
+	say.say("admin socket "+filepath.Join(cfg.DataDir, "admin.sock"), "admin socket", "path", filepath.Join(cfg.DataDir, "admin.sock"))
+	say.say("ready", "ready")
 
 	<-ctx.Done()
 	ops.health.Drain() // first: the load balancer stops sending connections
@@ -210,21 +214,21 @@ func storeName(cfg config.Config) string {
 	return cfg.Store
 }
 
-func printSignup(ctx context.Context, w io.Writer, cfg config.Config, users persist.Users) {
+func printSignup(ctx context.Context, say *startup, cfg config.Config, users persist.Users) {
 	if !cfg.AllowSignup {
-		fmt.Fprintln(w, "signup: off (add users with `termhost user add`)")
+		say.say("signup: off (add users with `termhost user add`)", "signup", "signup", false)
 		return
 	}
 	list, err := users.ListUsers(ctx)
 	if err != nil && !errors.Is(err, persist.ErrNotFound) {
-		fmt.Fprintln(w, "signup: on")
+		say.say("signup: on", "signup", "signup", true)
 		return
 	}
 	for _, u := range list {
 		if u.Role == persist.RoleAdmin {
-			fmt.Fprintln(w, "signup: on (unknown names create an account at first login)")
+			say.say("signup: on (unknown names create an account at first login)", "signup", "signup", true)
 			return
 		}
 	}
-	fmt.Fprintln(w, "signup: on; no admin yet: the first account created from a loopback address becomes admin")
+	say.say("signup: on; no admin yet: the first account created from a loopback address becomes admin", "signup", "signup", true, "admin", false)
 }

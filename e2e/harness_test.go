@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -113,6 +114,7 @@ func (s *server) start() {
 		for sc.Scan() {
 			line := sc.Text()
 			s.out.Write([]byte(line + "\n"))
+			line = startupText(line)
 			if addr, ok := strings.CutPrefix(line, "ssh listening on "); ok {
 				s.sshAddr = addr
 			}
@@ -226,4 +228,26 @@ func (s *server) sshExec(key, user string, command ...string) (string, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// startupText turns a JSON startup record (log_format json) back into the
+// text line the harness reads ("ssh listening on ADDR", "ready"); a text
+// line comes back unchanged.
+func startupText(line string) string {
+	if !strings.HasPrefix(line, "{") {
+		return line
+	}
+	var rec struct {
+		Msg, Listener, Addr string
+	}
+	if json.Unmarshal([]byte(line), &rec) != nil {
+		return line
+	}
+	switch {
+	case rec.Msg == "listening" && rec.Listener == "web":
+		return "http listening on " + rec.Addr
+	case rec.Msg == "listening":
+		return rec.Listener + " listening on " + rec.Addr
+	}
+	return rec.Msg
 }

@@ -22,7 +22,11 @@ var metricsLine = regexp.MustCompile(`metrics listening on (\S+)`)
 // opsURL is the base URL of the server's /metrics, /healthz, /readyz.
 func (s *server) opsURL(t *testing.T) string {
 	t.Helper()
-	m := metricsLine.FindStringSubmatch(s.out.String())
+	var text strings.Builder // JSON startup records read as their text lines
+	for _, l := range strings.Split(s.out.String(), "\n") {
+		text.WriteString(startupText(l) + "\n")
+	}
+	m := metricsLine.FindStringSubmatch(text.String())
 	if m == nil {
 		t.Fatalf("no metrics address printed:\n%s", s.out.String())
 	}
@@ -91,7 +95,9 @@ func TestJSONLogsParseLineByLine(t *testing.T) {
 
 	lines := 0
 	seen := map[string]map[string]any{}
-	sc := bufio.NewScanner(strings.NewReader(s.errOut.String()))
+	// Standard output (startup: listeners, host keys, ready) and standard
+	// error (the log) are both JSON, line by line.
+	sc := bufio.NewScanner(strings.NewReader(s.out.String() + s.errOut.String()))
 	for sc.Scan() {
 		lines++
 		var rec map[string]any
@@ -117,6 +123,9 @@ func TestJSONLogsParseLineByLine(t *testing.T) {
 		{msg: "attached", keys: []string{"transport", "remote", "user", "session"}},
 		{msg: "connection ended", keys: []string{"transport", "remote", "user", "session"}},
 		{msg: "shutting down"},
+		{msg: "listening", keys: []string{"listener", "addr"}},
+		{msg: "host key", keys: []string{"type", "fingerprint"}},
+		{msg: "ready"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.msg, func(t *testing.T) {
@@ -129,7 +138,7 @@ func TestJSONLogsParseLineByLine(t *testing.T) {
 					t.Errorf("%q line lacks %q: %v", tt.msg, k, rec)
 				}
 			}
-			if tt.keys != nil && rec["transport"] != "ssh" {
+			if _, ok := rec["transport"]; ok && rec["transport"] != "ssh" {
 				t.Errorf("%q line: transport = %v, want ssh", tt.msg, rec["transport"])
 			}
 		})
