@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	tea "charm.land/bubbletea/v2"
+
+	"termhost/tui"
 )
 
 // maxCommands bounds the commands (tui.Env.Run) one session runs at once;
@@ -108,7 +110,13 @@ func (s *Session) deliver(msg tea.Msg) {
 	if !s.contain("deliver", func() { s.ws.Update(msg) }) {
 		s.ws.Notice = "internal error: a result was dropped (logged)"
 	}
-	s.markDirtyLocked()
+	// A SessionsChanged notice changes no state by itself (a visible table
+	// asks again, and that answer is what marks the workspace dirty): every
+	// live session of the node gets one per session event, and building a
+	// snapshot for each would cost O(live sessions) per event.
+	if _, notice := msg.(tui.SessionsChanged); !notice {
+		s.markDirtyLocked()
+	}
 	s.renderLocked()
 }
 
