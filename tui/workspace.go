@@ -293,7 +293,7 @@ func (w *Workspace) closeLines() []string {
 	if a := w.focusedApp(); a != nil {
 		title = Printable(a.Title())
 	}
-	return []string{"Close " + title + "?", "", "Its text is not saved.", "y: close it and lose the text", "any other key: keep the tab", "(ctrl+s in the tab saves)"}
+	return []string{"Close " + title + "?", "", "It holds unsaved text (a note not saved, a draft not sent).", "y: close it and lose the text", "any other key: keep the tab"}
 }
 
 func (w *Workspace) closeTab() {

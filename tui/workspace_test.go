@@ -11,6 +11,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"termhost/tui"
+	"termhost/tui/chat"
+	"termhost/tui/docs"
 	"termhost/tui/notes"
 )
 
@@ -132,7 +134,7 @@ func TestPrefixKeys(t *testing.T) {
 		{name: "quit asks", keys: "\x02q", wantTabs: 1, wantText: "End this session?"},
 		{name: "quit confirmed", keys: "\x02qy", wantAct: tui.ActEnd, wantTabs: 1},
 		{name: "quit cancelled", keys: "\x02qn", wantTabs: 1, wantFocus: "untitled"},
-		{name: "close asks when the text is unsaved", keys: "ab\x02x", wantTabs: 1, wantText: "Its text is not saved."},
+		{name: "close asks when the text is unsaved", keys: "ab\x02x", wantTabs: 1, wantText: "It holds unsaved text"},
 		{name: "close unsaved confirmed", keys: "ab\x02xy", wantTabs: 0, wantText: "No tabs open"},
 		{name: "close unsaved cancelled", keys: "ab\x02xn", wantTabs: 1, wantFocus: "untitled*", wantText: "ab"},
 		{name: "detach from help", keys: "\x02?\x02d", wantAct: tui.ActDetach, wantTabs: 1},
@@ -154,6 +156,47 @@ func TestPrefixKeys(t *testing.T) {
 			}
 			if tt.wantFocus != "" && focusedTitle(ws) != tt.wantFocus {
 				t.Errorf("focused = %q, want %q", focusedTitle(ws), tt.wantFocus)
+			}
+			if s := screen(ws, 80, 24); !strings.Contains(s, tt.wantText) {
+				t.Errorf("screen lacks %q:\n%s", tt.wantText, s)
+			}
+		})
+	}
+}
+
+// ctrl+b x asks before closing any tab whose typed text would be lost: a
+// Chat draft not sent, a Documents prompt holding a new title — not only
+// Notes (issue 9: a Chat draft was closed without asking).
+func TestCloseAsksForUnsentText(t *testing.T) {
+	tests := []struct {
+		name     string
+		keys     string // after the chooser opened the tab
+		wantTabs int
+		wantText string
+	}{
+		{name: "chat with a draft asks", keys: "hello\x02x", wantTabs: 2, wantText: "It holds unsaved text"},
+		{name: "chat draft kept on no", keys: "hello\x02xn", wantTabs: 2, wantText: "hello"},
+		{name: "chat draft lost on yes", keys: "hello\x02xy", wantTabs: 1},
+		{name: "chat without a draft closes", keys: "\x02x", wantTabs: 1},
+		{name: "chat with a blank draft closes", keys: "   \x02x", wantTabs: 1},
+		{name: "documents new prompt with text asks", keys: "nPlan\x02x", wantTabs: 2, wantText: "It holds unsaved text"},
+		{name: "documents empty prompt closes", keys: "n\x02x", wantTabs: 1},
+		{name: "documents without a prompt closes", keys: "\x02x", wantTabs: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &tui.Registry{}
+			r.Register(notes.Kind())
+			r.Register(docs.Kind())
+			r.Register(chat.Kind())
+			ws := tui.New(r, tui.Env{User: "alice"})
+			open := "\x02c3" // Chat
+			if strings.HasPrefix(tt.name, "documents") {
+				open = "\x02c2"
+			}
+			press(ws, open+tt.keys)
+			if ws.Tabs() != tt.wantTabs {
+				t.Errorf("tabs = %d, want %d", ws.Tabs(), tt.wantTabs)
 			}
 			if s := screen(ws, 80, 24); !strings.Contains(s, tt.wantText) {
 				t.Errorf("screen lacks %q:\n%s", tt.wantText, s)

@@ -271,6 +271,10 @@ func (c *Chat) receive(m tui.ChatMessage) {
 	c.markRead()
 }
 
+// Unsaved implements tui.Unsaver: a draft with text is not sent yet, and
+// closing the tab would lose it (SPEC §5, ctrl+b x asks first).
+func (c *Chat) Unsaved() bool { return strings.TrimSpace(string(c.draft)) != "" }
+
 func (c *Chat) key(k tea.KeyPressMsg) {
 	switch k.String() {
 	case "enter":

@@ -146,6 +146,23 @@ func (d *Docs) Update(msg tea.Msg) {
 	}
 }
 
+// Unsaved implements tui.Unsaver: an open new or rename prompt holding
+// typed text (other than the unchanged title) would be lost by closing
+// the tab. A delete prompt's "yes" is not text worth keeping.
+func (d *Docs) Unsaved() bool {
+	if !d.prompt.Active || d.prompt.Text() == "" {
+		return false
+	}
+	switch d.prompt.Tag {
+	case "new":
+		return true
+	case "rename":
+		cur, _ := d.current()
+		return d.prompt.Text() != cur.Title
+	}
+	return false
+}
+
 func (d *Docs) key(k tea.KeyPressMsg) {
 	if d.prompt.Active {
 		if d.prompt.Update(k) == tui.PromptDone {
