@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -24,6 +25,14 @@ const (
 // `passwd` and `keys list|add|del`. Admins manage others with `termhost
 // user …`. It returns the exit status.
 func (s *Server) account(ctx ssh.Context, sess ssh.Session, u sessions.User, args []string) int {
+	if slices.ContainsFunc(args[1:], sessions.IsHelp) {
+		usage := passwdUsage
+		if args[0] == "keys" {
+			usage = keysUsage
+		}
+		fmt.Fprint(ptyText(sess), usage)
+		return 0
+	}
 	store, ok := s.cfg.Users.(auth.AccountStore)
 	if !ok {
 		fmt.Fprintln(sess.Stderr(), "error: this server cannot change accounts")

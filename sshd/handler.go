@@ -1,10 +1,12 @@
 package sshd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -58,6 +60,12 @@ func (s *Server) handle(sess ssh.Session) {
 		sess.Exit(s.account(ctx, sess, u, args))
 		return
 	}
+	// attach/new --help or a bad command line: answered before the pty
+	// check and before anything is drawn (issue 9).
+	if code, done := sessions.CheckInteractive(args, ptyText(sess), sess.Stderr()); done {
+		sess.Exit(code)
+		return
+	}
 	if !sessions.IsInteractive(args) {
 		sess.Exit(s.cfg.Manager.Command(ctx, u, args, sess, sess.Stderr()))
 		return
@@ -89,12 +97,16 @@ func (s *Server) handle(sess ssh.Session) {
 // weblink prints a one-time link that signs a browser in as u and opens
 // the session args name (SPEC §9: `weblink [SESSION]`).
 func (s *Server) weblink(ctx ssh.Context, u sessions.User, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && sessions.IsHelp(args[0]) {
+		fmt.Fprint(stdout, sessions.WeblinkUsage)
+		return 0
+	}
 	if s.cfg.Weblink == nil {
 		fmt.Fprintln(stderr, "error: the web interface is off on this server (http_addr is empty)")
 		return 1
 	}
-	if len(args) > 1 {
-		fmt.Fprintln(stderr, "usage: weblink [SESSION]")
+	if len(args) > 1 || (len(args) == 1 && strings.HasPrefix(args[0], "-")) {
+		fmt.Fprintf(stderr, "error: weblink takes one session, got %q\n%s", args, sessions.WeblinkUsage)
 		return 2
 	}
 	ref := ""
@@ -170,3 +182,22 @@ func (c *channelConn) exit(code int) {
 }
 
 var _ sessions.ExitConn = (*channelConn)(nil)
+
+// ptyText is sess's stdout for plain text: on a pty (ssh -t) each LF goes
+// out as CR LF, since the client's terminal is raw and would stair-step.
+func ptyText(sess ssh.Session) io.Writer {
+	if _, _, tty := sess.Pty(); tty {
+		return crlfWriter{sess}
+	}
+	return sess
+}
+
+// crlfWriter turns each "\n" into "\r\n".
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

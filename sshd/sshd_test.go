@@ -234,11 +234,18 @@ func TestInteractiveVerbErrorsExit(t *testing.T) {
 	}{
 		{name: "attach a session that does not exist", cmd: "attach nosuch", want: "no such session", code: 1},
 		{name: "new with a name in use", cmd: "new work", want: "work", code: 1},
-		{name: "unknown interactive flag", cmd: "attach --bogus", want: "error", code: 1},
+		// A usage error is answered before anything is drawn: stderr, exit 2.
+		{name: "unknown interactive flag", cmd: "attach --bogus", want: "error", code: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tm := shell(t, c, 80, 24, tt.cmd)
+			if tt.code == 2 {
+				if code := tm.waitExit(); code != 2 || !strings.Contains(tm.errOut.String(), tt.want) {
+					t.Errorf("%q exited %d, stderr %q; want 2 and %q", tt.cmd, code, tm.errOut.String(), tt.want)
+				}
+				return
+			}
 			tm.waitFor(tt.want)
 			if code := tm.waitExit(); code != tt.code {
 				t.Errorf("%q exited %d, want %d; screen:\n%s", tt.cmd, code, tt.code, tm.scr.Text())
