@@ -50,7 +50,7 @@ func TestCommandLineEdges(t *testing.T) {
 		{name: "sessions help", args: []string{"sessions", "--help"}, stdout: []string{"termhost sessions list", "at least 6"}},
 		{name: "logins help", args: []string{"logins", "--help"}, stdout: []string{"logins revoke", "-user"}},
 		{name: "user list creates no store", args: []string{"user", "list"}, code: 1, stderr: []string{"no termhost store", "termhost serve"}},
-		{name: "user add creates no store", args: []string{"user", "add", "carol"}, code: 1, stderr: []string{"no termhost store"}},
+		{name: "user add creates no store", args: []string{"user", "add", "carol", "--password-stdin"}, code: 1, stderr: []string{"no termhost store"}},
 		{name: "logins list creates no store", args: []string{"logins", "list"}, code: 1, stderr: []string{"no termhost store"}},
 		{name: "key file that is not there", args: []string{"user", "add", "carol", "--key", "/nonexistent.pub"}, store: true, code: 1,
 			stderr: []string{"--key", "/nonexistent.pub", "no such file"}},

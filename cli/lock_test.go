@@ -145,14 +145,14 @@ func TestSecondServeRefused(t *testing.T) {
 		want string
 	}{
 		{"sessions over the socket", []string{"sessions", "list"}, "alice"},
-		{"user add", []string{"user", "add", "carol"}, "added carol (user)"},
+		{"user add", []string{"user", "add", "carol", "--password-stdin"}, "added carol (user)"},
 		{"user list", []string{"user", "list"}, "carol"},
 		{"user del goes through the server", []string{"user", "del", "carol"}, "deleted user carol: 0 live session(s) ended"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if code := Main(append(tt.args, "--data-dir", dir), strings.NewReader(""), &out, &errOut); code != 0 || !strings.Contains(out.String(), tt.want) {
+			if code := Main(append(tt.args, "--data-dir", dir), strings.NewReader("carol-pw\n"), &out, &errOut); code != 0 || !strings.Contains(out.String(), tt.want) {
 				t.Errorf("termhost %s = %d, stdout %q, stderr %q; want 0 and %q", strings.Join(tt.args, " "), code, out.String(), errOut.String(), tt.want)
 			}
 		})

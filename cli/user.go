@@ -24,7 +24,7 @@ import (
 
 // userUsage is each user subcommand's usage; "" is all of them.
 var userUsage = map[string]string{
-	"add":    "usage: termhost user add NAME [--admin] [--key FILE|KEYTEXT]... [--password-stdin]\n",
+	"add":    "usage: termhost user add NAME [--admin] [--key FILE|KEYTEXT]... [--password-stdin]\nwith neither --key nor --password-stdin, asks for a password twice on the terminal\n",
 	"list":   "usage: termhost user list [--json]\n",
 	"del":    "usage: termhost user del NAME\ndeletes the account and everything it owns; a running server ends its live sessions\n",
 	"passwd": "usage: termhost user passwd NAME [--password-stdin]\nwithout --password-stdin, asks for the new password twice on the terminal\n",
@@ -80,6 +80,14 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if verb == "passwd" && !pwStdin {
 		if prompt = terminalPrompt(stdin, stderr); prompt == nil {
 			fmt.Fprintf(stderr, "error: standard input is not a terminal: pass --password-stdin\n%s", userHelp("passwd"))
+			return 2
+		}
+	}
+	if verb == "add" && !pwStdin && len(keys) == 0 {
+		// An account without a key or a password cannot log in: ask for a
+		// password on a terminal, refuse otherwise (issue 9).
+		if prompt = terminalPrompt(stdin, stderr); prompt == nil {
+			fmt.Fprintf(stderr, "error: %v\n%s", errNoCredential, userHelp("add"))
 			return 2
 		}
 	}
@@ -157,9 +165,13 @@ type userOps struct {
 	stdin  io.Reader
 	stdout io.Writer
 	// prompt, when set, asks for a password on the terminal (user passwd
-	// without --password-stdin).
+	// without --password-stdin; user add with neither --key nor
+	// --password-stdin).
 	prompt func(label string) (string, error)
 }
+
+// errNoCredential refuses `user add` with neither a key nor a password.
+var errNoCredential = errors.New("give --key or --password-stdin (an account without either cannot log in)")
 
 // errMismatch means the two passwords typed at the prompt differ.
 var errMismatch = errors.New("the passwords do not match; nothing changed")
@@ -179,12 +191,21 @@ func (u userOps) add(ctx context.Context, name string, admin bool, keys []string
 		}
 		rec.Keys = append(rec.Keys, norm)
 	}
-	if pwStdin {
+	switch {
+	case pwStdin:
 		h, err := u.readPassword()
 		if err != nil {
 			return err
 		}
 		rec.PasswordHash = h
+	case u.prompt != nil:
+		h, err := u.askPassword()
+		if err != nil {
+			return err
+		}
+		rec.PasswordHash = h
+	case len(rec.Keys) == 0:
+		return errNoCredential
 	}
 	if err := u.store.CreateUser(ctx, rec); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -119,7 +120,8 @@ func startAbuseServer(t *testing.T, config string) (*server, abuse.Target) {
 	// An admin exists, so that no attacker's account becomes the first admin.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin := exec.CommandContext(ctx, binary, "user", "add", "operator", "--admin", "--data-dir", s.dataDir)
+	admin := exec.CommandContext(ctx, binary, "user", "add", "operator", "--admin", "--password-stdin", "--data-dir", s.dataDir)
+	admin.Stdin = strings.NewReader("operator-password\n")
 	if out, err := admin.CombinedOutput(); err != nil {
 		t.Fatalf("user add --admin: %v\n%s", err, out)
 	}
