@@ -24,7 +24,12 @@ type AccountStore interface {
 var (
 	ErrLastCredential = errors.New("that is the account's only way in: set a password or add another key first")
 	ErrNoSuchKey      = errors.New("no such key on the account")
+	ErrTooManyKeys    = errors.New("too many keys")
 )
+
+// MaxKeys bounds the public keys of one account (SPEC §7: caps on what one
+// user can make the server hold; each add rewrites the whole list).
+const MaxKeys = 32
 
 // ChangePassword sets the password of the account req.User, which the
 // transport has already authenticated (by key or password). An account
@@ -54,6 +59,8 @@ func (a *Authenticator) ChangePassword(ctx context.Context, store AccountStore, 
 	if err != nil {
 		return err
 	}
+	a.accountMu.Lock()
+	defer a.accountMu.Unlock()
 	if u, err = store.GetUser(ctx, req.User); err != nil { // fresh: keys may have changed meanwhile
 		return err
 	}
@@ -100,9 +107,14 @@ func (a *Authenticator) AddKey(ctx context.Context, store AccountStore, name, te
 		return "", err
 	}
 	pub, _, _, _, _ := gossh.ParseAuthorizedKey([]byte(norm))
+	a.accountMu.Lock()
+	defer a.accountMu.Unlock()
 	u, err := store.GetUser(ctx, name)
 	if err != nil {
 		return "", err
+	}
+	if !slices.Contains(u.Keys, norm) && len(u.Keys) >= MaxKeys {
+		return "", fmt.Errorf("%w: an account holds at most %d keys", ErrTooManyKeys, MaxKeys)
 	}
 	if !slices.Contains(u.Keys, norm) {
 		u.Keys = append(u.Keys, norm)
@@ -119,6 +131,8 @@ func (a *Authenticator) AddKey(ctx context.Context, store AccountStore, name, te
 // no password) is refused with ErrLastCredential. Errors: ErrNoSuchKey and
 // the store's.
 func (a *Authenticator) DeleteKey(ctx context.Context, store AccountStore, name, ref string) (string, error) {
+	a.accountMu.Lock()
+	defer a.accountMu.Unlock()
 	keys, err := Keys(ctx, store, name)
 	if err != nil {
 		return "", err

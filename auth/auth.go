@@ -83,6 +83,10 @@ type Authenticator struct {
 	accountTurns turns         // one per account (from unknown sources)
 	knownMu      sync.Mutex    // guards known
 	known        map[string]time.Time
+	// accountMu serialises self-service read-modify-writes of an account
+	// (keys add/del, passwd), so two at once never lose one's update. It is
+	// node-local: cluster mode needs a conditional update in the store.
+	accountMu sync.Mutex
 }
 
 // CheckKey reports whether key may log in as name. For an unknown name with
