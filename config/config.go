@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -368,8 +369,8 @@ func setKey(c *Config, key, v string) error {
 			f.SetInt(int64(n))
 		case float64:
 			x, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return err
+			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+				return fmt.Errorf("%q is not a finite number", v)
 			}
 			if x < 0 {
 				return fmt.Errorf("%v must not be negative", v)

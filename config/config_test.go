@@ -188,6 +188,8 @@ func TestErrors(t *testing.T) {
 		{name: "yaml duration names its key", file: "login_grace: 5s\nidle_timeout: banana\n", wantErr: `line 2: idle_timeout: time: invalid duration "banana"`},
 		{name: "negative yaml duration", file: "idle_timeout: -5m\n", wantErr: "idle_timeout: -5m must not be negative"},
 		{name: "negative yaml count", file: "max_sessions_per_user: -3\n", wantErr: "max_sessions_per_user: -3 must not be negative"},
+		{name: "NaN rate", file: "conn_rate: NaN\n", wantErr: `conn_rate: "NaN" is not a finite number`},
+		{name: "infinite rate", env: map[string]string{"TERMHOST_CONN_RATE": "+Inf"}, wantErr: "TERMHOST_CONN_RATE"},
 		{name: "negative env count", env: map[string]string{"TERMHOST_MAX_CLIENTS_PER_SESSION": "-1"}, wantErr: "TERMHOST_MAX_CLIENTS_PER_SESSION"},
 		{name: "yaml count not a number", file: "max_clients_per_session: lots\n", wantErr: `max_clients_per_session: "lots" is not a whole number`},
 		{name: "yaml bool names its key", file: "allow_signup: perhaps\n", wantErr: "allow_signup"},
