@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"slices"
 
 	tea "charm.land/bubbletea/v2"
@@ -130,10 +131,22 @@ func (w *Workspace) focused() *tab {
 }
 
 // open adds a focused tab of kind (Env.Open).
+// MaxTabs bounds the tabs of one workspace (SPEC §7: what one user can make
+// the server hold). Every tab keeps its app's state in memory and every key
+// tells each tab whether it is focused, so without a bound one user could
+// hold gigabytes and the session lock for seconds (attack trial: 20,000
+// tabs). A restored workspace keeps the tabs it has; only opening more is
+// refused.
+const MaxTabs = 16
+
 func (w *Workspace) open(kind, arg string) {
 	k, ok := w.reg.Lookup(kind)
 	if !ok || (k.AdminOnly && !w.env.Admin) {
 		w.Notice = "unknown app " + kind
+		return
+	}
+	if len(w.tabs) >= MaxTabs {
+		w.Notice = fmt.Sprintf("at most %d tabs: close one first (ctrl+b x)", MaxTabs)
 		return
 	}
 	t := &tab{}

@@ -284,3 +284,24 @@ func TestTooSmall(t *testing.T) {
 		t.Errorf("View(0,0) = %q, want nothing", content)
 	}
 }
+
+// One user cannot open tabs without end: the (MaxTabs+1)th is refused with
+// a notice and the workspace stays as it was (attack trial: 20,000 tabs held
+// the session lock for seconds and gigabytes of memory).
+func TestTabsAreBounded(t *testing.T) {
+	ws := newWS(t) // starts with one Notes tab
+	for ws.Tabs() < tui.MaxTabs {
+		before := ws.Tabs()
+		press(ws, "\x02c2") // ctrl+b c, then the second kind (fake)
+		if ws.Tabs() != before+1 {
+			t.Fatalf("tab %d not opened", before+1)
+		}
+	}
+	press(ws, "\x02c2")
+	if ws.Tabs() != tui.MaxTabs {
+		t.Fatalf("tabs = %d, want the bound %d", ws.Tabs(), tui.MaxTabs)
+	}
+	if !strings.Contains(screen(ws, 100, 24), "at most 16 tabs") {
+		t.Errorf("no notice about the bound:\n%s", screen(ws, 100, 24))
+	}
+}
