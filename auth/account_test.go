@@ -1,8 +1,11 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,5 +57,24 @@ func TestKeysPerAccountCapped(t *testing.T) {
 	_, err := a.AddKey(ctx, st, "kim", string(gossh.MarshalAuthorizedKey(newKey(t))))
 	if !errors.Is(err, auth.ErrTooManyKeys) {
 		t.Fatalf("key %d: err %v, want ErrTooManyKeys", auth.MaxKeys+1, err)
+	}
+}
+
+// A huge user name is refused before it reaches the log whole (attack
+// trial: a 250 KB name made 500 KB log lines, before any authentication).
+func TestHugeUserNameLoggedShort(t *testing.T) {
+	var logBuf bytes.Buffer
+	st := newStore(t)
+	a := &auth.Authenticator{Users: st, AllowSignup: true, Log: slog.New(slog.NewTextHandler(&logBuf, nil))}
+	name := strings.Repeat("b", 250_000)
+	_, err := a.Login(context.Background(), auth.LoginRequest{Transport: "ssh", User: name, Password: "x"})
+	if !errors.Is(err, auth.ErrBadName) {
+		t.Fatalf("err %v, want ErrBadName", err)
+	}
+	if logBuf.Len() > 1024 {
+		t.Fatalf("log line of %d bytes for a %d-byte name", logBuf.Len(), len(name))
+	}
+	if !strings.Contains(logBuf.String(), "login failed") {
+		t.Fatalf("failure not logged: %q", logBuf.String())
 	}
 }

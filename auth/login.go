@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,16 @@ type LoginRequest struct {
 // hash errors wrapped with the user name.
 func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (persist.User, error) {
 	a.setup()
+	if len(req.User) > maxNameBytes {
+		// No account has such a name (ValidName: 32 characters); refuse it
+		// before anything logs it whole (a 250 KB name made 500 KB lines).
+		err := fmt.Errorf("a user name of %d bytes: %w", len(req.User), ErrBadName)
+		a.log().Info("login failed", "transport", req.Transport, "user", strings.ToValidUTF8(req.User[:maxNameBytes], "?")+"…", "remote", req.Remote, "err", err)
+		if a.Metrics != nil {
+			a.Metrics.Login(req.Transport, false)
+		}
+		return persist.User{}, err
+	}
 	src := SourceOf(req.Remote)
 	u, err := a.login(ctx, req, src)
 	if err != nil {
@@ -57,6 +68,10 @@ func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (persist.Us
 	}
 	return u, err
 }
+
+// maxNameBytes is the longest user name Login reads: twice the longest
+// valid name, so a near miss still shows in the log.
+const maxNameBytes = 64
 
 // LoginObserver counts logins for the node's metrics.
 type LoginObserver interface {
