@@ -26,7 +26,9 @@ func TestSnapshotDebounce(t *testing.T) {
 	}
 
 	c.send("a")
-	c.waitFor("a")
+	// Not waitFor("a"): " alice" in the status bar matches before the key
+	// is handled, and the clock must not move until it is.
+	c.scr.WaitUntil(t, "a typed", wait, func(string) bool { x, _ := c.scr.Cursor(); return x == 1 })
 	e.clock.Advance(p.FlushDelay / 2)
 	c.send("b") // a later change does not push the write back
 	c.waitFor("ab")
