@@ -17,6 +17,11 @@ import (
 
 // Conn is what a transport hands the session layer: the user's terminal.
 // Close ends the connection (for SSH: exit status, then channel close).
+//
+// The newline rule every transport keeps: a "\n" written to a Conn must
+// reach the terminal as CR LF (the SSH pty writer and telnet's NVT output do
+// this; the web transport does it itself), because the renderer counts on a
+// newline also returning the carriage.
 type Conn interface {
 	io.ReadWriter
 	Close() error
