@@ -128,7 +128,13 @@ func TestAppPanicIsContained(t *testing.T) {
 
 			c.send(tc.keys)
 			if tc.flush {
-				e.clock.Advance(time.Second)
+				// The key may still be on its way to the session: move the
+				// clock until the snapshot (and its State) has run, not once
+				// (a single Advance raced the key and never flushed).
+				waitFor(t, "the snapshot", func() bool {
+					e.clock.Advance(time.Second)
+					return strings.Contains(e.logs.String(), tc.log)
+				})
 				c.send("x") // draw again
 			}
 			c.waitFor(tc.screen)
