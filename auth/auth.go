@@ -55,8 +55,10 @@ type Authenticator struct {
 	// Sources delays the next attempt from a source after failures
 	// (doubling, capped); nil: NewLimiter(time.Now).
 	Sources *Limiter
-	// Accounts delays the next attempt on an account after failures, from
-	// any source; nil: NewLimiter with Sources' clock.
+	// Accounts delays the next attempt on an account after failures, for
+	// every source that failed on it (a source that has not, such as the
+	// owner from a new address, is not delayed); nil: NewLimiter with
+	// Sources' clock.
 	Accounts *Limiter
 	// HashSlots bounds concurrent password hashes node-wide; 0:
 	// DefaultHashSlots.

@@ -32,7 +32,7 @@ func TestLimiterDelays(t *testing.T) {
 			clk := &fakeNow{t: time.Unix(1_700_000_000, 0)}
 			l := auth.NewLimiter(clk.now)
 			for range tt.fails {
-				l.Fail("192.0.2.1")
+				l.Fail("192.0.2.1", "alice")
 				clk.advance(time.Second)
 			}
 			if got := l.Delay("192.0.2.1"); got != tt.want {
@@ -52,25 +52,57 @@ func TestLimiterForgets(t *testing.T) {
 		want   time.Duration
 		refail time.Duration // delay after one more failure
 	}{
-		{name: "success resets", after: func(l *auth.Limiter, _ *fakeNow) { l.Succeed("src") }, want: 0, refail: 250 * time.Millisecond},
+		{name: "success on the failed peer resets", after: func(l *auth.Limiter, _ *fakeNow) { l.Succeed("src", "alice") }, want: 0, refail: 250 * time.Millisecond},
+		// Before: any success cleared the source, so a signup between
+		// guesses kept a sprayer at the first delay (issue 8).
+		{name: "success on another peer keeps the failures", after: func(l *auth.Limiter, _ *fakeNow) { l.Succeed("src", "fresh") }, want: time.Second, refail: 2 * time.Second},
+		{name: "success clears only its own peer's share", after: func(l *auth.Limiter, _ *fakeNow) { l.Fail("src", "bob"); l.Succeed("src", "alice") }, want: 250 * time.Millisecond, refail: 500 * time.Millisecond},
 		{name: "still inside the window", after: func(_ *auth.Limiter, c *fakeNow) { c.advance(10 * time.Minute) }, want: time.Second, refail: 2 * time.Second},
 		{name: "window passed", after: func(_ *auth.Limiter, c *fakeNow) { c.advance(10*time.Minute + time.Nanosecond) }, want: 0, refail: 250 * time.Millisecond},
-		{name: "another source's success", after: func(l *auth.Limiter, _ *fakeNow) { l.Succeed("other") }, want: time.Second, refail: 2 * time.Second},
+		{name: "another source's success", after: func(l *auth.Limiter, _ *fakeNow) { l.Succeed("other", "alice") }, want: time.Second, refail: 2 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &fakeNow{t: time.Unix(1_700_000_000, 0)}
 			l := auth.NewLimiter(clk.now)
 			for range 3 {
-				l.Fail("src")
+				l.Fail("src", "alice")
 			}
 			tt.after(l, clk)
 			if got := l.Delay("src"); got != tt.want {
 				t.Errorf("Delay = %v, want %v", got, tt.want)
 			}
-			l.Fail("src")
+			l.Fail("src", "alice")
 			if got := l.Delay("src"); got != tt.refail {
 				t.Errorf("Delay after one more failure = %v, want %v", got, tt.refail)
+			}
+		})
+	}
+}
+
+// FailedOn names the peers that failed under a key, within the window.
+func TestLimiterFailedOn(t *testing.T) {
+	tests := []struct {
+		name  string
+		after func(l *auth.Limiter, clk *fakeNow)
+		peer  string
+		want  bool
+	}{
+		{name: "the peer that failed", peer: "198.51.100.1", want: true},
+		{name: "a peer that did not", peer: "198.51.100.2", want: false},
+		{name: "after its success", after: func(l *auth.Limiter, _ *fakeNow) { l.Succeed("alice", "198.51.100.1") }, peer: "198.51.100.1", want: false},
+		{name: "after the window", after: func(_ *auth.Limiter, c *fakeNow) { c.advance(11 * time.Minute) }, peer: "198.51.100.1", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &fakeNow{t: time.Unix(1_700_000_000, 0)}
+			l := auth.NewLimiter(clk.now)
+			l.Fail("alice", "198.51.100.1")
+			if tt.after != nil {
+				tt.after(l, clk)
+			}
+			if got := l.FailedOn("alice", tt.peer); got != tt.want {
+				t.Errorf("FailedOn(alice, %s) = %v, want %v", tt.peer, got, tt.want)
 			}
 		})
 	}

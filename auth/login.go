@@ -34,12 +34,20 @@ type LoginRequest struct {
 //
 //  1. one attempt in flight per source: a second attempt from the same
 //     source waits for the first to finish;
-//  2. one attempt in flight per account, unless the source logged in to
-//     that account before (KnownFor): guesses at one name from many
-//     addresses queue up;
-//  3. the longer of the source's and the account's failure delays
-//     (doubling, capped: Sources, Accounts);
+//  2. the source's failure delay (doubling, capped: Sources), and, if the
+//     source failed on this account before and has not logged in to it
+//     within KnownFor, the longer account's delay (Accounts). The delay is
+//     served holding only the source's turn, never the account's, so a
+//     source that has not failed here (the owner, from anywhere) is not
+//     held up by other sources' delays;
+//  3. one check in flight per account, unless the source is known: the
+//     account's turn is held for the store read and the hash only, so the
+//     owner waits at most the checks queued before it, not their delays;
 //  4. at most HashSlots password hashes at once on the node.
+//
+// A success forgets only this source's failures on this account (and the
+// account's failures from this source): failures elsewhere keep their
+// delay.
 //
 // Every wait ends with ctx: bound ctx by the login grace. Failures are
 // logged here, once for every transport. Errors: ErrDenied (wrong password,
@@ -91,7 +99,7 @@ func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string)
 		_, err := a.Users.GetUser(ctx, req.User)
 		if errors.Is(err, persist.ErrNotFound) {
 			if err := req.ConfirmSignup(ctx); err != nil {
-				a.Sources.Fail(src)
+				a.Sources.Fail(src, req.User)
 				return persist.User{}, err
 			}
 		}
@@ -104,32 +112,34 @@ func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string)
 	defer done()
 	known := a.knownSource(req.User, src)
 	wait := a.Sources.Delay(src)
+	if !known && a.Accounts.FailedOn(req.User, src) {
+		wait = max(wait, a.Accounts.Delay(req.User))
+	}
+	if wait > 0 { // outside the account's turn (issue 8: guesses sleeping in it locked the owner out)
+		if err := a.Sleep(ctx, wait); err != nil {
+			return persist.User{}, fmt.Errorf("login %s: failure delay: %w", req.User, err)
+		}
+	}
 	if !known {
 		done, err := a.accountTurns.acquire(ctx, req.User)
 		if err != nil {
 			return persist.User{}, fmt.Errorf("login %s: waiting for this account's previous attempt: %w", req.User, err)
 		}
 		defer done()
-		wait = max(wait, a.Accounts.Delay(req.User))
-	}
-	if wait > 0 {
-		if err := a.Sleep(ctx, wait); err != nil {
-			return persist.User{}, fmt.Errorf("login %s: failure delay: %w", req.User, err)
-		}
 	}
 
 	u, exists, err := a.check(ctx, req)
 	switch {
 	case err == nil:
-		a.Sources.Succeed(src)
-		a.Accounts.Succeed(req.User)
+		a.Sources.Succeed(src, req.User)
+		a.Accounts.Succeed(req.User, src)
 		a.rememberSource(req.User, src)
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		// Cut short (grace, hang-up) before an answer: not a guess.
 	default:
-		a.Sources.Fail(src)
+		a.Sources.Fail(src, req.User)
 		if exists && !known {
-			a.Accounts.Fail(req.User)
+			a.Accounts.Fail(req.User, src)
 		}
 	}
 	return u, err
