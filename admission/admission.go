@@ -3,6 +3,10 @@
 // logging in: a token bucket of new connections per source, a node-wide cap
 // on connections that have not logged in yet and a lower cap per source, and
 // login_grace as an absolute deadline from accept to login (SPEC §2, §7).
+// When the node-wide cap is full, a connection from a source holding fewer
+// slots than another takes the oldest slot of the source holding the most
+// (that connection is closed), so a few addresses at their per-source cap
+// cannot lock out everyone else.
 // It also decides which address a connection comes from when a trusted
 // proxy puts a PROXY header in front of it (SPEC §6, proxy.go).
 package admission
@@ -12,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,7 +41,9 @@ type Config struct {
 	// admits every connection.
 	Rate *ConnRate
 	// MaxUnauth caps connections that have not logged in yet, node-wide
-	// (max_unauthenticated).
+	// (max_unauthenticated). At the cap, a source that would still hold
+	// fewer than the biggest holder is admitted by closing that holder's
+	// oldest unauthenticated connection (Admit).
 	MaxUnauth int
 	// MaxUnauthPerSource caps them per source address
 	// (max_unauthenticated_per_source), so one address cannot take the
@@ -62,9 +69,12 @@ type Gate struct {
 	cfg      Config
 	refusals *refusalLog
 
-	mu       sync.Mutex     // guards total and bySource
-	total    int            // connections admitted and not yet logged in or gone
-	bySource map[string]int // the same per source; a source with none has no entry
+	// Lock order: mu → Ticket.mu (eviction marks its victim under mu);
+	// Ticket.end takes Ticket.mu and then mu, never both at once.
+	mu       sync.Mutex           // guards total, bySource, seq and every Ticket's counted and timer
+	seq      uint64               // tickets admitted so far
+	total    int                  // connections admitted and not yet logged in or gone
+	bySource map[string][]*Ticket // the same per source, oldest first; a source with none has no entry
 }
 
 // New returns a gate with cfg's limits.
@@ -79,7 +89,7 @@ func New(cfg Config) *Gate {
 	if cfg.Clock != nil {
 		now = cfg.Clock.Now
 	}
-	return &Gate{cfg: cfg, refusals: newRefusalLog(cfg.Log, DefaultRefusalEvery, now), bySource: map[string]int{}}
+	return &Gate{cfg: cfg, refusals: newRefusalLog(cfg.Log, DefaultRefusalEvery, now), bySource: map[string][]*Ticket{}}
 }
 
 // Grace is the login grace connections get.
@@ -90,7 +100,7 @@ func (g *Gate) Grace() time.Duration { return g.cfg.Grace }
 func (g *Gate) Pending(source string) (total, fromSource int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.total, g.bySource[source]
+	return g.total, len(g.bySource[source])
 }
 
 // proxied is a connection whose address came from a PROXY header: ProxyErr
@@ -104,9 +114,16 @@ type proxied interface{ ProxyErr() error }
 // transport has not called Ticket.LoggedIn within Grace, expire runs (nil:
 // conn.Close). expire must end the connection; it runs on its own goroutine.
 //
+// When MaxUnauth is reached, the connection is still admitted if its source
+// would hold fewer slots than the source holding the most: that source's
+// oldest unauthenticated connection is ended (its expire runs) to make
+// room, so eight addresses at the per-source cap of eight cannot lock a
+// ninth out of 64 slots (issue 8).
+//
 // Errors: ErrProxyHeader (a trusted proxy sent no valid header), ErrRate,
-// ErrFull or ErrSourceFull, each wrapped with the source address. The gate
-// counts and logs the refusal (rate-limited); the caller closes conn.
+// ErrSourceFull, or ErrFull (every source holds as few slots as this one
+// would), each wrapped with the source address. The gate counts and logs
+// the refusal (rate-limited); the caller closes conn.
 func (g *Gate) Admit(transport string, conn net.Conn, expire func()) (*Ticket, error) {
 	if p, ok := conn.(proxied); ok {
 		if err := p.ProxyErr(); err != nil {
@@ -117,30 +134,77 @@ func (g *Gate) Admit(transport string, conn net.Conn, expire func()) (*Ticket, e
 	if !g.cfg.Rate.Allow(src) {
 		return nil, g.refuse(transport, conn, "rate", fmt.Errorf("%s: %w", src, ErrRate))
 	}
-	g.mu.Lock()
-	switch {
-	case g.cfg.MaxUnauth > 0 && g.total >= g.cfg.MaxUnauth:
-		g.mu.Unlock()
-		return nil, g.refuse(transport, conn, "unauth_cap", fmt.Errorf("%s: %w (%d)", src, ErrFull, g.cfg.MaxUnauth))
-	case g.cfg.MaxUnauthPerSource > 0 && g.bySource[src] >= g.cfg.MaxUnauthPerSource:
-		g.mu.Unlock()
-		return nil, g.refuse(transport, conn, "source_cap", fmt.Errorf("%s: %w (%d)", src, ErrSourceFull, g.cfg.MaxUnauthPerSource))
-	}
-	g.total++
-	g.bySource[src]++
-	g.mu.Unlock()
-
 	if expire == nil {
 		expire = func() { conn.Close() }
 	}
-	t := &Ticket{g: g, source: src, deadline: time.Now().Add(g.cfg.Grace)}
+	t := &Ticket{g: g, source: src, remote: conn.RemoteAddr(), deadline: time.Now().Add(g.cfg.Grace), expire: expire}
+	g.mu.Lock()
+	if n := g.cfg.MaxUnauthPerSource; n > 0 && len(g.bySource[src]) >= n {
+		g.mu.Unlock()
+		return nil, g.refuse(transport, conn, "source_cap", fmt.Errorf("%s: %w (%d)", src, ErrSourceFull, n))
+	}
+	var victim *Ticket
+	if g.cfg.MaxUnauth > 0 && g.total >= g.cfg.MaxUnauth {
+		// A ticket ending meanwhile may leave the cap without a victim.
+		if victim = g.victim(src); victim == nil && g.total >= g.cfg.MaxUnauth {
+			g.mu.Unlock()
+			return nil, g.refuse(transport, conn, "unauth_cap", fmt.Errorf("%s: %w (%d)", src, ErrFull, g.cfg.MaxUnauth))
+		}
+	}
+	g.seq++
+	t.seq = g.seq
+	g.total++
+	g.bySource[src] = append(g.bySource[src], t)
+	t.counted = true
+	// Armed under mu: an eviction stops the timer of any ticket it sees.
 	t.timer = time.AfterFunc(g.cfg.Grace, func() {
 		if t.end(expired) {
 			g.cfg.Log.Info("login grace expired; closing", "transport", transport, "remote", conn.RemoteAddr(), "grace", g.cfg.Grace)
 			expire()
 		}
 	})
+	g.mu.Unlock()
+	if victim != nil {
+		g.refusals.warn("evicted", "unauthenticated connection closed to admit a source holding fewer",
+			"transport", transport, "remote", victim.remote, "for", conn.RemoteAddr())
+		go victim.expire()
+	}
 	return t, nil
+}
+
+// victim takes a slot from the source holding the most, for a connection
+// from src at the node-wide cap: the oldest pending ticket of that source
+// (ties: the source whose oldest ticket is oldest), if src would still hold
+// fewer slots than it. It removes the ticket from the counts and marks it
+// evicted; the caller runs its expire. nil: nothing fair to take. g.mu is
+// held.
+func (g *Gate) victim(src string) *Ticket {
+	have := len(g.bySource[src])
+	var from string
+	most := 0
+	for k, ts := range g.bySource {
+		if len(ts) > most || (len(ts) == most && ts[0].seq < g.bySource[from][0].seq) {
+			from, most = k, len(ts)
+		}
+	}
+	if have+1 >= most {
+		return nil
+	}
+	for len(g.bySource[from]) > 0 {
+		v := g.bySource[from][0]
+		v.mu.Lock()
+		ok := v.state == pending
+		if ok {
+			v.state = evicted
+		}
+		v.mu.Unlock()
+		g.uncount(v) // a ticket ending meanwhile frees nothing twice
+		if ok {
+			v.timer.Stop()
+			return v
+		}
+	}
+	return nil
 }
 
 // refuse reports a refusal to the metrics and the (rate-limited) log and
@@ -153,12 +217,27 @@ func (g *Gate) refuse(transport string, conn net.Conn, reason string, err error)
 	return err
 }
 
-func (g *Gate) free(src string) {
+func (g *Gate) free(t *Ticket) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.uncount(t)
+}
+
+// uncount takes t out of the counts, once. g.mu is held.
+func (g *Gate) uncount(t *Ticket) {
+	if !t.counted {
+		return
+	}
+	t.counted = false
 	g.total--
-	if g.bySource[src]--; g.bySource[src] <= 0 {
-		delete(g.bySource, src)
+	ts := g.bySource[t.source]
+	if i := slices.Index(ts, t); i >= 0 {
+		ts = slices.Delete(ts, i, i+1)
+	}
+	if len(ts) == 0 {
+		delete(g.bySource, t.source)
+	} else {
+		g.bySource[t.source] = ts
 	}
 }
 
@@ -167,8 +246,12 @@ func (g *Gate) free(src string) {
 type Ticket struct {
 	g        *Gate
 	source   string
+	remote   net.Addr
 	deadline time.Time
-	timer    *time.Timer
+	timer    *time.Timer // set under g.mu before Admit returns
+	expire   func()      // ends the connection (grace expired or evicted)
+	seq      uint64      // admission order, for picking the oldest
+	counted  bool        // holds a slot in g's counts; guarded by g.mu
 
 	mu    sync.Mutex // guards state
 	state ticketState
@@ -181,6 +264,7 @@ const (
 	loggedIn                    // the connection logged in in time
 	expired                     // the grace ran out first
 	released                    // the connection left before logging in
+	evicted                     // its slot went to a source holding fewer (Admit)
 )
 
 // Source is the connection's source key (auth.SourceOf of its real address).
@@ -191,8 +275,8 @@ func (t *Ticket) Source() string { return t.source }
 func (t *Ticket) Deadline() time.Time { return t.deadline }
 
 // LoggedIn ends the grace after a successful login and frees the slot. It
-// returns false when the grace had already run out: the connection is being
-// ended and must not be served.
+// returns false when the grace had already run out or the slot was taken
+// for another source: the connection is being ended and must not be served.
 func (t *Ticket) LoggedIn() bool {
 	t.end(loggedIn)
 	t.mu.Lock()
@@ -216,6 +300,6 @@ func (t *Ticket) end(state ticketState) bool {
 	if state != expired {
 		t.timer.Stop()
 	}
-	t.g.free(t.source)
+	t.g.free(t)
 	return true
 }

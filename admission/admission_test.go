@@ -2,7 +2,10 @@ package admission_test
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,9 +82,11 @@ func TestGateCaps(t *testing.T) {
 		{name: "node-wide cap still holds", cfg: admission.Config{MaxUnauth: 3, MaxUnauthPerSource: 2}, steps: []step{
 			{from: "127.0.0.2", do: "admit"}, {from: "127.0.0.2", do: "admit"},
 			{from: "127.0.0.3", do: "admit"},
-			{from: "127.0.0.4", do: "admit", wantErr: admission.ErrFull},
+			{from: "127.0.0.4", do: "admit"}, // takes .2's oldest (TestGateFairAtCap)
+			{from: "127.0.0.5", do: "admit", wantErr: admission.ErrFull},
+			{from: "127.0.0.2", do: "admit", wantErr: admission.ErrFull},
 			{from: "127.0.0.3", do: "leave"},
-			{from: "127.0.0.4", do: "admit"},
+			{from: "127.0.0.5", do: "admit"},
 		}},
 		{name: "connection rate per source", cfg: admission.Config{Rate: admission.NewConnRate(0.001, 2, time.Now)}, steps: []step{
 			{from: "127.0.0.2", do: "admit"}, {from: "127.0.0.2", do: "admit"},
@@ -188,5 +193,99 @@ func TestGraceStopsAtLogin(t *testing.T) {
 	case <-expired:
 		t.Error("a logged-in connection was expired")
 	case <-time.After(150 * time.Millisecond):
+	}
+}
+
+// At the node-wide cap a source holding fewer slots takes the oldest slot of
+// the source holding the most, so eight addresses at the per-source cap (8
+// × 8 = 64) cannot lock out a ninth (issue 8: before, the ninth was
+// refused); a holder cannot take slots back from a source holding fewer.
+func TestGateFairAtCap(t *testing.T) {
+	type step struct {
+		from      string
+		n         int   // admissions from `from` (1 if 0)
+		wantErr   error // for the last of them
+		wantEvict []string
+	}
+	attackers := []string{"127.0.1.1", "127.0.1.2", "127.0.1.3", "127.0.1.4", "127.0.1.5", "127.0.1.6", "127.0.1.7", "127.0.1.8"}
+	fill := func() []step {
+		var st []step
+		for _, a := range attackers {
+			st = append(st, step{from: a, n: 8})
+		}
+		return st
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		want  map[string]int // slots held at the end
+	}{
+		{name: "a ninth address gets in", steps: append(fill(),
+			step{from: "127.0.2.1", wantEvict: []string{"127.0.1.1#0"}}),
+			want: map[string]int{"127.0.2.1": 1, "127.0.1.1": 7, "127.0.1.2": 8}},
+		{name: "the evicted source cannot take it back", steps: append(fill(),
+			step{from: "127.0.2.1", wantEvict: []string{"127.0.1.1#0"}},
+			step{from: "127.0.1.1", wantErr: admission.ErrFull},
+			step{from: "127.0.1.2", wantErr: admission.ErrSourceFull}),
+			want: map[string]int{"127.0.2.1": 1, "127.0.1.1": 7}},
+		{name: "the newcomer gets a fair share, one slot from each biggest holder", steps: append(fill(),
+			step{from: "127.0.2.1", n: 7, wantEvict: []string{"127.0.1.1#0", "127.0.1.2#0", "127.0.1.3#0", "127.0.1.4#0", "127.0.1.5#0", "127.0.1.6#0", "127.0.1.7#0"}},
+			step{from: "127.0.2.1", wantErr: admission.ErrFull}), // 8 would only swap places with .8
+			want: map[string]int{"127.0.2.1": 7, "127.0.1.1": 7, "127.0.1.8": 8}},
+		{name: "more newcomers get in", steps: append(fill(),
+			step{from: "127.0.2.1", wantEvict: []string{"127.0.1.1#0"}},
+			step{from: "127.0.2.2", wantEvict: []string{"127.0.1.2#0"}},
+			step{from: "127.0.2.3", wantEvict: []string{"127.0.1.3#0"}}),
+			want: map[string]int{"127.0.2.1": 1, "127.0.2.2": 1, "127.0.2.3": 1, "127.0.1.4": 8}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, conns := listen(t)
+			g := admission.New(admission.Config{MaxUnauth: 64, MaxUnauthPerSource: 8})
+			var mu sync.Mutex
+			var evicted []string
+			gone := make(chan struct{}, 128)
+			count := map[string]int{}
+			for i, st := range tt.steps {
+				for j := range max(st.n, 1) {
+					_, srv := dialFrom(t, ln, conns, st.from)
+					name := fmt.Sprintf("%s#%d", st.from, count[st.from])
+					tk, err := g.Admit("ssh", srv, func() {
+						mu.Lock()
+						evicted = append(evicted, name)
+						mu.Unlock()
+						gone <- struct{}{}
+					})
+					if j == max(st.n, 1)-1 && (!errors.Is(err, st.wantErr) || (st.wantErr == nil && err != nil)) {
+						t.Fatalf("step %d: Admit from %s = %v, want %v", i, st.from, err, st.wantErr)
+					} else if j < max(st.n, 1)-1 && err != nil {
+						t.Fatalf("step %d: admission %d from %s: %v", i, j, st.from, err)
+					}
+					if tk != nil {
+						count[st.from]++
+						t.Cleanup(tk.Release)
+					}
+				}
+				for range st.wantEvict {
+					select {
+					case <-gone:
+					case <-time.After(wait):
+						t.Fatalf("step %d: no connection was ended to make room", i)
+					}
+				}
+				mu.Lock()
+				got := slices.Clone(evicted)
+				evicted = nil
+				mu.Unlock()
+				if !slices.Equal(got, st.wantEvict) {
+					t.Errorf("step %d: ended %v, want %v", i, got, st.wantEvict)
+				}
+			}
+			for src, want := range tt.want {
+				if total, got := g.Pending(src); got != want || total > 64 {
+					t.Errorf("%s holds %d of %d slots, want %d (of at most 64)", src, got, total, want)
+				}
+			}
+		})
 	}
 }
