@@ -40,6 +40,11 @@ type Config struct {
 	MaxUnauthPer   int           `yaml:"max_unauthenticated_per_source"` // below max_unauthenticated: one address cannot fill it
 	ConnRate       float64       `yaml:"conn_rate"`                      // new connections per second per source (0: off)
 	ConnBurst      int           `yaml:"conn_burst"`                     // connections a source may open at once
+	// Authenticated SSH connections (issue 8): caps per account and per
+	// source (0: off), and how long one may run no session (0: forever).
+	MaxSSHConnsPerUser   int           `yaml:"max_ssh_conns_per_user"`
+	MaxSSHConnsPerSource int           `yaml:"max_ssh_conns_per_source"`
+	SSHSessionGrace      time.Duration `yaml:"ssh_session_grace"`
 
 	// Operations (SPEC §11).
 	MetricsAddr string `yaml:"metrics_addr"` // /metrics, /healthz, /readyz; "" disables
@@ -66,6 +71,7 @@ func Default() Config {
 		LoginGrace: 30 * time.Second, IdleTimeout: 30 * time.Minute, HibernateAfter: 10 * time.Minute,
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
 		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40,
+		MaxSSHConnsPerUser: 32, MaxSSHConnsPerSource: 64, SSHSessionGrace: 30 * time.Second,
 		MetricsAddr: "127.0.0.1:9222", LogFormat: "text",
 		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour,
 	}
@@ -199,6 +205,7 @@ func decodeFile(c *Config, data []byte) error {
 var policyKeys = []string{"idle_timeout", "hibernate_after", "detached_ttl", "max_session_age",
 	"max_sessions_per_user", "max_clients_per_session", "allow_signup", "login_grace",
 	"max_unauthenticated", "max_unauthenticated_per_source", "conn_rate", "conn_burst",
+	"max_ssh_conns_per_user", "max_ssh_conns_per_source", "ssh_session_grace",
 	"proxy_protocol", "web_login_idle", "web_login_max"}
 
 // Policy is the effective session and admission policy as "key=value"

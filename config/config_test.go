@@ -265,3 +265,50 @@ func TestPolicyLine(t *testing.T) {
 		}
 	}
 }
+
+// Issue 8: the authenticated SSH connection bounds are config keys with
+// the documented defaults, read from the file and the environment, never
+// negative, and printed on the policy line.
+func TestSSHConnKeys(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		env     map[string]string
+		want    [3]any // per user, per source, session grace
+		wantErr string
+	}{
+		{name: "defaults", want: [3]any{32, 64, 30 * time.Second}},
+		{name: "file", file: "max_ssh_conns_per_user: 4\nmax_ssh_conns_per_source: 0\nssh_session_grace: 5s\n", want: [3]any{4, 0, 5 * time.Second}},
+		{name: "env", env: map[string]string{"TERMHOST_MAX_SSH_CONNS_PER_SOURCE": "9", "TERMHOST_SSH_SESSION_GRACE": "1m"}, want: [3]any{32, 9, time.Minute}},
+		{name: "negative", file: "max_ssh_conns_per_user: -1\n", wantErr: "max_ssh_conns_per_user"},
+		{name: "negative grace", env: map[string]string{"TERMHOST_SSH_SESSION_GRACE": "-1s"}, wantErr: "ssh_session_grace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			args := []string{}
+			if tt.file != "" {
+				args = append(args, "--config", writeFile(t, tt.file))
+			}
+			c, err := resolve(t, true, args...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := [3]any{c.MaxSSHConnsPerUser, c.MaxSSHConnsPerSource, c.SSHSessionGrace}; got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+			if p := c.Policy(); !strings.Contains(p, "max_ssh_conns_per_user=") || !strings.Contains(p, "ssh_session_grace=") {
+				t.Errorf("policy line %q lacks the SSH connection keys", p)
+			}
+		})
+	}
+}

@@ -25,6 +25,10 @@ const MaxCommand = 4 << 10
 func (s *Server) handle(sess ssh.Session) {
 	ctx := sess.Context()
 	s.authenticated(ctx)
+	if c := connOf(ctx); c != nil {
+		c.sessionStarted()
+		defer c.sessionEnded()
+	}
 	// Bounded before anything splits it: Command() parses with go-shlex,
 	// which is quadratic (one 240 KB word cost 9.8 s of CPU).
 	if n := len(sess.RawCommand()); n > MaxCommand {

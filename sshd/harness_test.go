@@ -66,6 +66,7 @@ type options struct {
 	gate    admission.Config // MaxUnauth 16 and Grace `wait` when zero
 	proxy   []string         // trusted PROXY senders; nil: PROXY protocol off
 	sources *auth.Limiter    // per-source failure delays; nil: 1ms doubling to 4ms
+	limits  *sshd.Limits     // authenticated connection bounds; nil: sshd.DefaultLimits
 }
 
 func startServerWith(t testing.TB, o options) *server {
@@ -105,7 +106,7 @@ func startServerWith(t testing.TB, o options) *server {
 	srv, err := sshd.Listen(sshd.Config{
 		Addr: "127.0.0.1:0", HostKeys: []hostkeys.Key{{Signer: hk}},
 		Auth: authn, Users: st, Manager: mgr, Admin: &admin.Runner{Manager: mgr, Audit: st, Now: time.Now},
-		Admission: admission.New(o.gate), Proxy: trust, Log: log,
+		Admission: admission.New(o.gate), Proxy: trust, Limits: o.limits, Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +173,19 @@ func shell(t *testing.T, c *gossh.Client, w, h int, cmd string) *term {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startOn(t, sess, w, h, cmd)
+}
+
+// attachOn opens a w×h pty on sess (after the test's own requests, such
+// as env) and attaches as shell does.
+func attachOn(t *testing.T, sess *gossh.Session, w, h int) *term {
+	t.Helper()
+	return startOn(t, sess, w, h, "")
+}
+
+func startOn(t *testing.T, sess *gossh.Session, w, h int, cmd string) *term {
+	t.Helper()
+	var err error
 	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
 		t.Fatalf("pty: %v", err)
 	}

@@ -48,14 +48,18 @@ type Config struct {
 	// Weblink issues a one-time browser sign-in link for `ssh host weblink
 	// [SESSION]` (SPEC §9; web.Server.Weblink); nil: the web interface is off.
 	Weblink func(ctx context.Context, u sessions.User, ref string, local net.Addr) (string, error)
-	Log     *slog.Logger
+	// Limits bound authenticated connections per user and source and the
+	// time one may run no session; nil: DefaultLimits.
+	Limits *Limits
+	Log    *slog.Logger
 }
 
 // Server is a running SSH listener.
 type Server struct {
-	cfg Config
-	srv *ssh.Server
-	ln  net.Listener
+	cfg   Config
+	srv   *ssh.Server
+	ln    net.Listener
+	conns *connTable // authenticated connections per user and source
 }
 
 type ctxKey string
@@ -63,6 +67,7 @@ type ctxKey string
 const (
 	signupKey ctxKey = "signup-key"
 	ticketKey ctxKey = "admission-ticket"
+	connKey   ctxKey = "conn" // the connection's *boundedConn (admit)
 	// newAccountKey holds the role of an account this connection's login
 	// created, for the welcome line (handle).
 	newAccountKey ctxKey = "new-account"
@@ -80,7 +85,11 @@ func Listen(cfg Config) (*Server, error) {
 	if cfg.Admission == nil {
 		cfg.Admission = admission.New(admission.Config{})
 	}
-	s := &Server{cfg: cfg}
+	if cfg.Limits == nil {
+		l := DefaultLimits()
+		cfg.Limits = &l
+	}
+	s := &Server{cfg: cfg, conns: newConnTable(*cfg.Limits)}
 	s.srv = &ssh.Server{
 		Handler:                    s.handle,
 		PublicKeyHandler:           s.publicKey,
@@ -89,7 +98,10 @@ func Listen(cfg Config) (*Server, error) {
 		ConnCallback:               s.admit,
 		ServerConfigCallback:       s.serverConfig,
 		HandshakeTimeout:           cfg.Admission.Grace(),
-		Version:                    "termhost",
+		// Only session channels, bounded; direct-tcpip and every other
+		// type are refused, as are all global requests (none registered).
+		ChannelHandlers: map[string]ssh.ChannelHandler{"session": s.sessionChannel},
+		Version:         "termhost",
 	}
 	for _, k := range cfg.HostKeys {
 		s.srv.AddHostKey(k.Signer)
@@ -117,17 +129,6 @@ func (s *Server) Serve() error {
 // Close stops accepting and closes every connection.
 func (s *Server) Close() error { return s.srv.Close() }
 
-// admittedConn holds its admission ticket until it closes.
-type admittedConn struct {
-	net.Conn
-	ticket *admission.Ticket
-}
-
-func (c *admittedConn) Close() error {
-	c.ticket.Release()
-	return c.Conn.Close()
-}
-
 // admit runs on the connection's own goroutine (charm's HandleConn), so a
 // trusted proxy's header is awaited there, not in the accept loop. A
 // refused connection is closed before the SSH version exchange.
@@ -137,7 +138,14 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 		return nil // charm closes it
 	}
 	ctx.SetValue(ticketKey, t)
-	return &admittedConn{Conn: withQuickAck(conn), ticket: t}
+	c := &boundedConn{Conn: withQuickAck(conn), ticket: t, table: s.conns, log: s.cfg.Log, grace: s.cfg.Limits.SessionGrace}
+	ctx.SetValue(connKey, c)
+	return c
+}
+
+func connOf(ctx ssh.Context) *boundedConn {
+	c, _ := ctx.Value(connKey).(*boundedConn)
+	return c
 }
 
 // serverConfig marks the connection logged in the moment authentication
@@ -145,9 +153,12 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 // unauthenticated slot and grace end there.
 func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 	return &gossh.ServerConfig{
-		AuthLogCallback: func(_ gossh.ConnMetadata, method string, err error) {
+		AuthLogCallback: func(md gossh.ConnMetadata, method string, err error) {
 			if err == nil {
 				s.authenticated(ctx)
+				if c := connOf(ctx); c != nil {
+					c.loggedIn(md.User())
+				}
 				if method == "publickey" {
 					s.cfg.Auth.KeyAccepted("ssh")
 				}
