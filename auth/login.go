@@ -8,7 +8,6 @@ import (
 	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"termhost/persist"
@@ -41,8 +40,10 @@ type LoginRequest struct {
 //     source that has not failed here (the owner, from anywhere) is not
 //     held up by other sources' delays;
 //  3. one check in flight per account, unless the source is known: the
-//     account's turn is held for the store read and the hash only, so the
-//     owner waits at most the checks queued before it, not their delays;
+//     account's turn is held for the store read and the hash only, and
+//     sources that have not failed on the account go before those that
+//     have, so the owner from a new address waits for the check in flight
+//     (and other new addresses' first guesses), not for anyone's delay;
 //  4. at most HashSlots password hashes at once on the node.
 //
 // A success forgets only this source's failures on this account (and the
@@ -105,15 +106,15 @@ func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string)
 		}
 	}
 
-	done, err := a.sourceTurns.acquire(ctx, src)
+	done, err := a.sourceTurns.acquire(ctx, src, first)
 	if err != nil {
 		return persist.User{}, fmt.Errorf("login %s: waiting for this address's previous attempt: %w", req.User, err)
 	}
 	defer done()
 	known := a.knownSource(req.User, src)
-	wait := a.Sources.Delay(src)
+	wait, prio := a.Sources.Delay(src), first
 	if !known && a.Accounts.FailedOn(req.User, src) {
-		wait = max(wait, a.Accounts.Delay(req.User))
+		wait, prio = max(wait, a.Accounts.Delay(req.User)), later
 	}
 	if wait > 0 { // outside the account's turn (issue 8: guesses sleeping in it locked the owner out)
 		if err := a.Sleep(ctx, wait); err != nil {
@@ -121,7 +122,7 @@ func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string)
 		}
 	}
 	if !known {
-		done, err := a.accountTurns.acquire(ctx, req.User)
+		done, err := a.accountTurns.acquire(ctx, req.User, prio)
 		if err != nil {
 			return persist.User{}, fmt.Errorf("login %s: waiting for this account's previous attempt: %w", req.User, err)
 		}
@@ -290,45 +291,4 @@ func (a *Authenticator) rememberSource(user, src string) {
 		a.known = map[string]time.Time{}
 	}
 	a.known[knownKey(user, src)] = a.Sources.Now()
-}
-
-// turns lets one holder per key proceed at a time; the others wait in line
-// (a channel's senders queue in order). An entry lives only while someone
-// holds or waits for it, so the table is bounded by the connections
-// logging in.
-type turns struct {
-	mu sync.Mutex       // guards m and every turn's refs
-	m  map[string]*turn // by key
-}
-
-type turn struct {
-	slot chan struct{} // capacity 1: full while held
-	refs int           // holders and waiters
-}
-
-// acquire waits for key's turn or ctx's end; done gives the turn back.
-func (t *turns) acquire(ctx context.Context, key string) (done func(), err error) {
-	t.mu.Lock()
-	tu := t.m[key]
-	if tu == nil {
-		tu = &turn{slot: make(chan struct{}, 1)}
-		t.m[key] = tu
-	}
-	tu.refs++
-	t.mu.Unlock()
-	select {
-	case tu.slot <- struct{}{}:
-		return func() { <-tu.slot; t.drop(key, tu) }, nil
-	case <-ctx.Done():
-		t.drop(key, tu)
-		return nil, ctx.Err()
-	}
-}
-
-func (t *turns) drop(key string, tu *turn) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if tu.refs--; tu.refs == 0 {
-		delete(t.m, key)
-	}
 }
