@@ -41,10 +41,13 @@ type Config struct {
 	ConnRate       float64       `yaml:"conn_rate"`                      // new connections per second per source (0: off)
 	ConnBurst      int           `yaml:"conn_burst"`                     // connections a source may open at once
 	// Authenticated SSH connections (issue 8): caps per account and per
-	// source (0: off), and how long one may run no session (0: forever).
+	// source (0: off), how long one may run no session (0: forever), and
+	// how many may run none node-wide (0: off; over it the longest waiting
+	// is closed).
 	MaxSSHConnsPerUser   int           `yaml:"max_ssh_conns_per_user"`
 	MaxSSHConnsPerSource int           `yaml:"max_ssh_conns_per_source"`
 	SSHSessionGrace      time.Duration `yaml:"ssh_session_grace"`
+	MaxSSHSessionless    int           `yaml:"max_ssh_sessionless"`
 
 	// Operations (SPEC §11).
 	MetricsAddr string `yaml:"metrics_addr"` // /metrics, /healthz, /readyz; "" disables
@@ -71,7 +74,7 @@ func Default() Config {
 		LoginGrace: 30 * time.Second, IdleTimeout: 30 * time.Minute, HibernateAfter: 10 * time.Minute,
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
 		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40,
-		MaxSSHConnsPerUser: 32, MaxSSHConnsPerSource: 64, SSHSessionGrace: 30 * time.Second,
+		MaxSSHConnsPerUser: 32, MaxSSHConnsPerSource: 64, SSHSessionGrace: 30 * time.Second, MaxSSHSessionless: 256,
 		MetricsAddr: "127.0.0.1:9222", LogFormat: "text",
 		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour,
 	}
@@ -205,7 +208,7 @@ func decodeFile(c *Config, data []byte) error {
 var policyKeys = []string{"idle_timeout", "hibernate_after", "detached_ttl", "max_session_age",
 	"max_sessions_per_user", "max_clients_per_session", "allow_signup", "login_grace",
 	"max_unauthenticated", "max_unauthenticated_per_source", "conn_rate", "conn_burst",
-	"max_ssh_conns_per_user", "max_ssh_conns_per_source", "ssh_session_grace",
+	"max_ssh_conns_per_user", "max_ssh_conns_per_source", "ssh_session_grace", "max_ssh_sessionless",
 	"proxy_protocol", "web_login_idle", "web_login_max"}
 
 // Policy is the effective session and admission policy as "key=value"

@@ -274,12 +274,13 @@ func TestSSHConnKeys(t *testing.T) {
 		name    string
 		file    string
 		env     map[string]string
-		want    [3]any // per user, per source, session grace
+		want    [4]any // per user, per source, session grace, sessionless
 		wantErr string
 	}{
-		{name: "defaults", want: [3]any{32, 64, 30 * time.Second}},
-		{name: "file", file: "max_ssh_conns_per_user: 4\nmax_ssh_conns_per_source: 0\nssh_session_grace: 5s\n", want: [3]any{4, 0, 5 * time.Second}},
-		{name: "env", env: map[string]string{"TERMHOST_MAX_SSH_CONNS_PER_SOURCE": "9", "TERMHOST_SSH_SESSION_GRACE": "1m"}, want: [3]any{32, 9, time.Minute}},
+		{name: "defaults", want: [4]any{32, 64, 30 * time.Second, 256}},
+		{name: "file", file: "max_ssh_conns_per_user: 4\nmax_ssh_conns_per_source: 0\nssh_session_grace: 5s\nmax_ssh_sessionless: 7\n", want: [4]any{4, 0, 5 * time.Second, 7}},
+		{name: "env", env: map[string]string{"TERMHOST_MAX_SSH_CONNS_PER_SOURCE": "9", "TERMHOST_SSH_SESSION_GRACE": "1m"}, want: [4]any{32, 9, time.Minute, 256}},
+		{name: "negative sessionless", env: map[string]string{"TERMHOST_MAX_SSH_SESSIONLESS": "-2"}, wantErr: "max_ssh_sessionless"},
 		{name: "negative", file: "max_ssh_conns_per_user: -1\n", wantErr: "max_ssh_conns_per_user"},
 		{name: "negative grace", env: map[string]string{"TERMHOST_SSH_SESSION_GRACE": "-1s"}, wantErr: "ssh_session_grace"},
 	}
@@ -303,7 +304,7 @@ func TestSSHConnKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := [3]any{c.MaxSSHConnsPerUser, c.MaxSSHConnsPerSource, c.SSHSessionGrace}; got != tt.want {
+			if got := [4]any{c.MaxSSHConnsPerUser, c.MaxSSHConnsPerSource, c.SSHSessionGrace, c.MaxSSHSessionless}; got != tt.want {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 			if p := c.Policy(); !strings.Contains(p, "max_ssh_conns_per_user=") || !strings.Contains(p, "ssh_session_grace=") {

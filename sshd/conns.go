@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"container/list"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,12 +28,20 @@ type Limits struct {
 	// session (no shell or exec running: none opened yet, or all ended)
 	// before it is closed (ssh_session_grace).
 	SessionGrace time.Duration
+	// Sessionless caps, node-wide, the authenticated connections running
+	// no session (max_ssh_sessionless). One over closes the connection
+	// that has been without a session longest, not the newcomer: a real
+	// client runs its shell milliseconds after login, so a flood from
+	// many addresses (40 × PerSource is 2,560 connections, ≈190 MiB) cycles
+	// through its own connections and locks nobody out.
+	Sessionless int
 }
 
 // DefaultLimits are the config defaults of max_ssh_conns_per_user (32),
-// max_ssh_conns_per_source (64) and ssh_session_grace (30 s).
+// max_ssh_conns_per_source (64), ssh_session_grace (30 s) and
+// max_ssh_sessionless (256).
 func DefaultLimits() Limits {
-	return Limits{PerUser: 32, PerSource: 64, SessionGrace: 30 * time.Second}
+	return Limits{PerUser: 32, PerSource: 64, SessionGrace: 30 * time.Second, Sessionless: 256}
 }
 
 // Per-connection bounds that are not config keys: no client needs more.
@@ -54,17 +63,85 @@ var (
 	ErrChannels    = errors.New("too many channels open on this connection")
 )
 
-// connTable counts authenticated connections per user and per source.
+// connTable counts authenticated connections per user and per source and
+// keeps the ones running no session in the order they became so.
 type connTable struct {
 	limits Limits
+	// refusals and evictions rate-limit their log lines: a flood makes one
+	// per connection.
+	refusals, evictions, expiries logEvery
 
-	mu       sync.Mutex     // guards byUser and bySource
+	mu       sync.Mutex     // guards the fields below; taken after a boundedConn.mu, never before one
 	byUser   map[string]int // open counted connections per user; none: no entry
 	bySource map[string]int // the same per source
+	idle     *list.List     // of *boundedConn running no session, longest first
+	idleAt   map[*boundedConn]*list.Element
 }
 
 func newConnTable(l Limits) *connTable {
-	return &connTable{limits: l, byUser: map[string]int{}, bySource: map[string]int{}}
+	return &connTable{limits: l, byUser: map[string]int{}, bySource: map[string]int{},
+		idle: list.New(), idleAt: map[*boundedConn]*list.Element{}}
+}
+
+// idleAdd puts c last among the connections running no session and
+// returns the one to close when that makes more than limits.Sessionless
+// (nil: none). The caller closes it without holding any lock.
+func (t *connTable) idleAdd(c *boundedConn) *boundedConn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.idleAt[c]; !ok {
+		t.idleAt[c] = t.idle.PushBack(c)
+	}
+	if t.limits.Sessionless <= 0 || t.idle.Len() <= t.limits.Sessionless {
+		return nil
+	}
+	victim := t.idle.Remove(t.idle.Front()).(*boundedConn)
+	delete(t.idleAt, victim)
+	return victim
+}
+
+// idleRemove takes c out of the sessionless list (it runs a session now,
+// or is closing).
+func (t *connTable) idleRemove(c *boundedConn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.idleAt[c]; ok {
+		t.idle.Remove(e)
+		delete(t.idleAt, c)
+	}
+}
+
+// evict closes a connection idleAdd chose. No lock may be held.
+func evict(victim *boundedConn) {
+	if victim == nil {
+		return
+	}
+	if ok, suppressed := victim.table.evictions.allow(time.Now()); ok {
+		victim.log.Info("ssh connection without a session closed to make room (max_ssh_sessionless)", "transport", "ssh",
+			"user", victim.userName(), "remote", victim.RemoteAddr(), "max", victim.table.limits.Sessionless, "suppressed", suppressed)
+	}
+	victim.Close()
+}
+
+// logEvery lets one log line a second through and counts the others.
+type logEvery struct {
+	mu         sync.Mutex // guards the fields below; a leaf lock
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether a line may be logged at now, and how many were
+// suppressed since the last one.
+func (l *logEvery) allow(now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.last) < time.Second {
+		l.suppressed++
+		return false, 0
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	return true, n
 }
 
 // add counts one connection of user from source, or returns ErrUserConns or
@@ -113,7 +190,7 @@ type boundedConn struct {
 	log    *slog.Logger
 	once   sync.Once // Close's release
 
-	mu       sync.Mutex  // guards the fields below; never held while calling out
+	mu       sync.Mutex  // guards the fields below; taken before connTable.mu
 	user     string      // set by loggedIn
 	counted  bool        // holds a slot in table
 	refused  error       // over a cap: why; its channels are refused with it
@@ -130,19 +207,32 @@ type boundedConn struct {
 // grace starts.
 func (c *boundedConn) loggedIn(user string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.user != "" || c.closed {
+		c.mu.Unlock()
 		return
 	}
 	c.user = user
-	if err := c.table.add(user, c.ticket.Source()); err != nil {
+	err := c.table.add(user, c.ticket.Source())
+	if err != nil {
 		c.refused = err
-		c.log.Warn("ssh connection refused after login", "transport", "ssh", "user", user, "remote", c.RemoteAddr(), "err", err)
 		c.timer = time.AfterFunc(refusedLinger, func() { c.Close() })
+		c.mu.Unlock()
+		if ok, suppressed := c.table.refusals.allow(time.Now()); ok {
+			c.log.Warn("ssh connection refused after login", "transport", "ssh", "user", user, "remote", c.RemoteAddr(), "err", err, "suppressed", suppressed)
+		}
 		return
 	}
 	c.counted = true
 	c.armLocked()
+	victim := c.table.idleAdd(c)
+	c.mu.Unlock()
+	evict(victim)
+}
+
+func (c *boundedConn) userName() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.user
 }
 
 // armLocked starts the session grace. c.mu is held.
@@ -156,11 +246,14 @@ func (c *boundedConn) armLocked() {
 		c.mu.Lock()
 		idle := c.gen == gen && c.timer != nil && c.running == 0 && !c.closed
 		c.mu.Unlock()
-		if idle {
-			c.log.Info("ssh connection ran no session within ssh_session_grace; closing", "transport", "ssh",
-				"user", c.user, "remote", c.RemoteAddr(), "grace", c.grace)
-			c.Close()
+		if !idle {
+			return
 		}
+		if ok, suppressed := c.table.expiries.allow(time.Now()); ok {
+			c.log.Info("ssh connection ran no session within ssh_session_grace; closing", "transport", "ssh",
+				"user", c.userName(), "remote", c.RemoteAddr(), "grace", c.grace, "suppressed", suppressed)
+		}
+		c.Close()
 	})
 }
 
@@ -195,14 +288,18 @@ func (c *boundedConn) sessionStarted() {
 		c.timer.Stop()
 		c.timer = nil
 	}
+	c.table.idleRemove(c)
 }
 
 func (c *boundedConn) sessionEnded() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.running--; c.running == 0 && c.counted {
+	var victim *boundedConn
+	if c.running--; c.running == 0 && c.counted && !c.closed {
 		c.armLocked()
+		victim = c.table.idleAdd(c)
 	}
+	c.mu.Unlock()
+	evict(victim)
 }
 
 // Close frees the connection's admission slot or its user and source
@@ -218,6 +315,7 @@ func (c *boundedConn) Close() error {
 		c.counted = false
 		c.mu.Unlock()
 		c.ticket.Release()
+		c.table.idleRemove(c)
 		if counted {
 			c.table.remove(user, c.ticket.Source())
 		}

@@ -323,3 +323,48 @@ func TestChannelsPerConnection(t *testing.T) {
 		}
 	})
 }
+
+// Issue 8: node-wide, at most Limits.Sessionless authenticated connections
+// run no session; one more closes the one waiting longest (not the
+// newcomer, so a flood from many addresses locks nobody out), and a
+// connection running a shell is never chosen.
+func TestSessionlessCap(t *testing.T) {
+	s := startServerWith(t, options{gate: admission.Config{MaxUnauth: 16}, limits: &sshd.Limits{Sessionless: 3, SessionGrace: wait}})
+	signer := newSigner(t)
+	s.addUser("alice", persist.RoleUser, "", signer.PublicKey())
+	dial := func() *gossh.Client { return s.mustDial("alice", gossh.PublicKeys(signer)) }
+	busy := dial()
+	tm := shell(t, busy, 80, 24, "")
+	tm.waitFor(" alice · 1")
+	c1, c2, c3 := dial(), dial(), dial()
+	tests := []struct {
+		name    string
+		act     func() *gossh.Client // returns the connection that must now close
+		stay    []*gossh.Client
+		closing string
+	}{
+		{name: "a fourth closes the first", act: func() *gossh.Client { dial(); return c1 }, stay: []*gossh.Client{c2, c3, busy}},
+		{name: "a command moves one to the back", act: func() *gossh.Client {
+			if code, _, _ := run(t, c2, "ls"); code != 0 {
+				t.Fatalf("ls: exit %d", code)
+			}
+			dial()
+			return c3
+		}, stay: []*gossh.Client{c2, busy}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gone := tt.act()
+			if took, closed := closedWithin(gone, wait); !closed {
+				t.Fatalf("the longest sessionless connection still open after %v", took)
+			}
+			for i, c := range tt.stay {
+				if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+					t.Errorf("connection %d closed too: %v", i, err)
+				}
+			}
+		})
+	}
+	tm.send("still here")
+	tm.waitFor("still here")
+}
