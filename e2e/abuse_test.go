@@ -509,3 +509,85 @@ func TestAbuseOwnerUnderGuessing(t *testing.T) {
 // authentication, one argon2 check) may take while others guess at the
 // account: at most the checks queued before it, ≈50 ms each here.
 const ownerLimit = time.Second
+
+// Issue 8 (h1): logged-in SSH connections that run no session, from 10
+// addresses with fresh names (signup is on: any name logs in with any
+// key), each opening a session channel and no shell. Before, every one
+// stayed open for good (13,020 from 40 addresses held 745 MB); now the node
+// holds at most max_ssh_sessionless of them (the longest waiting is
+// closed), each address at most max_ssh_conns_per_source (over it the
+// channel is refused with the reason), and all are closed within
+// ssh_session_grace.
+func TestAbuseSessionlessConns(t *testing.T) {
+	tests := []struct {
+		name    string
+		grace   time.Duration // ssh_session_grace: the per-source case outlasts the ≈4 s a source takes to open its 100
+		config  string
+		maxFDs  int    // the server's peak descriptors (≈20 idle)
+		refusal string // the reason a channel over a cap is refused with; "" none expected
+	}{
+		{name: "node-wide cap", grace: 2 * time.Second, config: "max_ssh_sessionless: 256\n", maxFDs: 256 + 100},
+		{name: "per-source cap", grace: 6 * time.Second, config: "max_ssh_sessionless: 0\n", maxFDs: 10*64 + 10*36 + 100,
+			refusal: "too many SSH connections from this address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			grace := tt.grace
+			_, tg := startAbuseServer(t, fmt.Sprintf("ssh_session_grace: %s\nconn_rate: 0\n%s", grace, tt.config))
+			r, err := abuse.Sessionless(attackCtx(t, time.Minute), tg, abuse.SessionlessOptions{Sources: abuse.SpreadSources(10), PerSource: 100,
+				Signer: tg.Attackers[0].Signer, Name: func(s, i int) string { return fmt.Sprintf("flood%d-%d", s, i) },
+				Channel: true, Hold: grace + 3*time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d logged in (%d failed), %d channels refused (%q); peak %d open, server peak %d fds; %d closed by the server, longest after %s; %d still open",
+				r.Opened, r.Failed, r.Refused, r.Reason, r.PeakOpen, r.PeakFDs, r.Closed, r.MaxLife, r.Open)
+			checkBystander(t, r.Outcome)
+			if r.Open > 0 || r.MaxLife > grace+2*time.Second {
+				t.Errorf("%d of %d session-less connections still open after %s (longest closed after %s); want all closed within ≈%s",
+					r.Open, r.Opened, grace+3*time.Second, r.MaxLife, grace)
+			}
+			if r.PeakFDs > tt.maxFDs {
+				t.Errorf("the server held %d descriptors at the peak; want at most %d", r.PeakFDs, tt.maxFDs)
+			}
+			if !strings.Contains(r.Reason, tt.refusal) || (tt.refusal == "") != (r.Reason == "") {
+				t.Errorf("channels were refused with %q; want %q", r.Reason, tt.refusal)
+			}
+		})
+	}
+}
+
+// Issue 8 (h1): one connection sends 10,000 env requests of 32 KiB on a
+// session channel. charm.land/ssh kept them all (320 MB here, 1.4 GB in
+// the trial); now each is over the 4 KiB bound and refused unstored.
+func TestAbuseEnvRequests(t *testing.T) {
+	_, tg := startAbuseServer(t, "")
+	a := tg.Attackers[1]
+	r, err := abuse.EnvFlood(attackCtx(t, time.Minute), tg, abuse.EnvOptions{Source: abuse.AttackSource, User: a.Name, Signer: a.Signer,
+		Requests: 10_000, Size: 32 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d accepted, %d refused in %s", r.Accepted, r.Refused, r.Took)
+	checkBystander(t, r.Outcome)
+	if r.Accepted > 0 {
+		t.Errorf("%d env requests of 32 KiB were accepted; want none (4 KiB bound)", r.Accepted)
+	}
+}
+
+// Issue 8 (h1): one connection opens 20,000 session channels and holds
+// them (50,000 cost 308 MB); now the ninth and later are refused.
+func TestAbuseChannelFlood(t *testing.T) {
+	_, tg := startAbuseServer(t, "")
+	a := tg.Attackers[2]
+	r, err := abuse.ChannelFlood(attackCtx(t, time.Minute), tg, abuse.ChannelOptions{Source: abuse.AttackSource, User: a.Name, Signer: a.Signer,
+		Channels: 20_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d opened, %d refused (%q) in %s", r.Opened, r.Refused, r.Reason, r.Took)
+	checkBystander(t, r.Outcome)
+	if r.Opened > 8 {
+		t.Errorf("%d channels open on one connection; want at most 8", r.Opened)
+	}
+}
