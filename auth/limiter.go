@@ -32,14 +32,18 @@ type failures struct {
 	peers map[string]int // count by peer; overflow counts only in count
 }
 
-// maxSources bounds the table (keys, and peer entries over all keys) so a
-// flood of addresses or names cannot grow it forever; a full table starts
-// again empty.
-const maxSources = 65536
+// maxSources bounds the table's keys, and maxPeerEntries its peer entries
+// over all keys (≈ 25 MiB at most), so a flood of addresses or names cannot
+// grow it forever. A full table first drops what aged out of the window
+// and, if still full, starts again empty.
+const (
+	maxSources     = 65536
+	maxPeerEntries = 1 << 18
+)
 
 // maxPeers bounds one key's peer entries; failures beyond it still count
 // toward the key's delay, but no success clears them.
-const maxPeers = 256
+const maxPeers = 64
 
 // NewLimiter returns a limiter with termhost's defaults.
 func NewLimiter(now func() time.Time) *Limiter {
@@ -87,10 +91,11 @@ func (l *Limiter) FailedOn(key, peer string) bool {
 func (l *Limiter) Fail(key, peer string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.sources) >= maxSources || l.peers >= maxSources {
-		l.sources, l.peers = map[string]*failures{}, 0
-	}
 	f := l.entry(key)
+	if (f == nil && len(l.sources) >= maxSources) || (l.peers >= maxPeerEntries && (f == nil || f.peers[peer] == 0)) {
+		l.makeRoom()
+		f = l.entry(key)
+	}
 	if f == nil {
 		f = &failures{peers: map[string]int{}}
 		l.sources[key] = f
@@ -102,6 +107,17 @@ func (l *Limiter) Fail(key, peer string) {
 			l.peers++
 		}
 		f.peers[peer]++
+	}
+}
+
+// makeRoom drops the keys that aged out of the window and, if the table is
+// still full, empties it. Callers hold l.mu.
+func (l *Limiter) makeRoom() {
+	for k := range l.sources {
+		l.entry(k)
+	}
+	if len(l.sources) >= maxSources || l.peers >= maxPeerEntries {
+		l.sources, l.peers = map[string]*failures{}, 0
 	}
 }
 

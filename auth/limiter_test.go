@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -103,6 +104,40 @@ func TestLimiterFailedOn(t *testing.T) {
 			}
 			if got := l.FailedOn("alice", tt.peer); got != tt.want {
 				t.Errorf("FailedOn(alice, %s) = %v, want %v", tt.peer, got, tt.want)
+			}
+		})
+	}
+}
+
+// A full table drops the keys that aged out before anything else: a new
+// failure must not wipe the delays still running. Before, a full table
+// always started again empty.
+func TestLimiterFullTableKeepsLiveDelays(t *testing.T) {
+	tests := []struct {
+		name  string
+		n     int // failures that leave the table one short of full
+		flood func(l *auth.Limiter, i int)
+	}{
+		{name: "many sources", n: 65535, flood: func(l *auth.Limiter, i int) { l.Fail(fmt.Sprintf("10.%d.%d.1", i>>8, i&255), "x") }},
+		{name: "64 names from each source", n: 1<<18 - 1, flood: func(l *auth.Limiter, i int) {
+			l.Fail(fmt.Sprintf("10.0.%d.%d", i/64>>8, i/64&255), fmt.Sprintf("n%d", i%64))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &fakeNow{t: time.Unix(1_700_000_000, 0)}
+			l := auth.NewLimiter(clk.now)
+			for i := range tt.n {
+				tt.flood(l, i)
+			}
+			clk.advance(5 * time.Minute)
+			for range 3 {
+				l.Fail("192.0.2.1", "alice")
+			}
+			clk.advance(6 * time.Minute) // the flood aged out; alice's failures did not
+			l.Fail("198.51.100.1", "x")
+			if got, want := l.Delay("192.0.2.1"), time.Second; got != want {
+				t.Errorf("Delay of the live source = %v, want %v", got, want)
 			}
 		})
 	}
