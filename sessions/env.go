@@ -81,11 +81,11 @@ type userChat struct {
 // maxChatText bounds one chat message in bytes.
 const maxChatText = 2000
 
-// Post stores and fans out a message; over the poster's rate it is refused
-// with tui.ErrSlowDown (see chatLimiter).
+// Post stores and fans out a message; over the poster's rate or the node's
+// it is refused with tui.ErrSlowDown (see chatLimiter).
 func (c userChat) Post(ctx context.Context, room, text string) error {
-	if !c.m.chat.limit.allow(c.user, c.m.clock.Now()) {
-		return fmt.Errorf("%w: at most %d chat messages a second (%d at once)", tui.ErrSlowDown, chatRate, chatBurst)
+	if err := c.m.chat.limit.allow(c.user, c.m.clock.Now()); err != nil {
+		return err
 	}
 	if len(text) > maxChatText {
 		text = text[:maxChatText]
@@ -108,62 +108,21 @@ func (c userChat) History(ctx context.Context, room string, before int64, limit 
 }
 
 // chatHub fans posted messages out to every live session of this node, in
-// order, from one goroutine, so a poster never waits for other sessions.
-// It also carries a user's workspace news (tui.DocRenamed, tui.DocDeleted)
-// to that user's sessions only.
+// order, so a poster never waits for other sessions. It also carries a
+// user's workspace news (tui.DocRenamed, tui.DocDeleted) to that user's
+// sessions only. One goroutine (chatLoop) sorts messages into a mailbox
+// per session; each mailbox is emptied by its own drain goroutine, so a
+// session whose lock is held (a big paste, a slow render) delays only
+// itself (issue 8).
 type chatHub struct {
 	mu    sync.Mutex // guards queue; a leaf lock
 	queue []hubMsg
 	wake  chan struct{}
 	limit chatLimiter
-}
 
-// Chat posts per user per node (issue 8 item 7): a token bucket refilled at
-// chatRate a second, holding at most chatBurst.
-const (
-	chatRate  = 5
-	chatBurst = 10
-)
-
-// chatLimiter is the per-user post rate. Times come from the manager's
-// clock, so tests are exact.
-type chatLimiter struct {
-	mu      sync.Mutex // guards buckets; a leaf lock
-	buckets map[string]chatBucket
-}
-
-type chatBucket struct {
-	tokens float64
-	at     time.Time
-}
-
-// allow takes a token from user's bucket, or reports false when it is empty.
-func (l *chatLimiter) allow(user string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.buckets == nil {
-		l.buckets = map[string]chatBucket{}
-	}
-	b, ok := l.buckets[user]
-	if !ok {
-		b = chatBucket{tokens: chatBurst, at: now}
-	}
-	b.tokens = min(chatBurst, b.tokens+max(now.Sub(b.at), 0).Seconds()*chatRate)
-	b.at = now
-	allowed := b.tokens >= 1
-	if allowed {
-		b.tokens--
-	}
-	l.buckets[user] = b
-	if len(l.buckets) > 1024 {
-		// Forget users whose bucket has refilled: they start full anyway.
-		for u, x := range l.buckets {
-			if x.tokens+max(now.Sub(x.at), 0).Seconds()*chatRate >= chatBurst {
-				delete(l.buckets, u)
-			}
-		}
-	}
-	return allowed
+	// boxes holds each live session's mailbox by session id; only
+	// chatLoop touches the map.
+	boxes map[string]*mailbox
 }
 
 // hubMsg is one queued delivery: to every live session, or to user's.
@@ -195,7 +154,8 @@ func (h *chatHub) publishTo(user string, msg tea.Msg) {
 	}
 }
 
-// chatLoop delivers queued messages until the manager stops.
+// chatLoop sorts queued messages into the live sessions' mailboxes until
+// the manager stops. It never takes a Session lock: the drains do.
 func (m *Manager) chatLoop() {
 	defer m.wg.Done()
 	for {
@@ -214,14 +174,210 @@ func (m *Manager) chatLoop() {
 			live = append(live, s)
 		}
 		m.mu.Unlock()
-		for _, item := range batch {
-			for _, s := range live {
-				if item.user == "" || s.rec.Owner == item.user { // Owner never changes, like ID
-					s.deliver(item.msg)
+		boxes := make(map[string]*mailbox, len(live))
+		for _, s := range live {
+			b := m.chat.boxes[s.rec.ID] // ID and Owner never change
+			if b == nil {
+				b = &mailbox{}
+			}
+			boxes[s.rec.ID] = b
+			for _, item := range batch {
+				if item.user == "" || s.rec.Owner == item.user {
+					b.put(item.msg)
 				}
 			}
+			if b.claim() {
+				m.wg.Add(1) // chatLoop is counted, so the counter is above 0
+				go func() {
+					defer m.wg.Done()
+					b.drain(s)
+				}()
+			}
+		}
+		m.chat.boxes = boxes // the ended sessions' boxes go
+	}
+}
+
+// Chat posts (issue 8): a token bucket per user (chatRate a second,
+// chatBurst at once) and one for the node (nodeChatRate, nodeChatBurst),
+// so many accounts together cannot flood every session either. A user
+// who has been quiet (half their bucket or more left) may dip
+// chatReserve posts below an empty node bucket: a flood of busy posters
+// slows itself, not a bystander's occasional line.
+const (
+	chatRate      = 5
+	chatBurst     = 10
+	nodeChatRate  = 50
+	nodeChatBurst = 100
+	chatReserve   = 20
+)
+
+// chatLimiter is the post rate per user and per node. Times come from the
+// manager's clock, so tests are exact.
+type chatLimiter struct {
+	mu      sync.Mutex // guards the fields below; a leaf lock
+	buckets map[string]chatBucket
+	node    chatBucket // starts full (see fill)
+	started bool
+}
+
+type chatBucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// fill refills b at rate up to burst; a clock that steps back adds nothing.
+func (b chatBucket) fill(now time.Time, rate, burst float64) chatBucket {
+	return chatBucket{tokens: min(burst, b.tokens+max(now.Sub(b.at), 0).Seconds()*rate), at: now}
+}
+
+// allow takes a token from user's bucket and one from the node's, or
+// returns an error wrapping tui.ErrSlowDown that says which was empty. A
+// post the node refuses still costs the user's token, so a refused flood
+// stays a flood and keeps no claim on the reserve.
+func (l *chatLimiter) allow(user string, now time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.started {
+		l.buckets, l.node, l.started = map[string]chatBucket{}, chatBucket{tokens: nodeChatBurst, at: now}, true
+	}
+	b, ok := l.buckets[user]
+	if !ok {
+		b = chatBucket{tokens: chatBurst, at: now}
+	}
+	b = b.fill(now, chatRate, chatBurst)
+	l.node = l.node.fill(now, nodeChatRate, nodeChatBurst)
+	defer func() { l.buckets[user] = b; l.forget(now) }()
+	if b.tokens < 1 {
+		return fmt.Errorf("%w: at most %d chat messages a second (%d at once)", tui.ErrSlowDown, chatRate, chatBurst)
+	}
+	floor := 1.0
+	if b.tokens >= chatBurst/2 {
+		floor = 1 - chatReserve
+	}
+	b.tokens--
+	if l.node.tokens < floor {
+		return fmt.Errorf("%w: the chat is busy (at most %d messages a second from everyone)", tui.ErrSlowDown, nodeChatRate)
+	}
+	l.node.tokens--
+	return nil
+}
+
+// forget drops, past 1024 users, the buckets that have refilled: they
+// start full anyway. Caller holds mu.
+func (l *chatLimiter) forget(now time.Time) {
+	if len(l.buckets) <= 1024 {
+		return
+	}
+	for u, x := range l.buckets {
+		if x.fill(now, chatRate, chatBurst).tokens >= chatBurst {
+			delete(l.buckets, u)
 		}
 	}
+}
+
+// maxMailChats bounds the chat lines waiting in one session's mailbox.
+// Past it they are dropped for one tui.ChatResync: they are in the store
+// already (Post writes before it publishes), and the chat tabs read their
+// rooms again, which costs one query per room instead of a line each.
+const maxMailChats = 64
+
+// mailbox holds what waits for one session: the session takes everything
+// pending at once, under one lock and with one redraw.
+type mailbox struct {
+	mu       sync.Mutex // guards the fields below; a leaf lock
+	msgs     []tea.Msg
+	chats    int  // ChatMsgs in msgs
+	resync   bool // a ChatResync is in msgs: further chat lines are dropped
+	changed  bool // a SessionsChanged is in msgs
+	draining bool // a drain goroutine owns the delivery
+}
+
+// put adds msg, coalescing SessionsChanged notices and, past
+// maxMailChats, chat lines.
+func (b *mailbox) put(msg tea.Msg) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch msg.(type) {
+	case tui.SessionsChanged:
+		if b.changed {
+			return
+		}
+		b.changed = true
+	case tui.ChatMsg:
+		if b.resync {
+			return
+		}
+		if b.chats >= maxMailChats {
+			b.msgs = slices.DeleteFunc(b.msgs, func(m tea.Msg) bool { _, ok := m.(tui.ChatMsg); return ok })
+			b.chats, b.resync = 0, true
+			msg = tui.ChatResync{}
+		} else {
+			b.chats++
+		}
+	}
+	b.msgs = append(b.msgs, msg)
+}
+
+// claim reports whether the caller must start a drain: something waits
+// and no drain runs.
+func (b *mailbox) claim() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.draining || len(b.msgs) == 0 {
+		return false
+	}
+	b.draining = true
+	return true
+}
+
+// take empties the mailbox; when it was empty the drain ends.
+func (b *mailbox) take() []tea.Msg {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	msgs := b.msgs
+	b.msgs, b.chats, b.resync, b.changed = nil, 0, false, false
+	if len(msgs) == 0 {
+		b.draining = false
+	}
+	return msgs
+}
+
+// drain delivers to s until the mailbox is empty: each round takes all
+// that is pending, so a busy session catches up in one round. It ends:
+// posts are bounded per node (chatLimiter) and a round takes them all.
+func (b *mailbox) drain(s *Session) {
+	for {
+		msgs := b.take()
+		if len(msgs) == 0 {
+			return
+		}
+		s.deliverAll(msgs)
+	}
+}
+
+// deliverAll applies queued messages (chat, news) and redraws once.
+func (s *Session) deliverAll(msgs []tea.Msg) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		return
+	}
+	dirty := false
+	for _, msg := range msgs {
+		if !s.contain("deliver", func() { s.ws.Update(msg) }) {
+			s.ws.Notice = "internal error: a message was dropped (logged)"
+		}
+		// A SessionsChanged notice changes no state by itself (see
+		// deliver): it alone does not mark the workspace dirty.
+		if _, notice := msg.(tui.SessionsChanged); !notice {
+			dirty = true
+		}
+	}
+	if dirty {
+		s.markDirtyLocked()
+	}
+	s.renderLocked()
 }
 
 // adminOps is the Admin app's view of the manager; every action is audited.

@@ -146,6 +146,11 @@ type ChatMessage struct {
 // ChatMsg is delivered to every workspace when anyone posts.
 type ChatMsg ChatMessage
 
+// ChatResync replaces ChatMsgs a busy session could not take in time (its
+// mailbox overflowed; issue 8): the lines are in the store, and chat apps
+// read their rooms again.
+type ChatResync struct{}
+
 // Chat posts and reads chat rooms.
 type Chat interface {
 	Post(ctx context.Context, room, text string) error

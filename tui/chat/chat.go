@@ -69,6 +69,9 @@ type Chat struct {
 	// what arrives live for them meanwhile, merged when the history lands.
 	loading map[string]bool
 	early   map[string][]tui.ChatMessage
+	// stale holds loading rooms that must be read again when their load
+	// lands: a tui.ChatResync came meanwhile, so lines may be missing.
+	stale map[string]bool
 	// outbox holds posts not yet acknowledged, oldest first; the first is
 	// in flight. One at a time keeps them in order.
 	outbox []post
@@ -150,8 +153,13 @@ func (c *Chat) load(rooms ...string) {
 // loaded takes read histories: it merges what arrived live meanwhile and
 // counts the unread lines of each room.
 func (c *Chat) loaded(h historyMsg) {
+	var again []string
 	for _, rh := range h {
 		delete(c.loading, rh.room)
+		if c.stale[rh.room] {
+			delete(c.stale, rh.room)
+			again = append(again, rh.room)
+		}
 		early := c.early[rh.room]
 		delete(c.early, rh.room)
 		if rh.err != nil {
@@ -179,6 +187,9 @@ func (c *Chat) loaded(h historyMsg) {
 		if rh.room == c.room {
 			c.lines, c.err = msgs, ""
 		}
+	}
+	if len(again) > 0 {
+		c.load(again...)
 	}
 	c.markRead()
 }
@@ -236,11 +247,28 @@ func (c *Chat) Update(msg tea.Msg) {
 		c.posted(m)
 	case tui.ChatMsg:
 		c.receive(tui.ChatMessage(m))
+	case tui.ChatResync:
+		c.resync()
 	case tea.PasteMsg:
 		c.typeText(m.Content)
 	case tea.KeyPressMsg:
 		c.key(m)
 	}
+}
+
+// resync reads every room again: live lines were dropped for this session
+// (its mailbox overflowed), and the store has them. A room being read now
+// is read once more when that read lands.
+func (c *Chat) resync() {
+	if c.stale == nil {
+		c.stale = map[string]bool{}
+	}
+	for _, r := range c.rooms {
+		if c.loading[r] {
+			c.stale[r] = true
+		}
+	}
+	c.load(c.rooms...)
 }
 
 func (c *Chat) receive(m tui.ChatMessage) {
