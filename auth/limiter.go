@@ -36,7 +36,7 @@ type failures struct {
 // over all keys (≈ 25 MiB at most), so a flood of addresses or names cannot
 // grow it forever. A full table first drops what aged out of the window
 // and, if still full, starts again empty.
-const (
+var (
 	maxSources     = 65536
 	maxPeerEntries = 1 << 18
 )
@@ -92,7 +92,8 @@ func (l *Limiter) Fail(key, peer string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f := l.entry(key)
-	if (f == nil && len(l.sources) >= maxSources) || (l.peers >= maxPeerEntries && (f == nil || f.peers[peer] == 0)) {
+	newPeer := f == nil || (f.peers[peer] == 0 && len(f.peers) < maxPeers)
+	if (f == nil && len(l.sources) >= maxSources) || (newPeer && l.peers >= maxPeerEntries) {
 		l.makeRoom()
 		f = l.entry(key)
 	}

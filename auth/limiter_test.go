@@ -118,13 +118,14 @@ func TestLimiterFullTableKeepsLiveDelays(t *testing.T) {
 		n     int // failures that leave the table one short of full
 		flood func(l *auth.Limiter, i int)
 	}{
-		{name: "many sources", n: 65535, flood: func(l *auth.Limiter, i int) { l.Fail(fmt.Sprintf("10.%d.%d.1", i>>8, i&255), "x") }},
-		{name: "64 names from each source", n: 1<<18 - 1, flood: func(l *auth.Limiter, i int) {
+		{name: "many sources", n: 1023, flood: func(l *auth.Limiter, i int) { l.Fail(fmt.Sprintf("10.%d.%d.1", i>>8, i&255), "x") }},
+		{name: "64 names from each source", n: 4095, flood: func(l *auth.Limiter, i int) {
 			l.Fail(fmt.Sprintf("10.0.%d.%d", i/64>>8, i/64&255), fmt.Sprintf("n%d", i%64))
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			defer auth.SetLimiterBounds(1024, 4096)()
 			clk := &fakeNow{t: time.Unix(1_700_000_000, 0)}
 			l := auth.NewLimiter(clk.now)
 			for i := range tt.n {
