@@ -148,8 +148,11 @@ func (c *Client) resize(size Size) {
 
 // Window bounds (SPEC §7: memory per connection stays within a few MiB
 // whatever the client asks for). A client's renderer keeps a copy of its
-// screen at about 112 bytes a cell, so MaxCells holds it to ≈3.5 MiB
-// (1000×1000, the old per-dimension bound, was 112 MiB). A larger terminal
+// screen at about 112 bytes a cell, ≈3.5 MiB at MaxCells, and each frame
+// is drawn into a scratch screen of the same size, which above
+// maxPooledCells is allocated per frame and left to the GC: a client at
+// MaxCells measured ≈5.5 MiB in the attack trial (1000×1000, the old
+// per-dimension bound, was 112 MiB for the renderer alone). A larger terminal
 // is simply given a smaller screen: the workspace shows in its top-left
 // corner, as a shared session does on the larger of two terminals.
 const (

@@ -175,6 +175,7 @@ func (d *inputDecoder) flush() []tea.Msg {
 type keyReader struct {
 	clock   Clock
 	dec     inputDecoder
+	budget  inputBudget // only the read goroutine uses it
 	buf     []byte
 	reads   chan readResult
 	more    chan struct{} // the buffer is free: read again
@@ -215,7 +216,62 @@ func (k *keyReader) run(r io.Reader) {
 		case <-k.done:
 			return
 		}
+		if !k.pace(n) {
+			return
+		}
 	}
+}
+
+// pace waits until the connection may read again after n bytes: reading
+// slower is the backpressure (SSH's window and TCP's push back on the
+// sender), so no key is dropped. It reports false when the reader closes.
+func (k *keyReader) pace(n int) bool {
+	d := k.budget.take(n, k.clock.Now())
+	if d <= 0 {
+		return true
+	}
+	due := make(chan struct{})
+	t := k.clock.AfterFunc(d, func() { close(due) })
+	select {
+	case <-due:
+		return true
+	case <-k.done:
+		t.Stop()
+		return false
+	}
+}
+
+// Input rate per connection (issue 8: 20 connections each pasting 2 MB
+// cost 37 s of CPU and a bystander's echo took 3.3 s). A fast typist
+// sends well under 1 KiB a second, a terminal's escape sequences
+// included; a 1 MiB paste takes about 3.5 s; a 64 KiB paste lands at once.
+const (
+	InputRate  = 256 << 10 // bytes a second
+	InputBurst = 128 << 10 // bytes at once
+)
+
+// inputBudget is a token bucket in bytes (InputRate, InputBurst), judged
+// by the manager's clock so tests are exact.
+type inputBudget struct {
+	tokens  float64
+	at      time.Time
+	started bool
+}
+
+// take charges n bytes read at now and returns how long to wait before
+// the next read: 0 while the bucket holds them, else until it is back at
+// zero. A clock that steps back adds nothing.
+func (b *inputBudget) take(n int, now time.Time) time.Duration {
+	if !b.started {
+		b.tokens, b.at, b.started = InputBurst, now, true
+	}
+	b.tokens = min(InputBurst, b.tokens+max(now.Sub(b.at), 0).Seconds()*InputRate)
+	b.at = now
+	b.tokens -= float64(n)
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / InputRate * float64(time.Second))
 }
 
 // next waits for input and returns its events (never empty unless err is

@@ -1,0 +1,142 @@
+package sessions
+
+import (
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Issue 8 (attack trial): input had no rate per connection. The budget is
+// a byte bucket: InputBurst at once, then InputRate a second.
+func TestInputBudget(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	type read struct {
+		at   time.Duration // after t0
+		n    int
+		wait time.Duration
+	}
+	tests := []struct {
+		name  string
+		reads []read
+	}{
+		{"typing never waits", []read{{0, 3, 0}, {10 * time.Millisecond, 1, 0}, {time.Hour, 6, 0}}},
+		{"a burst lands at once", []read{{0, InputBurst, 0}}},
+		{"past the burst the rate", []read{{0, InputBurst, 0}, {0, InputRate, time.Second}}},
+		{"time refills", []read{{0, InputBurst, 0}, {time.Second / 2, InputRate / 2, 0}, {time.Second / 2, InputRate / 4, time.Second / 4}}},
+		{"never above the burst", []read{{0, 1, 0}, {time.Hour, InputBurst + InputRate, time.Second}}},
+		{"a clock that steps back adds nothing", []read{{time.Second, InputBurst, 0}, {0, InputRate, time.Second}}},
+		{"a 1 MiB paste takes seconds", []read{{0, 1 << 20, time.Duration(float64((1<<20)-InputBurst) / InputRate * float64(time.Second))}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b inputBudget
+			for i, r := range tc.reads {
+				if got := b.take(r.n, t0.Add(r.at)); got != r.wait {
+					t.Errorf("read %d (%d bytes at +%v): wait %v, want %v", i, r.n, r.at, got, r.wait)
+				}
+			}
+		})
+	}
+}
+
+// stepClock fires AfterFunc timers only when the test says so.
+type stepClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []func()
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *stepClock) AfterFunc(_ time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timers = append(c.timers, f)
+	return propTimer{}
+}
+
+// advance moves time and fires every armed timer.
+func (c *stepClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	fs := c.timers
+	c.timers = nil
+	c.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
+func (c *stepClock) armed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// countingReader counts what the key reader took from the connection.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// The key reader stops reading past the budget until the clock allows
+// more: the sender is held back, and every byte still arrives.
+func TestKeyReaderPacesInput(t *testing.T) {
+	clock := &stepClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	pr, pw := io.Pipe()
+	src := &countingReader{r: pr}
+	k := newKeyReader(src, clock)
+	defer k.close()
+	const total = InputBurst + InputRate // a second past the burst
+	go func() {
+		buf := make([]byte, total)
+		for i := range buf {
+			buf[i] = 'a' + byte(i%26)
+		}
+		pw.Write(buf)
+		pw.Close()
+	}()
+	got, waits := 0, 0
+	deadline := time.Now().Add(10 * time.Second)
+	for got < total && time.Now().Before(deadline) {
+		if clock.armed() > 0 {
+			// The reader waits for the clock: it has read what the budget
+			// allows so far and at most one buffer more, no further.
+			allowed := int64(InputBurst + waits*InputRate/4 + len(k.buf))
+			if n := src.n.Load(); n > allowed {
+				t.Fatalf("read %d bytes after %d ms, want at most %d", n, waits*250, allowed)
+			}
+			waits++
+			clock.advance(time.Second / 4)
+			continue
+		}
+		select {
+		case r := <-k.reads:
+			events := k.dec.decode(k.buf[:r.n])
+			got += len(events)
+			if r.err != nil {
+				t.Fatalf("read: %v after %d keys", r.err, got)
+			}
+			k.more <- struct{}{}
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if got != total {
+		t.Fatalf("%d keys arrived, want %d", got, total)
+	}
+	if waits < 4 {
+		t.Errorf("the reader waited %d times for a quarter second, want 4 (a second's worth past the burst)", waits)
+	}
+}
