@@ -34,6 +34,8 @@ type Sessions interface {
 	// TakeSession bumps the epoch and names node as the owner; it returns
 	// the new epoch. Later writes carrying an older epoch fail.
 	TakeSession(ctx context.Context, id, node string) (int64, error)
+	// AppendEvent adds e to its session's history; ErrNotFound when the
+	// session does not exist (ended by DeleteUser meanwhile): no orphan rows.
 	AppendEvent(ctx context.Context, e Event) error
 	Events(ctx context.Context, sessionID string) ([]Event, error)
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) persist.Store) {
 		{"SweepFilters", testSweepFilters},
 		{"Concurrency", testConcurrency},
 		{"Logins", testLogins},
+		{"OrphanEvents", testOrphanEvents},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) { a.run(t, fresh) })

@@ -109,14 +109,26 @@ func (s *Store) TakeSession(ctx context.Context, id, node string) (int64, error)
 	return epoch, err
 }
 
-// AppendEvent implements persist.Sessions.
+// AppendEvent implements persist.Sessions. The insert and the check that
+// the session row exists are one statement, so an event racing DeleteUser
+// (a reconnect after `user del`) is refused with ErrNotFound instead of
+// leaving an orphan history row (issue 8).
 func (s *Store) AppendEvent(ctx context.Context, e persist.Event) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO session_events(session_id, at, kind, actor, remote, detail) VALUES(?,?,?,?,?,?)`,
-		e.SessionID, ms(e.At), e.Kind, e.Actor, e.Remote, e.Detail)
-	return err
+	res, err := s.db.ExecContext(ctx, `INSERT INTO session_events(session_id, at, kind, actor, remote, detail)
+		SELECT ?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)`,
+		e.SessionID, ms(e.At), e.Kind, e.Actor, e.Remote, e.Detail, e.SessionID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("append event %q to session %q: %w", e.Kind, e.SessionID, persist.ErrNotFound)
+	}
+	return nil
 }
 
 // Events implements persist.Sessions.
