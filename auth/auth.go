@@ -75,6 +75,9 @@ type Authenticator struct {
 	// Metrics is told every password login's outcome and every accepted
 	// public key (SPEC §11); nil: nobody.
 	Metrics LoginObserver
+	// Signups bounds the accounts one source may sign up (signup_rate,
+	// issue 8); nil: no bound.
+	Signups *SignupLimit
 
 	// Lock order: source turn → account turn → hash slot (all waits bounded
 	// by ctx); signupMu is taken after hashing, never while waiting.
@@ -122,11 +125,15 @@ func (a *Authenticator) CheckKey(ctx context.Context, name string, key gossh.Pub
 // admin. Password signups come through Login; a key signup calls Signup
 // once the client has proved it holds the key. Hashing takes one of the
 // node's hash slots (bounded by ctx). Errors: ErrBadName, persist.ErrExists
-// (wrapped) when the name was taken meanwhile, ctx's and the store's.
+// (wrapped) when the name was taken meanwhile, ErrSignupLimit (wrapped)
+// when the source has used its signups (Signups), ctx's and the store's.
 func (a *Authenticator) Signup(ctx context.Context, name, key, password string, remote net.Addr) (persist.User, error) {
 	a.setup()
 	if err := ValidName(name); err != nil {
 		return persist.User{}, err
+	}
+	if err := a.Signups.Take(SourceOf(remote)); err != nil {
+		return persist.User{}, fmt.Errorf("sign up %s from %s: %w", name, SourceOf(remote), err)
 	}
 	u := persist.User{Name: name, Role: persist.RoleUser}
 	if key != "" {

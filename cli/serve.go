@@ -90,7 +90,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		return err
 	}
 	// One login path and one admission gate for every transport.
-	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup, Log: log, Metrics: ops.metrics}
+	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup, Log: log, Metrics: ops.metrics,
+		Signups: auth.NewSignupLimit(cfg.SignupRate, time.Now)} // signup_rate per source (issue 8)
 	connRate := admission.NewConnRate(cfg.ConnRate, float64(cfg.ConnBurst), time.Now) // one bucket per source for every transport
 	gate := admission.New(admission.Config{Rate: connRate,
 		MaxUnauth: cfg.MaxUnauth, MaxUnauthPerSource: cfg.MaxUnauthPer, Grace: cfg.LoginGrace, Metrics: ops.metrics, Log: log})

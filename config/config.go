@@ -40,6 +40,7 @@ type Config struct {
 	MaxUnauthPer   int           `yaml:"max_unauthenticated_per_source"` // below max_unauthenticated: one address cannot fill it
 	ConnRate       float64       `yaml:"conn_rate"`                      // new connections per second per source (0: off)
 	ConnBurst      int           `yaml:"conn_burst"`                     // connections a source may open at once
+	SignupRate     float64       `yaml:"signup_rate"`                    // accounts one source may sign up per hour (0: off)
 	// Authenticated SSH connections (issue 8): caps per account and per
 	// source (0: off), how long one may run no session (0: forever), and
 	// how many may run none node-wide (0: off; over it the longest waiting
@@ -73,7 +74,7 @@ func Default() Config {
 		DataDir: "./data", SSHAddr: ":2222", TelnetAddr: ":2323",
 		LoginGrace: 30 * time.Second, IdleTimeout: 30 * time.Minute, HibernateAfter: 10 * time.Minute,
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
-		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40,
+		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40, SignupRate: 10,
 		MaxSSHConnsPerUser: 32, MaxSSHConnsPerSource: 64, SSHSessionGrace: 30 * time.Second, MaxSSHSessionless: 256,
 		MetricsAddr: "127.0.0.1:9222", LogFormat: "text",
 		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour,
@@ -207,7 +208,7 @@ func decodeFile(c *Config, data []byte) error {
 // policyKeys are the keys Policy prints: what a user or an attacker meets.
 var policyKeys = []string{"idle_timeout", "hibernate_after", "detached_ttl", "max_session_age",
 	"max_sessions_per_user", "max_clients_per_session", "allow_signup", "login_grace",
-	"max_unauthenticated", "max_unauthenticated_per_source", "conn_rate", "conn_burst",
+	"max_unauthenticated", "max_unauthenticated_per_source", "conn_rate", "conn_burst", "signup_rate",
 	"max_ssh_conns_per_user", "max_ssh_conns_per_source", "ssh_session_grace", "max_ssh_sessionless",
 	"proxy_protocol", "web_login_idle", "web_login_max"}
 
