@@ -117,9 +117,10 @@ type Client struct {
 // keys returns the client's input reader, starting it on first use: the
 // session picker and the pump after it read through the same one, so no
 // byte typed meanwhile is lost.
-func (c *Client) keys(clock Clock) *keyReader {
+func (c *Client) keys(clock Clock, node *nodeInput) *keyReader {
 	if c.input == nil {
 		c.input = newKeyReader(c.conn, clock)
+		c.input.budget.node = node
 	}
 	return c.input
 }

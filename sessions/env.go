@@ -200,26 +200,31 @@ func (m *Manager) chatLoop() {
 
 // Chat posts (issue 8): a token bucket per user (chatRate a second,
 // chatBurst at once) and one for the node (nodeChatRate, nodeChatBurst),
-// so many accounts together cannot flood every session either. A user
-// who has been quiet (half their bucket or more left) may dip
-// chatReserve posts below an empty node bucket: a flood of busy posters
-// slows itself, not a bystander's occasional line.
+// so many accounts together cannot flood every session either. A calm
+// user — one who has tried to post at most calmRate a second lately
+// (calmBurst at once) — may dip chatReserve posts below an empty node
+// bucket: a crowd of busy posters slows itself, not a bystander's line.
 const (
 	chatRate      = 5
 	chatBurst     = 10
-	nodeChatRate  = 50
-	nodeChatBurst = 100
+	nodeChatRate  = 30
+	nodeChatBurst = 60
 	chatReserve   = 20
+	calmRate      = 1
+	calmBurst     = 5
 )
 
 // chatLimiter is the post rate per user and per node. Times come from the
 // manager's clock, so tests are exact.
 type chatLimiter struct {
 	mu      sync.Mutex // guards the fields below; a leaf lock
-	buckets map[string]chatBucket
-	node    chatBucket // starts full (see fill)
+	users   map[string]chatUser
+	node    chatBucket // starts full (see allow)
 	started bool
 }
+
+// chatUser is one user's buckets: posts taken, and attempts (calm).
+type chatUser struct{ posts, calm chatBucket }
 
 type chatBucket struct {
 	tokens float64
@@ -232,46 +237,49 @@ func (b chatBucket) fill(now time.Time, rate, burst float64) chatBucket {
 }
 
 // allow takes a token from user's bucket and one from the node's, or
-// returns an error wrapping tui.ErrSlowDown that says which was empty. A
-// post the node refuses still costs the user's token, so a refused flood
-// stays a flood and keeps no claim on the reserve.
+// returns an error wrapping tui.ErrSlowDown that says which was empty.
+// Every attempt, refused or not, counts against the user's calm, so a
+// refused crowd keeps no claim on the reserve.
 func (l *chatLimiter) allow(user string, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.started {
-		l.buckets, l.node, l.started = map[string]chatBucket{}, chatBucket{tokens: nodeChatBurst, at: now}, true
+		l.users, l.node, l.started = map[string]chatUser{}, chatBucket{tokens: nodeChatBurst, at: now}, true
 	}
-	b, ok := l.buckets[user]
+	u, ok := l.users[user]
 	if !ok {
-		b = chatBucket{tokens: chatBurst, at: now}
+		u = chatUser{posts: chatBucket{tokens: chatBurst, at: now}, calm: chatBucket{tokens: calmBurst, at: now}}
 	}
-	b = b.fill(now, chatRate, chatBurst)
+	u.posts = u.posts.fill(now, chatRate, chatBurst)
+	u.calm = u.calm.fill(now, calmRate, calmBurst)
 	l.node = l.node.fill(now, nodeChatRate, nodeChatBurst)
-	defer func() { l.buckets[user] = b; l.forget(now) }()
-	if b.tokens < 1 {
+	calm := u.calm.tokens >= 1
+	u.calm.tokens = max(u.calm.tokens-1, -calmBurst) // a long flood stays uncalm a while
+	defer func() { l.users[user] = u; l.forget(now) }()
+	if u.posts.tokens < 1 {
 		return fmt.Errorf("%w: at most %d chat messages a second (%d at once)", tui.ErrSlowDown, chatRate, chatBurst)
 	}
 	floor := 1.0
-	if b.tokens >= chatBurst/2 {
+	if calm {
 		floor = 1 - chatReserve
 	}
-	b.tokens--
 	if l.node.tokens < floor {
 		return fmt.Errorf("%w: the chat is busy (at most %d messages a second from everyone)", tui.ErrSlowDown, nodeChatRate)
 	}
+	u.posts.tokens--
 	l.node.tokens--
 	return nil
 }
 
-// forget drops, past 1024 users, the buckets that have refilled: they
-// start full anyway. Caller holds mu.
+// forget drops, past 1024 users, the users whose buckets have refilled:
+// they start full anyway. Caller holds mu.
 func (l *chatLimiter) forget(now time.Time) {
-	if len(l.buckets) <= 1024 {
+	if len(l.users) <= 1024 {
 		return
 	}
-	for u, x := range l.buckets {
-		if x.fill(now, chatRate, chatBurst).tokens >= chatBurst {
-			delete(l.buckets, u)
+	for name, u := range l.users {
+		if u.posts.fill(now, chatRate, chatBurst).tokens >= chatBurst && u.calm.fill(now, calmRate, calmBurst).tokens >= calmBurst {
+			delete(l.users, name)
 		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -241,37 +243,79 @@ func (k *keyReader) pace(n int) bool {
 	}
 }
 
-// Input rate per connection (issue 8: 20 connections each pasting 2 MB
-// cost 37 s of CPU and a bystander's echo took 3.3 s). A fast typist
-// sends well under 1 KiB a second, a terminal's escape sequences
-// included; a 1 MiB paste takes about 3.5 s; a 64 KiB paste lands at once.
+// Input rates (issue 8: 20 connections each pasting 2 MB cost 37 s of
+// CPU and a bystander's echo took 3.3 s). One connection reads at most
+// InputRate (a 1 MiB paste takes about 3.5 s; 128 KiB lands at once); all
+// connections together at most NodeInputRate, except that reads within a
+// connection's typing allowance (typingRate, typingBurst: far above what a
+// fast typist sends, escape sequences included) never wait for the node,
+// so a crowd of pasters slows itself and not a typist.
 const (
-	InputRate  = 256 << 10 // bytes a second
-	InputBurst = 128 << 10 // bytes at once
+	InputRate      = 256 << 10 // bytes a second, one connection
+	InputBurst     = 128 << 10 // bytes at once, one connection
+	NodeInputRate  = 1 << 20   // bytes a second, every connection together
+	NodeInputBurst = 1 << 20   // bytes at once, every connection together
+	typingRate     = 4 << 10   // bytes a second that never wait for the node
+	typingBurst    = 16 << 10
 )
 
-// inputBudget is a token bucket in bytes (InputRate, InputBurst), judged
-// by the manager's clock so tests are exact.
-type inputBudget struct {
+// byteBucket is a token bucket in bytes; it may owe at most maxDebt bytes
+// (a wait is then at most maxDebt/rate).
+type byteBucket struct {
 	tokens  float64
 	at      time.Time
 	started bool
 }
 
-// take charges n bytes read at now and returns how long to wait before
-// the next read: 0 while the bucket holds them, else until it is back at
-// zero. A clock that steps back adds nothing.
-func (b *inputBudget) take(n int, now time.Time) time.Duration {
+// take charges n bytes at now and returns how long until the bucket is
+// back at zero (0 while it holds them). A clock that steps back adds
+// nothing.
+func (b *byteBucket) take(n int, now time.Time, rate, burst, maxDebt float64) time.Duration {
 	if !b.started {
-		b.tokens, b.at, b.started = InputBurst, now, true
+		b.tokens, b.at, b.started = burst, now, true
 	}
-	b.tokens = min(InputBurst, b.tokens+max(now.Sub(b.at), 0).Seconds()*InputRate)
+	b.tokens = min(burst, b.tokens+max(now.Sub(b.at), 0).Seconds()*rate)
 	b.at = now
-	b.tokens -= float64(n)
+	b.tokens = max(b.tokens-float64(n), -maxDebt)
 	if b.tokens >= 0 {
 		return 0
 	}
-	return time.Duration(-b.tokens / InputRate * float64(time.Second))
+	return time.Duration(-b.tokens / rate * float64(time.Second))
+}
+
+// nodeInput is the node's input budget (NodeInputRate), shared by the key
+// readers of every connection; Manager.input holds it.
+type nodeInput struct {
+	mu sync.Mutex // guards b; a leaf lock
+	b  byteBucket
+}
+
+func (ni *nodeInput) take(n int, now time.Time) time.Duration {
+	ni.mu.Lock()
+	defer ni.mu.Unlock()
+	return ni.b.take(n, now, NodeInputRate, NodeInputBurst, NodeInputBurst)
+}
+
+// inputBudget is one connection's: its own bucket, its typing allowance
+// and the node's bucket (nil: none), judged by the manager's clock so
+// tests are exact. Only the connection's read goroutine uses it.
+type inputBudget struct {
+	conn, typing byteBucket
+	node         *nodeInput
+}
+
+// take charges n bytes read at now to every bucket and returns how long to
+// wait before the next read: the connection's own wait, and the node's
+// unless the read was within the typing allowance.
+func (b *inputBudget) take(n int, now time.Time) time.Duration {
+	d := b.conn.take(n, now, InputRate, InputBurst, math.Inf(1))
+	typing := b.typing.take(n, now, typingRate, typingBurst, typingBurst) == 0
+	if b.node != nil {
+		if nd := b.node.take(n, now); !typing {
+			d = max(d, nd)
+		}
+	}
+	return d
 }
 
 // next waits for input and returns its events (never empty unless err is

@@ -140,3 +140,53 @@ func TestKeyReaderPacesInput(t *testing.T) {
 		t.Errorf("the reader waited %d times for a quarter second, want 4 (a second's worth past the burst)", waits)
 	}
 }
+
+// All connections together read at most NodeInputRate: 20 connections
+// pasting at once are held to it, while a typist on the same node never
+// waits for them.
+func TestNodeInputBudget(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name    string
+		pasters int
+	}{
+		{"one paster alone", 1},
+		{"20 pasters", 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var node nodeInput
+			pasters := make([]*inputBudget, tc.pasters)
+			free := make([]time.Time, tc.pasters) // when each may read again
+			for i := range pasters {
+				pasters[i] = &inputBudget{node: &node}
+				free[i] = t0
+			}
+			typist := &inputBudget{node: &node}
+			const window = 10 * time.Second
+			read := 0
+			for at := time.Duration(0); at < window; at += time.Millisecond {
+				now := t0.Add(at)
+				for i, b := range pasters {
+					if !now.Before(free[i]) {
+						free[i] = now.Add(b.take(4096, now))
+						read += 4096
+					}
+				}
+				if at%(100*time.Millisecond) == 0 {
+					if d := typist.take(3, now); d != 0 {
+						t.Fatalf("the typist's key at +%v waits %v", at, d)
+					}
+				}
+			}
+			perConn := InputBurst + InputRate*int(window/time.Second) + 4096
+			limit := min(tc.pasters*perConn, NodeInputBurst+NodeInputRate*int(window/time.Second)+tc.pasters*4096)
+			if read > limit {
+				t.Errorf("%d pasters read %d bytes in %s, want at most %d", tc.pasters, read, window, limit)
+			}
+			if read < limit*8/10 {
+				t.Errorf("%d pasters read only %d bytes in %s, want about %d", tc.pasters, read, window, limit)
+			}
+		})
+	}
+}

@@ -55,6 +55,9 @@ type Manager struct {
 	closed  bool
 
 	chat chatHub // its mu guards its queue; taken alone, never with a Session lock
+	// input is the node's input budget, shared by every connection's key
+	// reader (input.go); its mu is a leaf.
+	input nodeInput
 
 	stop chan struct{}
 	wg   sync.WaitGroup

@@ -147,7 +147,7 @@ func (m *Manager) pick(ctx context.Context, c *Client, u User) (string, error) {
 	}
 	draw := func() { c.draw(p.View(c.width, c.height), nil, c.width, c.height) }
 	draw()
-	keys := c.keys(m.clock)
+	keys := c.keys(m.clock, &m.input)
 	for {
 		events, _, err := keys.next()
 		for _, ev := range events {
@@ -199,7 +199,7 @@ func (m *Manager) pump(s *Session, c *Client) {
 			}
 		}()
 	}
-	keys := c.keys(m.clock)
+	keys := c.keys(m.clock, &m.input)
 	for {
 		events, read, err := keys.next()
 		if len(events) > 0 {
