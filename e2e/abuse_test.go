@@ -522,21 +522,24 @@ const ownerLimit = 2 * time.Second
 // ssh_session_grace.
 func TestAbuseSessionlessConns(t *testing.T) {
 	tests := []struct {
-		name    string
-		grace   time.Duration // ssh_session_grace: the per-source case outlasts the ≈4 s a source takes to open its 100
-		config  string
-		maxFDs  int    // the server's peak descriptors (≈20 idle)
-		refusal string // the reason a channel over a cap is refused with; "" none expected
+		name      string
+		grace     time.Duration // ssh_session_grace: the per-source case outlasts the time a source takes to fill its cap
+		perSource int           // connections each of the 10 addresses opens, one after another
+		config    string
+		maxFDs    int    // the server's peak descriptors (≈20 idle)
+		refusal   string // the reason a channel over a cap is refused with; "" none expected
 	}{
-		{name: "node-wide cap", grace: 2 * time.Second, config: "max_ssh_sessionless: 256\n", maxFDs: 256 + 100},
-		{name: "per-source cap", grace: 6 * time.Second, config: "max_ssh_sessionless: 0\n", maxFDs: 10*64 + 10*36 + 100,
-			refusal: "too many SSH connections from this address"},
+		{name: "node-wide cap", grace: 2 * time.Second, perSource: 100, config: "max_ssh_sessionless: 256\n", maxFDs: 256 + 100},
+		// 16 handshakes take ≈0.6 s (more under -race, which slows this
+		// client), well within the 6 s grace.
+		{name: "per-source cap", grace: 6 * time.Second, perSource: 40, config: "max_ssh_sessionless: 0\nmax_ssh_conns_per_source: 16\n",
+			maxFDs: 10*40 + 100, refusal: "too many SSH connections from this address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			grace := tt.grace
 			_, tg := startAbuseServer(t, fmt.Sprintf("ssh_session_grace: %s\nconn_rate: 0\n%s", grace, tt.config))
-			r, err := abuse.Sessionless(attackCtx(t, time.Minute), tg, abuse.SessionlessOptions{Sources: abuse.SpreadSources(10), PerSource: 100,
+			r, err := abuse.Sessionless(attackCtx(t, time.Minute), tg, abuse.SessionlessOptions{Sources: abuse.SpreadSources(10), PerSource: tt.perSource,
 				Signer: tg.Attackers[0].Signer, Name: func(s, i int) string { return fmt.Sprintf("flood%d-%d", s, i) },
 				Channel: true, Hold: grace + 3*time.Second})
 			if err != nil {
