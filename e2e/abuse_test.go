@@ -499,18 +499,20 @@ func TestAbuseOwnerUnderGuessing(t *testing.T) {
 		name string
 		p    abuse.Probes
 	}{{"its usual address", r.Known}, {"a new address", r.Fresh}} {
-		if !p.p.OK(ownerLimit) { // FirstWave is only reported: it queues behind every first guess
-			t.Errorf("the owner logging in from %s during the guessing: %s; want every login within %s", p.name, p.p, ownerLimit)
+		// FirstWave is only reported: it queues behind every first guess.
+		if !p.p.OK(ownerLimit) {
+			t.Errorf("the owner logging in from %s during the guessing: %s; want every login done within %s", p.name, p.p, ownerLimit)
 		}
 	}
 }
 
 // ownerLimit is how long the owner's password login (dial to the end of
-// authentication) may take while others guess at the account: the check
-// in flight and its own, ≈50 ms each on a quiet machine and up to ≈0.6 s
-// each at a load average of 15 on two cores (measured 1.26 s worst). Before,
-// it did not finish within 3 s.
-const ownerLimit = 2 * time.Second
+// authentication) may take while others guess at the account. It waits for
+// the check in flight and its own: ≈0.3 s on a quiet machine, 1.3–2.7 s
+// seen at a load average of 15–20 on two cores. Before the fix it never
+// finished within 3 s, where the attack gives up on a login, so the limit
+// is "done at all" rather than a latency target (BENCHMARKS has those).
+const ownerLimit = 3 * time.Second
 
 // Issue 8 (h1): logged-in SSH connections that run no session, from 10
 // addresses with fresh names (signup is on: any name logs in with any
@@ -594,5 +596,59 @@ func TestAbuseChannelFlood(t *testing.T) {
 	checkBystander(t, r.Outcome)
 	if r.Opened > 8 {
 		t.Errorf("%d channels open on one connection; want at most 8", r.Opened)
+	}
+}
+
+// crowd adds n key accounts (crowd0…) and a bystander with a session of
+// its own to the abuse server's data dir.
+func crowd(t *testing.T, s *server, n int) (members []abuse.Account, bystander abuse.Account) {
+	t.Helper()
+	for i := range n {
+		members = append(members, account(t, fmt.Sprintf("crowd%d", i), ""))
+	}
+	bystander = account(t, "bystander", "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := abuse.AddUsers(ctx, binary, s.dataDir, append(members, bystander)...); err != nil {
+		t.Fatal(err)
+	}
+	return members, bystander
+}
+
+// Issue 8 (h3): 20 accounts posting 5 lines a second each stalled chat
+// delivery for 30 s, and the fan-out waited on each session's lock in
+// turn (on a0e730a 2 of the bystander's 3 lines did not show within 5 s).
+// Now posts are bounded per node with a reserve for calm users and every
+// session takes its chat from its own mailbox: each of the bystander's
+// lines shows (3 s leaves room for a loaded CI machine).
+func TestAbuseChatFlood(t *testing.T) {
+	s, tg := startAbuseServer(t, "conn_rate: 0\n")
+	members, by := crowd(t, s, 20)
+	r, err := abuse.ChatFlood(attackCtx(t, time.Minute), tg, abuse.CrowdOptions{Source: abuse.AttackSource, Crowd: members, Bystander: by, Rate: 5, Dur: 6 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("crowd posted %d lines; the bystander's %d lines shown after median %s, max %s; %d missed", r.Sent, len(r.Delays), r.Median(), r.Max(), r.Missed)
+	checkBystander(t, r.Outcome)
+	if len(r.Delays) == 0 || r.Missed > 0 || r.Max() > 3*time.Second {
+		t.Errorf("the bystander's chat was held up: %d lines shown, %d missed, slowest %s", len(r.Delays), r.Missed, r.Max())
+	}
+}
+
+// Issue 8 (h3): 20 connections each typing 2 MB cost 37 s of CPU and a
+// bystander's echo went to 3.3 s. Input is now paced per connection and
+// per node (sessions.InputRate, NodeInputRate) and a typist never waits
+// for the node: the bystander's every key echoes (2 s: a loaded machine).
+func TestAbuseTypingFlood(t *testing.T) {
+	s, tg := startAbuseServer(t, "conn_rate: 0\n")
+	members, by := crowd(t, s, 20)
+	r, err := abuse.TypingFlood(attackCtx(t, time.Minute), tg, abuse.CrowdOptions{Source: abuse.AttackSource, Crowd: members, Bystander: by, Bytes: 2 << 20, Dur: 6 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("crowd sent %d bytes; the bystander typed %d words, echo median %s, max %s; %d missed", r.Sent, len(r.Delays), r.Median(), r.Max(), r.Missed)
+	checkBystander(t, r.Outcome)
+	if len(r.Delays) == 0 || r.Missed > 0 || r.Max() > 2*time.Second {
+		t.Errorf("the bystander's echo was held up: %d echoes, %d missed, slowest %s", len(r.Delays), r.Missed, r.Max())
 	}
 }
