@@ -253,8 +253,8 @@ func (k *keyReader) pace(n int) bool {
 const (
 	InputRate      = 256 << 10 // bytes a second, one connection
 	InputBurst     = 128 << 10 // bytes at once, one connection
-	NodeInputRate  = 1 << 20   // bytes a second, every connection together
-	NodeInputBurst = 1 << 20   // bytes at once, every connection together
+	NodeInputRate  = 512 << 10 // bytes a second, every connection together
+	NodeInputBurst = 512 << 10 // bytes at once, every connection together
 	typingRate     = 4 << 10   // bytes a second that never wait for the node
 	typingBurst    = 16 << 10
 )
