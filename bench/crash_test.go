@@ -26,7 +26,7 @@ func TestCrashShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := StartServer(ctx, ServerOptions{Bin: bin, DataDir: t.TempDir(), Env: []string{"TERMHOST_CONN_RATE=0", "TERMHOST_MAX_UNAUTHENTICATED_PER_SOURCE=0"}})
+	srv, err := StartServer(ctx, ServerOptions{Bin: bin, DataDir: t.TempDir(), Env: OneSourceEnv})
 	if err != nil {
 		t.Fatal(err)
 	}

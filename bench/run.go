@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -226,15 +227,18 @@ func (r *Runner) setup(ctx context.Context) error {
 
 // server starts a fresh termhost on its own data dir. gctrace makes the
 // Go runtime report its heap at every GC (for the memory phases).
+//
+// OneSourceEnv turns off the per-source rules for a load run: every load
+// connection comes from 127.0.0.1, and the per-source connection rate
+// (conn_rate, 10/s), unauthenticated cap (max_unauthenticated_per_source,
+// 8), logged-in cap (max_ssh_conns_per_source, 64) and signups
+// (signup_rate, 10/h) would refuse the load itself.
+var OneSourceEnv = []string{"TERMHOST_CONN_RATE=0", "TERMHOST_MAX_UNAUTHENTICATED_PER_SOURCE=0", "TERMHOST_MAX_SSH_CONNS_PER_SOURCE=0", "TERMHOST_SIGNUP_RATE=0"}
+
 func (r *Runner) server(ctx context.Context, name string, trace *GCTrace, args ...string) (*Server, error) {
-	// Every load connection comes from 127.0.0.1: the per-source
-	// connection rate limit (conn_rate, 10/s) and unauthenticated cap
-	// (max_unauthenticated_per_source, 8) and logged-in cap
-	// (max_ssh_conns_per_source, 64) and signups (signup_rate, 10/h)
-	// would refuse the load itself.
 	// -server-env entries come later and win.
-	env := append([]string{"TERMHOST_CONN_RATE=0", "TERMHOST_MAX_UNAUTHENTICATED_PER_SOURCE=0", "TERMHOST_MAX_SSH_CONNS_PER_SOURCE=0", "TERMHOST_SIGNUP_RATE=0"}, r.cfg.ServerEnv...)
-	r.rep.note("servers ran with TERMHOST_CONN_RATE=0, TERMHOST_MAX_UNAUTHENTICATED_PER_SOURCE=0, TERMHOST_MAX_SSH_CONNS_PER_SOURCE=0 and TERMHOST_SIGNUP_RATE=0: all load comes from one source, 127.0.0.1")
+	env := append(slices.Clone(OneSourceEnv), r.cfg.ServerEnv...)
+	r.rep.note("servers ran with " + strings.Join(OneSourceEnv, ", ") + ": all load comes from one source, 127.0.0.1")
 	opts := ServerOptions{Bin: r.cfg.Bin, DataDir: filepath.Join(r.dir, name), Args: args, Env: env}
 	if r.cfg.Conc > 48 {
 		// The server refuses more than 64 connections that have not
