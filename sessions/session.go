@@ -26,8 +26,10 @@ import (
 // (Manager.drop takes flushMu then mu). Manager.mu is never held together
 // with a Session lock: the manager copies m.live, unlocks, then locks
 // sessions one at a time (the chat fan-out and presence do the same), and a
-// Session never takes Manager.mu while holding mu; the chat hub's and the
-// chat limiter's locks are taken alone. Nothing does store I/O
+// Session never takes Manager.mu while holding mu; the chat hub's, the
+// chat limiter's, each chat mailbox's and the node input budget's locks
+// are taken alone (chatLoop never locks a session: a mailbox's drain
+// goroutine does, one session at a time). Nothing does store I/O
 // or waits on another session while holding mu: apps reach the store only
 // through commands (Session.run), whose results come back through deliver.
 // Every path that runs app, workspace or render code under mu unlocks with
