@@ -27,6 +27,10 @@ var (
 	ErrNoSignup    = errors.New("signup is disabled")
 	ErrNoPassword  = errors.New("a password is required")
 	ErrKeyRejected = errors.New("not a valid public key")
+	// ErrThrottled refuses a password attempt at once, unchecked, when the
+	// account has had too many failed logins lately and its next free slot
+	// is further away than the attempt may wait (issue 8 item 5; Login).
+	ErrThrottled = errors.New("too many failed logins for this account; try again later")
 )
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -55,10 +59,10 @@ type Authenticator struct {
 	// Sources delays the next attempt from a source after failures
 	// (doubling, capped); nil: NewLimiter(time.Now).
 	Sources *Limiter
-	// Accounts delays the next attempt on an account after failures, for
-	// every source that failed on it (a source that has not, such as the
-	// owner from a new address, is not delayed); nil: NewLimiter with
-	// Sources' clock.
+	// Accounts counts failures on an account over all sources; its delay
+	// curve spaces the account-wide slots of sources not known to the
+	// account (Login), and its MaxDelay is the longest such a source waits
+	// for one; nil: NewLimiter with Sources' clock.
 	Accounts *Limiter
 	// HashSlots bounds concurrent password hashes node-wide; 0:
 	// DefaultHashSlots.
@@ -80,12 +84,14 @@ type Authenticator struct {
 	Signups *SignupLimit
 
 	// Lock order: source turn → account turn → hash slot (all waits bounded
-	// by ctx); signupMu is taken after hashing, never while waiting.
+	// by ctx); rate.mu and knownMu are taken alone, briefly, while holding
+	// the source turn; signupMu is taken after hashing, never while waiting.
 	once         sync.Once
 	signupMu     sync.Mutex    // serialises the "first admin" decision
 	hashSem      chan struct{} // one token per running hash
 	sourceTurns  turns         // one login attempt in flight per source
 	accountTurns turns         // one per account (from unknown sources)
+	rate         accountRate   // account-wide slots for unknown sources
 	knownMu      sync.Mutex    // guards known
 	known        map[string]time.Time
 	// accountMu serialises self-service read-modify-writes of an account

@@ -74,8 +74,26 @@ func (l *Limiter) Delay(key string) time.Duration {
 	if f == nil {
 		return 0
 	}
-	d := l.BaseDelay << min(f.count-1, 16)
-	return min(d, l.MaxDelay)
+	return l.DelayAfter(f.count)
+}
+
+// DelayAfter is the delay that n failures earn: BaseDelay doubled n-1
+// times, at most MaxDelay; 0 for n ≤ 0.
+func (l *Limiter) DelayAfter(n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return min(l.BaseDelay<<min(n-1, 16), l.MaxDelay)
+}
+
+// Failures is the number of failures under key in the window.
+func (l *Limiter) Failures(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if f := l.entry(key); f != nil {
+		return f.count
+	}
+	return 0
 }
 
 // FailedOn reports whether peer has a failure under key in the window

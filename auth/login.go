@@ -29,22 +29,27 @@ type LoginRequest struct {
 // Login is the one password login of every transport (SSH password and
 // keyboard-interactive, telnet, web; SPEC §7, §9): it checks req's password
 // or, for an unknown name with signup on, creates the account (Signup's
-// rules). Around the check it applies, in this order:
+// rules). Around the check it applies, in this order (issue 8 item 5):
 //
 //  1. one attempt in flight per source: a second attempt from the same
 //     source waits for the first to finish;
-//  2. the source's failure delay (doubling, capped: Sources), and, if the
-//     source failed on this account before and has not logged in to it
-//     within KnownFor, the longer account's delay (Accounts). The delay is
-//     served holding only the source's turn, never the account's, so a
-//     source that has not failed here (the owner, from anywhere) is not
-//     held up by other sources' delays;
-//  3. one check in flight per account, unless the source is known: the
+//  2. for a source not known to the account (it has not logged in to it
+//     within KnownFor), the account-wide rate: once the account has
+//     FreeAccountFailures failures in Accounts' window (attempts in
+//     flight count as failures until answered), every attempt reserves
+//     the account's next slot, max(now, last slot + Accounts.DelayAfter(n)),
+//     so checks from any number of sources come 1 s, 2 s, 4 s, then 8 s
+//     apart. A slot further than Accounts.MaxDelay (8 s) or than ctx's
+//     deadline is not taken: the attempt fails at once with ErrThrottled,
+//     unchecked and not counted as a guess. A known source (the owner from
+//     its usual address) skips this and the account's turn;
+//  3. the wait until the later of the slot and the source's own failure
+//     delay (doubling, capped: Sources), served holding only the source's
+//     own turn, never the account's or anyone else's;
+//  4. one check in flight per account, unless the source is known: the
 //     account's turn is held for the store read and the hash only, and
-//     sources that have not failed on the account go before those that
-//     have, so the owner from a new address waits for the check in flight
-//     (and other new addresses' first guesses), not for anyone's delay;
-//  4. at most HashSlots password hashes at once on the node.
+//     sources that have not failed on the account go first;
+//  5. at most HashSlots password hashes at once on the node.
 //
 // A success forgets only this source's failures on this account (and the
 // account's failures from this source): failures elsewhere keep their
@@ -52,9 +57,9 @@ type LoginRequest struct {
 //
 // Every wait ends with ctx: bound ctx by the login grace. Failures are
 // logged here, once for every transport. Errors: ErrDenied (wrong password,
-// or an unknown name without signup), ErrBadName and ErrNoPassword (signup),
-// ConfirmSignup's error, ctx's error while waiting (wrapped), and store or
-// hash errors wrapped with the user name.
+// or an unknown name without signup), ErrThrottled (wrapped), ErrBadName
+// and ErrNoPassword (signup), ConfirmSignup's error, ctx's error while
+// waiting (wrapped), and store or hash errors wrapped with the user name.
 func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (persist.User, error) {
 	a.setup()
 	if len(req.User) > maxNameBytes {
@@ -113,10 +118,26 @@ func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string)
 	defer done()
 	known := a.knownSource(req.User, src)
 	wait, prio := a.Sources.Delay(src), first
-	if !known && a.Accounts.FailedOn(req.User, src) {
-		wait, prio = max(wait, a.Accounts.Delay(req.User)), later
+	answered := false // set once the outcome is recorded; otherwise a reserved slot is handed back
+	if !known {
+		if a.Accounts.FailedOn(req.User, src) {
+			prio = later
+		}
+		now := a.Sources.Now()
+		bound := a.Accounts.MaxDelay
+		if dl, ok := ctx.Deadline(); ok {
+			bound = min(bound, time.Until(dl)) // a slot after the login grace is no slot
+		}
+		slot, release, ok := a.rate.reserve(req.User, now, a.Accounts.Failures(req.User), a.Accounts, bound)
+		if !ok { // at once: no sleep, no hash, not a guess
+			return persist.User{}, fmt.Errorf("login %s: %w", req.User, ErrThrottled)
+		}
+		defer func() { release(!answered) }()
+		wait = max(wait, slot.Sub(now))
 	}
-	if wait > 0 { // outside the account's turn (issue 8: guesses sleeping in it locked the owner out)
+	// Served holding only this source's own turn, never the account's
+	// (issue 8: guesses sleeping in it locked the owner out).
+	if wait > 0 {
 		if err := a.Sleep(ctx, wait); err != nil {
 			return persist.User{}, fmt.Errorf("login %s: failure delay: %w", req.User, err)
 		}
@@ -135,6 +156,7 @@ func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string)
 		a.Sources.Succeed(src, req.User)
 		a.Accounts.Succeed(req.User, src)
 		a.rememberSource(req.User, src)
+		answered = true
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		// Cut short (grace, hang-up) before an answer: not a guess.
 	default:
@@ -142,6 +164,7 @@ func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string)
 		if exists && !known {
 			a.Accounts.Fail(req.User, src)
 		}
+		answered = true
 	}
 	return u, err
 }
@@ -251,6 +274,7 @@ func (a *Authenticator) setup() {
 		a.hashSem = make(chan struct{}, a.HashSlots)
 		a.sourceTurns.m = map[string]*turn{}
 		a.accountTurns.m = map[string]*turn{}
+		a.rate.m = map[string]*slots{}
 		a.known = map[string]time.Time{}
 	})
 }

@@ -49,22 +49,28 @@ func (c *clock) waits() []time.Duration {
 }
 
 // hasher stores "plain:" + password and counts how many hashes run at once.
-// While gate is open (nil or closed) a hash takes hold.
+// While gate is open (nil or closed) a hash takes hold. With now set, it
+// records when each call for a password starting "guess" began.
 type hasher struct {
 	hold time.Duration
 	gate chan struct{}
+	now  func() time.Time
 
 	mu       sync.Mutex
 	cur, max int
 	calls    int
+	at       []time.Time
 	entered  chan struct{} // one send per call, if set
 }
 
-func (h *hasher) enter() {
+func (h *hasher) enter(pw string) {
 	h.mu.Lock()
 	h.cur++
 	h.calls++
 	h.max = max(h.max, h.cur)
+	if h.now != nil && strings.HasPrefix(pw, "guess") {
+		h.at = append(h.at, h.now())
+	}
 	h.mu.Unlock()
 	if h.entered != nil {
 		h.entered <- struct{}{}
@@ -78,10 +84,30 @@ func (h *hasher) enter() {
 	h.mu.Unlock()
 }
 
-func (h *hasher) Hash(pw string) (string, error) { h.enter(); return "plain:" + pw, nil }
+func (h *hasher) Hash(pw string) (string, error) { h.enter(pw); return "plain:" + pw, nil }
 func (h *hasher) Verify(hash, pw string) (bool, error) {
-	h.enter()
+	h.enter(pw)
 	return hash == "plain:"+pw, nil
+}
+
+// reset forgets the calls so far.
+func (h *hasher) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls, h.max, h.at = 0, 0, nil
+}
+
+// within counts the guesses checked from start to start+d.
+func (h *hasher) within(start time.Time, d time.Duration) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, at := range h.at {
+		if !at.Before(start) && at.Sub(start) <= d {
+			n++
+		}
+	}
+	return n
 }
 
 func (h *hasher) stats() (maxConcurrent, calls int) {
@@ -128,11 +154,7 @@ func TestLoginSerialisesGuesses(t *testing.T) {
 		wantWaits []time.Duration
 	}{
 		{name: "one source, many accounts", source: func(int) net.Addr { return addr(1) }, account: func(i int) string { return fmt.Sprintf("u%d", i) }, wantWaits: doubling(n)},
-		// Each source's first guess at an account is not delayed (the
-		// owner from a new address must get in), but the checks run one at
-		// a time; a second guess from each waits the account's delay
-		// (TestLoginAccountDelay).
-		{name: "one account, many sources", source: addr, account: func(int) string { return "alice" }},
+		// Many sources at one account: TestLoginAccountRate.
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,10 +201,12 @@ func TestLoginSerialisesGuesses(t *testing.T) {
 	}
 }
 
-// Failures on an account delay the next attempt on it from every source
-// that failed on it; a source that has not (the owner from a new address)
-// and one that logged in to the account before get in at once, so guessing
-// from elsewhere does not lock its owner out.
+// Sources not known to an account share its rate: after
+// FreeAccountFailures failures every attempt, from an address that failed
+// before or a new one, waits for the account's next slot (the delay
+// doubling with its failures); a slot further than the attempt may wait is
+// refused at once, unchecked. The owner's known address skips the rate.
+// Before (a3d4ead), a new address was never delayed.
 func TestLoginAccountDelay(t *testing.T) {
 	clk, h := newClock(), &hasher{}
 	a, _ := newLogin(t, clk, h, 4, "alice")
@@ -191,24 +215,38 @@ func TestLoginAccountDelay(t *testing.T) {
 	if _, err := a.Login(ctx, auth.LoginRequest{User: "alice", Password: "right", Remote: home}); err != nil {
 		t.Fatalf("owner's first login: %v", err)
 	}
+	// Five guesses, one after another, from five addresses: three free,
+	// then slots 1 s and 2 s apart (the fake clock's Sleep moves time).
 	for i := range 5 {
 		a.Login(ctx, auth.LoginRequest{User: "alice", Password: "guess", Remote: addr(i)})
+	}
+	if got, want := clk.waits(), []time.Duration{time.Second, 2 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("the five guesses waited %v, want %v", got, want)
 	}
 	tests := []struct {
 		name     string
 		remote   net.Addr
 		password string
+		grace    time.Duration // 0: no deadline
 		wantWait time.Duration
 		wantErr  error
 	}{
-		{name: "a source that failed here waits the account's delay", remote: addr(0), password: "guess", wantWait: 4 * time.Second, wantErr: auth.ErrDenied},
+		{name: "a source that failed here waits the account's next slot", remote: addr(0), password: "guess", wantWait: 4 * time.Second, wantErr: auth.ErrDenied},
 		{name: "and the next one longer", remote: addr(1), password: "right", wantWait: 8 * time.Second},
-		{name: "a new source is not delayed", remote: addr(100), password: "right"},
+		{name: "a new source waits the account's slot too", remote: addr(100), password: "right", wantWait: 4 * time.Second},
+		{name: "a slot past the login grace is refused at once", remote: addr(101), password: "right", grace: time.Second, wantErr: auth.ErrThrottled},
 		{name: "owner's known source is not delayed", remote: home, password: "right"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(clk.waits())
+			_, calls := h.stats()
+			ctx := ctx
+			if tt.grace > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.grace)
+				defer cancel()
+			}
 			_, err := a.Login(ctx, auth.LoginRequest{User: "alice", Password: tt.password, Remote: tt.remote})
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("Login = %v, want %v", err, tt.wantErr)
@@ -219,6 +257,9 @@ func TestLoginAccountDelay(t *testing.T) {
 			}
 			if waited != tt.wantWait {
 				t.Errorf("waited %v, want %v", waited, tt.wantWait)
+			}
+			if _, after := h.stats(); tt.wantErr == auth.ErrThrottled && after != calls {
+				t.Errorf("a refused attempt was checked (%d hashes)", after-calls)
 			}
 		})
 	}
@@ -389,11 +430,13 @@ func TestLoginSuccessKeepsOtherFailures(t *testing.T) {
 	}
 }
 
-// While 31 addresses guess at an account and serve their failure delays,
-// its owner gets in at once, from a known address or a new one: the delays
-// are served outside the account's turn. Before, each guess held the turn
-// while it slept, so the owner from a new address waited for the sum of
-// everyone's delays.
+// While 31 addresses guess at an account, those with a slot sleep holding
+// no turn but their own and the rest are refused at once; the owner from
+// its known address gets in at once, and from a new address it is
+// answered at once too (in, or refused with ErrThrottled: the account's
+// rate does not know it from a guesser), never queued behind the guesses.
+// Before the fix of session 3, each guess held the account's turn while it
+// slept, so the owner waited for the sum of everyone's delays.
 func TestLoginOwnerNotHeldByGuesses(t *testing.T) {
 	const guessers = 31
 	clk, h := newClock(), &hasher{}
@@ -403,7 +446,7 @@ func TestLoginOwnerNotHeldByGuesses(t *testing.T) {
 	if _, err := a.Login(ctx, auth.LoginRequest{User: "alice", Password: "right", Remote: home}); err != nil {
 		t.Fatalf("owner's first login: %v", err)
 	}
-	for i := range guessers { // every guesser has failed once: its next guess waits
+	for i := range guessers { // every guesser has failed once
 		a.Login(ctx, auth.LoginRequest{User: "alice", Password: "guess", Remote: addr(i)})
 	}
 	sleeping, release := make(chan time.Duration, guessers), make(chan struct{})
@@ -421,33 +464,51 @@ func TestLoginOwnerNotHeldByGuesses(t *testing.T) {
 	defer close(release)
 	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	refused := make(chan error, guessers)
 	for i := range guessers {
-		wg.Go(func() { a.Login(gctx, auth.LoginRequest{User: "alice", Password: "guess", Remote: addr(i)}) })
+		wg.Go(func() {
+			if _, err := a.Login(gctx, auth.LoginRequest{User: "alice", Password: "guess", Remote: addr(i)}); err != nil {
+				refused <- err
+			}
+		})
 	}
 	timeout := time.After(5 * time.Second)
-	for n := range guessers {
+	asleep, throttled := 0, 0
+	for asleep+throttled < guessers {
 		select {
-		case <-sleeping:
+		case d := <-sleeping:
+			asleep++
+			if d > a.Accounts.MaxDelay {
+				t.Errorf("a guess sleeps %s; want at most %s", d, a.Accounts.MaxDelay)
+			}
+		case err := <-refused:
+			if !errors.Is(err, auth.ErrThrottled) {
+				t.Fatalf("a guess ended with %v before its slot; want ErrThrottled", err)
+			}
+			throttled++
 		case <-timeout:
-			t.Fatalf("%d of %d guesses serve their delay at once; the rest wait in the account's queue", n, guessers)
+			t.Fatalf("after 5 s, %d of %d guesses sleep and %d were refused; the rest are stuck", asleep, guessers, throttled)
 		}
 	}
+	t.Logf("%d guesses sleep until their slot, %d were refused at once", asleep, throttled)
 	tests := []struct {
-		name   string
-		remote net.Addr
+		name      string
+		remote    net.Addr
+		throttled bool // may be refused (not known to the account)
 	}{
-		{name: "owner from a new address", remote: addr(150)},
 		{name: "owner from a known address", remote: home},
+		{name: "owner from a new address", remote: addr(150), throttled: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			octx, ocancel := context.WithTimeout(ctx, 2*time.Second)
 			defer ocancel()
 			start := time.Now()
-			if _, err := a.Login(octx, auth.LoginRequest{User: "alice", Password: "right", Remote: tt.remote}); err != nil {
+			_, err := a.Login(octx, auth.LoginRequest{User: "alice", Password: "right", Remote: tt.remote})
+			if err != nil && !(tt.throttled && errors.Is(err, auth.ErrThrottled)) {
 				t.Fatalf("owner's login while %d addresses guess: %v", guessers, err)
 			}
-			t.Logf("owner logged in in %v", time.Since(start))
+			t.Logf("owner answered in %v: %v", time.Since(start), err)
 		})
 	}
 }
