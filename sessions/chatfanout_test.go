@@ -112,10 +112,10 @@ func TestChatFanOutSkipsBusySession(t *testing.T) {
 // newest line and none is missing from what the store holds.
 func TestChatFanOutResyncsAnOverflowedSession(t *testing.T) {
 	e, m, a, g, reg := busyAlice(t)
-	// 8 posters × 9 lines: more than a mailbox holds (maxMailChats), and
+	// 8 posters × 7 lines: more than a mailbox holds (maxMailChats), and
 	// within every bucket, so the clock (which would run alice's blocked
 	// snapshot) stays still.
-	const posters, lines = 8, 9
+	const posters, lines = 8, 7
 	var last string
 	for p := range posters {
 		u := sessions.User{Name: fmt.Sprintf("bob%d", p)}

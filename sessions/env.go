@@ -288,7 +288,7 @@ func (l *chatLimiter) forget(now time.Time) {
 // Past it they are dropped for one tui.ChatResync: they are in the store
 // already (Post writes before it publishes), and the chat tabs read their
 // rooms again, which costs one query per room instead of a line each.
-const maxMailChats = 64
+const maxMailChats = 48
 
 // mailbox holds what waits for one session: the session takes everything
 // pending at once, under one lock and with one redraw.
