@@ -55,6 +55,20 @@ type Session struct {
 	DetachedAt  time.Time // when the last client left; zero while attached
 	Epoch       int64     // fencing token: bumped by every owner that takes the session
 	Apps        []App     // summary of the last snapshot, for listings of sessions not in memory
+	// Attachments are the live clients, written by the owner on every
+	// attach and detach so that any node can list them (SPEC §6).
+	Attachments []Attachment
+}
+
+// Attachment is one live client of a session as listings show it (SPEC §1,
+// §3 `sessions list --json` clients).
+type Attachment struct {
+	Transport  string    `json:"transport"`
+	RemoteAddr string    `json:"remote_addr"`
+	Term       string    `json:"term"`
+	Width      int       `json:"width"`
+	Height     int       `json:"height"`
+	Since      time.Time `json:"since"`
 }
 
 // App is a listing summary of one workspace tab.
