@@ -210,7 +210,10 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 	}
 	ws.SessionName = name
 	rec.Apps = appsOf(ws)
-	if err := m.store.CreateSession(ctx, rec); err != nil {
+	if err := m.store.CreateSession(ctx, rec, m.policy.MaxSessionsPerUser); err != nil {
+		if errors.Is(err, persist.ErrLimit) { // cluster: lead replaces
+			return nil, fmt.Errorf("%w: %s (limit %d): %w", ErrTooMany, u.Name, m.policy.MaxSessionsPerUser, err)
+		}
 		return nil, fmt.Errorf("create session %q: %w", name, err)
 	}
 	s.rec, s.ws = rec, ws
@@ -296,11 +299,11 @@ func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error)
 	if rec.State == persist.StateEnded {
 		return nil, fmt.Errorf("session %s: %w", rec.Name, ErrNoSession)
 	}
-	epoch, err := m.store.TakeSession(ctx, id, m.node)
+	lease, err := m.store.AcquireLease(ctx, id, persist.Owner{Node: m.node}, time.Hour) // cluster: lead replaces
 	if err != nil {
 		return nil, err
 	}
-	rec.Epoch, rec.Node = epoch, m.node
+	rec.Epoch, rec.Node = lease.Epoch, m.node
 	s := &Session{m: m} // as in Create: the apps' commands wait for ready
 	env := m.env(u, id, s.run)
 	ws, err := m.loadWorkspace(ctx, rec, env)
@@ -412,11 +415,11 @@ func (m *Manager) endRecord(ctx context.Context, rec persist.Session, reason, ac
 			}
 		}
 	}
-	epoch, err := m.store.TakeSession(ctx, rec.ID, m.node)
+	lease, err := m.store.AcquireLease(ctx, rec.ID, persist.Owner{Node: m.node}, time.Hour) // cluster: lead replaces
 	if err != nil {
 		return err
 	}
-	rec.Epoch = epoch
+	rec.Epoch = lease.Epoch
 	rec.State, rec.EndReason, rec.EndedAt = persist.StateEnded, reason, m.clock.Now()
 	if err := m.store.UpdateSession(ctx, rec); err != nil {
 		return err

@@ -16,6 +16,7 @@ type Store interface {
 	persist.Documents
 	persist.Audit
 	persist.Chat
+	persist.Leases // cluster: lead replaces (AcquireLease bridges the old TakeSession)
 }
 
 // userDocs scopes the document store to one user for the apps.
