@@ -1,0 +1,93 @@
+package pgtest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
+
+func query(ctx context.Context, dsn string) (int, error) {
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(context.Background())
+	var n int
+	err = c.QueryRow(ctx, "SELECT 41 + 1").Scan(&n)
+	return n, err
+}
+
+// TestServerLifecycle: a fresh database answers; Stop makes it unreachable;
+// Start and Restart bring it back on the same port with the data kept.
+func TestServerLifecycle(t *testing.T) {
+	srv := Shared(t)
+	dsn := DSN(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	steps := []struct {
+		name   string
+		do     func() error
+		wantUp bool
+	}{
+		{"fresh database", func() error { return nil }, true},
+		{"stopped", srv.Stop, false},
+		{"stopped twice", srv.Stop, false},
+		{"started", srv.Start, true},
+		{"restarted", srv.Restart, true},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		n, err := query(ctx, dsn)
+		if st.wantUp && (err != nil || n != 42) {
+			t.Fatalf("%s: query = %d, %v; want 42", st.name, n, err)
+		}
+		if !st.wantUp && err == nil {
+			t.Fatalf("%s: query succeeded, want a connection error", st.name)
+		}
+	}
+}
+
+// TestDatabasesAreSeparate: two DSN calls give two databases.
+func TestDatabasesAreSeparate(t *testing.T) {
+	a, b := DSN(t), DSN(t)
+	if a == b {
+		t.Fatalf("two DSN calls gave one database %s", a)
+	}
+	ctx := t.Context()
+	c, err := pgx.Connect(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, "CREATE TABLE only_in_a (x int)"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := pgx.Connect(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(context.Background())
+	var n int
+	if err := d.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_a'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("table of database a seen in b: %d, %v", n, err)
+	}
+}
+
+func TestFindBinaries(t *testing.T) {
+	dir, err := FindBinaries()
+	if err != nil {
+		t.Skipf("no binaries: %v", err)
+	}
+	for _, tool := range []string{"initdb", "pg_ctl"} {
+		if !isExec(dir + "/" + tool) {
+			t.Errorf("%s/%s is not executable", dir, tool)
+		}
+	}
+}
