@@ -69,6 +69,24 @@ func newID() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
+// takeOver makes node the owner of session id as a hand-off does: the
+// holder (if another node) releases at its epoch, then node acquires with
+// a long lease. It returns the new epoch.
+func takeOver(t *testing.T, s persist.Store, id, node string) (int64, error) {
+	t.Helper()
+	l, err := s.GetLease(t.Context(), id)
+	if err != nil {
+		return 0, err
+	}
+	if !l.Owner.IsZero() && l.Owner.Node != node {
+		if err := s.ReleaseLease(t.Context(), id, persist.Fence{Node: l.Owner.Node, Epoch: l.Epoch}); err != nil {
+			return 0, err
+		}
+	}
+	l, err = s.AcquireLease(t.Context(), id, persist.Owner{Node: node, Boot: "boot-" + node}, time.Hour)
+	return l.Epoch, err
+}
+
 func noErr(t *testing.T, err error, op string) {
 	t.Helper()
 	if err != nil {

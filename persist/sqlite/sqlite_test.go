@@ -50,7 +50,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	sess := persist.Session{ID: "reopenreopenreopenreopen01", Owner: "alice", Name: "work", State: persist.StateDetached, CreatedAt: time.Now()}
-	if err := s.CreateSession(ctx, sess); err != nil {
+	if err := s.CreateSession(ctx, sess, 0); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	if _, err := s.PutSnapshot(ctx, sess.ID, persist.Fence{}, []byte("ws\x00\xff")); err != nil {

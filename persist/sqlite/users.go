@@ -24,6 +24,39 @@ func (s *Store) CreateUser(ctx context.Context, u persist.User) error {
 	return err
 }
 
+// SignUp implements persist.Users: the admin check and the insert run in
+// one immediate transaction (SQLite's write lock), so concurrent signups
+// through any number of handles make exactly one first admin (SPEC §7).
+func (s *Store) SignUp(ctx context.Context, u persist.User, firstAdmin bool) (persist.User, error) {
+	keys, _ := json.Marshal(nonNil(u.Keys))
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = s.now()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return u, err
+	}
+	defer tx.Rollback()
+	if firstAdmin && u.Role != persist.RoleAdmin {
+		var has bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM users WHERE role = ?)`, persist.RoleAdmin).Scan(&has); err != nil {
+			return u, err
+		}
+		if !has {
+			u.Role = persist.RoleAdmin
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO users(name, role, keys, password_hash, created_at) VALUES(?,?,?,?,?)`,
+		u.Name, u.Role, string(keys), u.PasswordHash, ms(u.CreatedAt))
+	if isUnique(err) {
+		return u, fmt.Errorf("user %q: %w", u.Name, persist.ErrExists)
+	}
+	if err != nil {
+		return u, err
+	}
+	return u, tx.Commit()
+}
+
 // GetUser implements persist.Users.
 func (s *Store) GetUser(ctx context.Context, name string) (persist.User, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT name, role, keys, password_hash, created_at FROM users WHERE name = ?`, name)
