@@ -12,9 +12,26 @@ import (
 	"termhost/persist/sqlite"
 )
 
+// TestConformance runs the suite; Reopen opens the same file again (its
+// own *sql.DB, the shared in-process notifier hub), as a second node would.
 func TestConformance(t *testing.T) {
-	persisttest.Run(t, func(t *testing.T) persist.Store {
-		return open(t, filepath.Join(t.TempDir(), "termhost.db"))
+	var mu sync.Mutex
+	paths := map[persist.Store]string{}
+	persisttest.Run(t, persisttest.Backend{
+		Open: func(t *testing.T) persist.Store {
+			path := filepath.Join(t.TempDir(), "termhost.db")
+			s := open(t, path)
+			mu.Lock()
+			paths[s] = path
+			mu.Unlock()
+			return s
+		},
+		Reopen: func(t *testing.T, first persist.Store) persist.Store {
+			mu.Lock()
+			path := paths[first]
+			mu.Unlock()
+			return open(t, path)
+		},
 	})
 }
 
