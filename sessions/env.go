@@ -94,7 +94,8 @@ func (c userChat) Post(ctx context.Context, room, text string) error {
 	if err != nil {
 		return err
 	}
-	c.m.chat.publish(tui.ChatMsg{Seq: msg.Seq, Room: msg.Room, User: msg.User, Text: msg.Text, At: msg.At})
+	// Delivered by the relay, here as on every other node (chatrelay.go).
+	c.m.chatPosted(ctx, msg.Seq)
 	return nil
 }
 

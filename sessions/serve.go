@@ -103,7 +103,7 @@ func (m *Manager) attachTarget(ctx context.Context, c *Client, u User, ref strin
 	if err != nil {
 		return nil, err
 	}
-	return m.wake(ctx, rec.ID, u)
+	return m.wake(ctx, rec.ID, u, c.info.Remote)
 }
 
 // defaultSession attaches the only session, asks when there are several,
@@ -117,7 +117,7 @@ func (m *Manager) defaultSession(ctx context.Context, c *Client, u User) (*Sessi
 	case 0:
 		return m.Create(ctx, u, "")
 	case 1:
-		return m.wake(ctx, recs[0].ID, u)
+		return m.wake(ctx, recs[0].ID, u, c.info.Remote)
 	}
 	id, err := m.pick(ctx, c, u)
 	if err != nil || id == "" {
@@ -126,7 +126,7 @@ func (m *Manager) defaultSession(ctx context.Context, c *Client, u User) (*Sessi
 	if id == "new" {
 		return m.Create(ctx, u, "")
 	}
-	return m.wake(ctx, id, u)
+	return m.wake(ctx, id, u, c.info.Remote)
 }
 
 // pick shows the session picker and returns a session id, "new", or "".

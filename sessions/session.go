@@ -34,7 +34,8 @@ import (
 // defer or runs that code inside contain (renderLocked, snapshotLocked), so
 // a panic leaves no lock held.
 type Session struct {
-	m *Manager
+	m   *Manager
+	gen uint64 // when it entered the registry (Manager.gen); guarded by Manager.mu
 
 	// mu guards the fields below up to flushMu, the workspace and the
 	// clients' render state (Client.width, height, renderer, ...).
