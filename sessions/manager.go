@@ -39,17 +39,17 @@ type User struct {
 
 // Manager keeps the live sessions of this node.
 type Manager struct {
-	store  Store
-	clock  Clock
-	policy Policy
-	node   string
-	reg    *tui.Registry
-	log    *slog.Logger
-	obs    Observer
-	owner  persist.Owner // node id + this boot's id: the lease owner (ownership.go)
+	store   Store
+	clock   Clock
+	policy  Policy
+	node    string
+	reg     *tui.Registry
+	log     *slog.Logger
+	obs     Observer
+	owner   persist.Owner // node id + this boot's id: the lease owner (ownership.go)
 	addr    string        // what the node listens on, for its node record
 	started time.Time
-	onDrain func()        // asked to drain by another node (nodes drain)
+	onDrain func() // asked to drain by another node (nodes drain)
 
 	released  broadcast // fired when a lease this node waits for may be free
 	storeDown bool      // renewals failing; only renewLoop's goroutine touches it
