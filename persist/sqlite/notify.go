@@ -27,9 +27,11 @@ const (
 	maxChannel = 63
 )
 
-// ErrBadChannel is returned by Notify and Listen for a channel name outside
-// the contract (persist.Notifier: lowercase ASCII, digits, '_' and '.', at
-// most 63 bytes) or a payload over 1,000 bytes.
+// ErrBadChannel is returned by Notify and Listen for a channel name that
+// PostgreSQL could not carry either (empty, over 63 bytes, or holding a
+// byte outside printable ASCII or a '"') or a payload over 1,000 bytes.
+// The contract's lowercase set is not enforced: persist.NodeChannel embeds
+// node ids, and host names carry '-' (and may carry capitals).
 var ErrBadChannel = errors.New("bad notifier channel or payload")
 
 var hubs = struct {
@@ -81,7 +83,7 @@ func checkChannel(channel string) error {
 		return fmt.Errorf("channel %q: %w", channel, ErrBadChannel)
 	}
 	for _, c := range []byte(channel) {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+		if c < 0x21 || c > 0x7e || c == '"' {
 			return fmt.Errorf("channel %q: %w", channel, ErrBadChannel)
 		}
 	}

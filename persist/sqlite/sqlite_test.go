@@ -1,8 +1,10 @@
 package sqlite_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,5 +182,35 @@ func TestRelativePath(t *testing.T) {
 	s.Close()
 	if _, err := os.Stat(filepath.Join(dir, "data", "termhost.db")); err != nil {
 		t.Fatalf("database not in ./data: %v", err)
+	}
+}
+
+// The notifier refuses what PostgreSQL could not carry and takes node ids
+// as host names spell them.
+func TestNotifierChannels(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "termhost.db"))
+	defer s.Close()
+	tests := []struct {
+		name    string
+		channel string
+		payload string
+		bad     bool
+	}{
+		{name: "host name with a dash", channel: persist.NodeChannel("web-01.Example")},
+		{name: "63 bytes", channel: strings.Repeat("c", 63)},
+		{name: "64 bytes", channel: strings.Repeat("c", 64), bad: true},
+		{name: "empty", channel: "", bad: true},
+		{name: "space", channel: "termhost chat", bad: true},
+		{name: "quote", channel: `termhost"chat`, bad: true},
+		{name: "1000-byte payload", channel: persist.ChatChannel, payload: strings.Repeat("p", 1000)},
+		{name: "1001-byte payload", channel: persist.ChatChannel, payload: strings.Repeat("p", 1001), bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.Notify(t.Context(), tt.channel, tt.payload)
+			if got := errors.Is(err, sqlite.ErrBadChannel); got != tt.bad {
+				t.Fatalf("Notify(%q, %d bytes) = %v, want bad=%v", tt.channel, len(tt.payload), err, tt.bad)
+			}
+		})
 	}
 }
