@@ -26,7 +26,7 @@ func testSessions(t *testing.T, fresh opener) {
 	t.Run("ListFilters", func(t *testing.T) { sessionListFilters(t, fresh) })
 	t.Run("NameUniquePerOwner", func(t *testing.T) { sessionNames(t, fresh(t)) })
 	t.Run("UpdateFenced", func(t *testing.T) { sessionUpdateFenced(t, fresh) })
-	t.Run("Take", func(t *testing.T) { sessionTake(t, fresh(t)) })
+	t.Run("HandOff", func(t *testing.T) { sessionHandOff(t, fresh(t)) })
 	t.Run("AppsRoundTrip", func(t *testing.T) { sessionApps(t, fresh) })
 	t.Run("Events", func(t *testing.T) { sessionEvents(t, fresh(t)) })
 }
@@ -179,7 +179,7 @@ func sessionUpdateFenced(t *testing.T, fresh opener) {
 	}
 }
 
-func sessionTake(t *testing.T, s persist.Store) {
+func sessionHandOff(t *testing.T, s persist.Store) {
 	ctx := t.Context()
 	r := newSession("alice", "work")
 	noErr(t, s.CreateSession(ctx, r, 0), "CreateSession")

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,5 +213,90 @@ func TestNotifierChannels(t *testing.T) {
 				t.Fatalf("Notify(%q, %d bytes) = %v, want bad=%v", tt.channel, len(tt.payload), err, tt.bad)
 			}
 		})
+	}
+}
+
+// BenchmarkRenewLeases: one node's renewal at 10,000 sessions (issue 10).
+func BenchmarkRenewLeases(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "termhost.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			persisttest.BenchRenewLeases(b, s, n)
+		})
+	}
+}
+
+// The in-process notifier is per database file: handles on one file (the
+// path spelled differently) share it, another file does not hear it, and
+// closing a handle ends its own listeners only.
+func TestNotifierScope(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "termhost.db")
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	a := open(t, path)
+	defer a.Close()
+	b := open(t, filepath.Join(dir, "sub", "..", "termhost.db"))
+	other := open(t, filepath.Join(dir, "other.db"))
+	defer other.Close()
+
+	fromA, err := a.Listen(t.Context(), persist.ChatChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromB, err := b.Listen(t.Context(), persist.ChatChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromOther, err := other.Listen(t.Context(), persist.ChatChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Notify(t.Context(), persist.ChatChannel, "7"); err != nil {
+		t.Fatal(err)
+	}
+	// Notify delivers before it returns (a buffered send under the hub's lock).
+	for name, ch := range map[string]<-chan string{"a": fromA, "b": fromB} {
+		select {
+		case p := <-ch:
+			if p != "7" {
+				t.Errorf("%s got %q, want 7", name, p)
+			}
+		default:
+			t.Errorf("%s got nothing from a's Notify", name)
+		}
+	}
+	select {
+	case p := <-fromOther:
+		t.Errorf("a listener on another file got %q", p)
+	default:
+	}
+
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case _, ok := <-fromB:
+		if ok {
+			t.Fatal("b's listener got a payload after b closed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("b's listener still open 10s after b closed")
+	}
+	if err := a.Notify(t.Context(), persist.ChatChannel, "8"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-fromA:
+		if p != "8" {
+			t.Fatalf("a got %q, want 8", p)
+		}
+	default:
+		t.Fatal("a's listener ended with b")
 	}
 }
