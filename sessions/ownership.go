@@ -309,11 +309,7 @@ func (m *Manager) serveRequest(ctx context.Context, r persist.Request) {
 	case persist.RequestKill:
 		go m.end(context.WithoutCancel(ctx), s, "killed by "+r.Actor, r.Actor, r.Remote)
 	case persist.RequestMessage:
-		if r.SessionID == "" {
-			_, _ = m.Message(ctx, "", r.Actor, r.Detail)
-			return
-		}
-		s.message("message from " + r.Actor + ": " + r.Detail)
+		m.messageLocal(r.SessionID, r.Actor, r.Detail)
 	}
 }
 

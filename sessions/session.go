@@ -81,6 +81,12 @@ func (s *Session) currentRecord() persist.Session {
 	if s.ws != nil {
 		rec.Apps = appsOf(s.ws)
 	}
+	// Listings on other nodes read the clients from the record (SPEC §6).
+	rec.Attachments = nil
+	for _, c := range s.clients {
+		rec.Attachments = append(rec.Attachments, persist.Attachment{Transport: c.info.Transport, RemoteAddr: c.info.Remote,
+			Term: c.info.Term, Width: c.width, Height: c.height, Since: c.since})
+	}
 	return rec
 }
 
