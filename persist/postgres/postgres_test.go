@@ -1,0 +1,47 @@
+package postgres_test
+
+import (
+	"os"
+	"sync"
+	"testing"
+
+	"termhost/internal/pgtest"
+	"termhost/persist"
+	"termhost/persist/persisttest"
+	"termhost/persist/postgres"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// open opens dsn; the caller closes the store.
+func open(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+// TestConformance runs the suite, each subtest on a database of its own;
+// Reopen opens a second pool on the same database, as a second node would.
+func TestConformance(t *testing.T) {
+	var mu sync.Mutex
+	dsns := map[persist.Store]string{}
+	persisttest.Run(t, persisttest.Backend{
+		Open: func(t *testing.T) persist.Store {
+			dsn := pgtest.DSN(t)
+			s := open(t, dsn)
+			mu.Lock()
+			dsns[s] = dsn
+			mu.Unlock()
+			return s
+		},
+		Reopen: func(t *testing.T, first persist.Store) persist.Store {
+			mu.Lock()
+			dsn := dsns[first]
+			mu.Unlock()
+			return open(t, dsn)
+		},
+	})
+}
