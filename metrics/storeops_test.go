@@ -3,7 +3,7 @@ package metrics
 import (
 	"go/ast"
 	"go/parser"
-	"go/token"
+	gotoken "go/token"
 	"slices"
 	"strconv"
 	"testing"
@@ -13,7 +13,7 @@ import (
 // method added without its label (or a label left after its method went,
 // like take_session) fails here.
 func TestStoreOpsInStep(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "store.go", nil, 0)
+	f, err := parser.ParseFile(gotoken.NewFileSet(), "store.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestStoreOpsInStep(t *testing.T) {
 			return true
 		}
 		if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "done" {
-			if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == gotoken.STRING {
 				op, _ := strconv.Unquote(lit.Value)
 				used = append(used, op)
 			}
