@@ -276,18 +276,14 @@ func testLeases(t *testing.T, pair pairOpener) {
 			r := liveSession(t, a, "alice", fmt.Sprintf("race%d", i))
 			owners := []persist.Owner{ownerA, ownerB, ownerA2, {Node: "node-c", Boot: "c1"}}
 			wins := make([]bool, len(owners))
-			var wg sync.WaitGroup
-			for j, o := range owners {
-				h := []persist.Store{a, b}[j%2]
-				wg.Go(func() {
-					_, err := h.AcquireLease(ctx, r.ID, o, longTTL)
-					if err != nil && !errors.Is(err, persist.ErrLeaseHeld) {
-						t.Errorf("AcquireLease by %s: %v", o, err)
-					}
-					wins[j] = err == nil
-				})
-			}
-			wg.Wait()
+			race(len(owners), a, b, func(j int, h persist.Store) {
+				o := owners[j]
+				_, err := h.AcquireLease(ctx, r.ID, o, longTTL)
+				if err != nil && !errors.Is(err, persist.ErrLeaseHeld) {
+					t.Errorf("AcquireLease by %s: %v", o, err)
+				}
+				wins[j] = err == nil
+			})
 			if n := len(slices.DeleteFunc(wins, func(w bool) bool { return !w })); n != 1 {
 				t.Fatalf("round %d: %d owners acquired one free lease, want 1", i, n)
 			}
@@ -314,6 +310,23 @@ func testLeases(t *testing.T, pair pairOpener) {
 			t.Fatalf("after UpdateSession: node %q state %q, want %q detached (Node is AcquireLease's)", got.Node, got.State, ownerB.Node)
 		}
 	})
+}
+
+// race runs f(i, h) for i in [0, n) at once, on handle a for even i and b
+// for odd: every goroutine waits at one start line, so their store calls
+// overlap as much as the scheduler allows.
+func race(n int, a, b persist.Store, f func(i int, h persist.Store)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		h := []persist.Store{a, b}[i%2]
+		wg.Go(func() {
+			<-start
+			f(i, h)
+		})
+	}
+	close(start)
+	wg.Wait()
 }
 
 func leaseIDs(ls []persist.Lease) []string {
@@ -587,18 +600,13 @@ func testSecrets(t *testing.T, pair pairOpener) {
 		a, b := pair(t)
 		const racers = 8
 		got := make([]string, racers)
-		var wg sync.WaitGroup
-		for i := range racers {
-			h := []persist.Store{a, b}[i%2]
-			wg.Go(func() {
-				v, err := h.EnsureSecret(t.Context(), "ssh_host_ed25519", fmt.Appendf(nil, "value %d", i))
-				if err != nil {
-					t.Errorf("EnsureSecret %d: %v", i, err)
-				}
-				got[i] = string(v)
-			})
-		}
-		wg.Wait()
+		race(racers, a, b, func(i int, h persist.Store) {
+			v, err := h.EnsureSecret(t.Context(), "ssh_host_ed25519", fmt.Appendf(nil, "value %d", i))
+			if err != nil {
+				t.Errorf("EnsureSecret %d: %v", i, err)
+			}
+			got[i] = string(v)
+		})
 		if n := len(slices.Compact(slices.Sorted(slices.Values(got)))); n != 1 || got[0] == "" {
 			t.Fatalf("racers got %q, want one value for all", got)
 		}
@@ -629,18 +637,13 @@ func testCaps(t *testing.T, pair pairOpener) {
 				noErr(t, a.CreateSession(ctx, ended, 1), "CreateSession ended")
 				noErr(t, a.CreateSession(ctx, newSession("bob", "other"), 1), "CreateSession of another owner")
 				wins := make([]bool, tt.racers)
-				var wg sync.WaitGroup
-				for i := range tt.racers {
-					h := []persist.Store{a, b}[i%2]
-					wg.Go(func() {
-						err := h.CreateSession(ctx, newSession("alice", fmt.Sprint("s", i)), tt.cap)
-						if err != nil && !errors.Is(err, persist.ErrLimit) {
-							t.Errorf("CreateSession %d: %v", i, err)
-						}
-						wins[i] = err == nil
-					})
-				}
-				wg.Wait()
+				race(tt.racers, a, b, func(i int, h persist.Store) {
+					err := h.CreateSession(ctx, newSession("alice", fmt.Sprint("s", i)), tt.cap)
+					if err != nil && !errors.Is(err, persist.ErrLimit) {
+						t.Errorf("CreateSession %d: %v", i, err)
+					}
+					wins[i] = err == nil
+				})
 				live, err := b.ListSessions(ctx, persist.SessionFilter{Owner: "alice"})
 				noErr(t, err, "ListSessions")
 				if n := len(slices.DeleteFunc(wins, func(w bool) bool { return !w })); n != tt.wantWin || len(live) != tt.wantWin {
@@ -654,12 +657,7 @@ func testCaps(t *testing.T, pair pairOpener) {
 		a, b := pair(t)
 		const racers = 6
 		errs := make([]error, racers)
-		var wg sync.WaitGroup
-		for i := range racers {
-			h := []persist.Store{a, b}[i%2]
-			wg.Go(func() { errs[i] = h.CreateSession(t.Context(), newSession("alice", "work"), 0) })
-		}
-		wg.Wait()
+		race(racers, a, b, func(i int, h persist.Store) { errs[i] = h.CreateSession(t.Context(), newSession("alice", "work"), 0) })
 		ok := 0
 		for i, err := range errs {
 			switch {
@@ -678,20 +676,15 @@ func testCaps(t *testing.T, pair pairOpener) {
 		a, b := pair(t)
 		ctx := t.Context()
 		const racers = 8
-		var wg sync.WaitGroup
-		for i := range racers {
-			h := []persist.Store{a, b}[i%2]
-			wg.Go(func() {
-				u, err := h.SignUp(ctx, persist.User{Name: fmt.Sprint("racer", i), Role: persist.RoleUser, CreatedAt: t0}, true)
-				if err != nil {
-					t.Errorf("SignUp %d: %v", i, err)
-				}
-				if u.Name != fmt.Sprint("racer", i) {
-					t.Errorf("SignUp %d returned user %q", i, u.Name)
-				}
-			})
-		}
-		wg.Wait()
+		race(racers, a, b, func(i int, h persist.Store) {
+			u, err := h.SignUp(ctx, persist.User{Name: fmt.Sprint("racer", i), Role: persist.RoleUser, CreatedAt: t0}, true)
+			if err != nil {
+				t.Errorf("SignUp %d: %v", i, err)
+			}
+			if u.Name != fmt.Sprint("racer", i) {
+				t.Errorf("SignUp %d returned user %q", i, u.Name)
+			}
+		})
 		late, err := a.SignUp(ctx, persist.User{Name: "late", Role: persist.RoleUser}, true)
 		noErr(t, err, "SignUp after the first admin")
 		if late.Role != persist.RoleUser {
