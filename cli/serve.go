@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -74,11 +76,22 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return err
 	}
+	if shared(cfg) {
+		// Every node behind the load balancer presents one set (SPEC §6).
+		if keys, err = hostkeys.Share(ctx, store, keys); err != nil {
+			return err
+		}
+	}
 	policy := sessions.DefaultPolicy()
 	policy.IdleTimeout, policy.HibernateAfter, policy.DetachedTTL, policy.MaxSessionAge =
 		cfg.IdleTimeout, cfg.HibernateAfter, cfg.DetachedTTL, cfg.MaxSessionAge
 	policy.MaxSessionsPerUser, policy.MaxClients = cfg.MaxSessions, cfg.MaxClients
-	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log, Metrics: ops.metrics})
+	policy.LeaseTTL = cfg.LeaseTTL
+	// `termhost nodes drain` from any node ends up here: the same path as SIGTERM.
+	ctx, drainNow := context.WithCancel(ctx)
+	defer drainNow()
+	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log, Metrics: ops.metrics,
+		Addr: listenSummary(cfg), OnDrain: drainNow})
 	ops.metrics.AddLive(mgr)
 	if err := mgr.Start(ctx); err != nil {
 		return err
@@ -178,6 +191,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 
 	<-ctx.Done()
 	ops.health.Drain() // first: the load balancer stops sending connections
+	mgr.SetDraining()
 	if cfg.DrainDelay > 0 {
 		// /readyz says 503 while every listener still serves, long enough
 		// for the load balancer's checks to mark this node down (drain_delay).
@@ -207,9 +221,33 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	return nil
 }
 
+// shared reports whether the store is shared by several nodes (cluster
+// mode, SPEC §6): host keys then come from the store.
+func shared(cfg config.Config) bool {
+	return strings.HasPrefix(cfg.Store, "postgres://") || strings.HasPrefix(cfg.Store, "postgresql://")
+}
+
+// listenSummary is what the node record says it listens on.
+func listenSummary(cfg config.Config) string {
+	var parts []string
+	for _, l := range []struct{ name, addr string }{{"ssh", cfg.SSHAddr}, {"telnet", cfg.TelnetAddr}, {"http", cfg.HTTPAddr}} {
+		if l.addr != "" {
+			parts = append(parts, l.name+"="+l.addr)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// storeName names the store for the startup lines, without a password.
 func storeName(cfg config.Config) string {
 	if cfg.Store == "" {
 		return "sqlite " + filepath.Join(cfg.DataDir, "termhost.db")
+	}
+	if shared(cfg) {
+		if u, err := url.Parse(cfg.Store); err == nil {
+			return u.Redacted()
+		}
+		return "postgres (DSN unreadable)"
 	}
 	return cfg.Store
 }

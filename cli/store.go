@@ -11,6 +11,7 @@ import (
 
 	"termhost/config"
 	"termhost/persist"
+	"termhost/persist/postgres"
 	"termhost/persist/sqlite"
 )
 
@@ -42,7 +43,7 @@ func openStore(ctx context.Context, cfg config.Config, create bool) (persist.Sto
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return open(strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("the PostgreSQL store (cluster mode) is not built yet; use the default SQLite store")
+		return postgres.Open(ctx, dsn)
 	}
 	return nil, fmt.Errorf("store %q: want sqlite:PATH or postgres://…", cfg.Store)
 }

@@ -26,6 +26,9 @@ type Config struct {
 	TelnetAddr     string        `yaml:"telnet_addr"`
 	Store          string        `yaml:"store"`
 	NodeID         string        `yaml:"node_id"`
+	// LeaseTTL is how long a node's claim on a live session lasts without
+	// renewal (SPEC §6): a dead node's sessions move this long after it died.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	LoginGrace     time.Duration `yaml:"login_grace"`
 	IdleTimeout    time.Duration `yaml:"idle_timeout"`
 	HibernateAfter time.Duration `yaml:"hibernate_after"`
@@ -66,7 +69,7 @@ func Default() Config {
 		LoginGrace: 30 * time.Second, IdleTimeout: 30 * time.Minute, HibernateAfter: 10 * time.Minute,
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
 		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40,
-		MetricsAddr: "127.0.0.1:9222", LogFormat: "text",
+		MetricsAddr: "127.0.0.1:9222", LogFormat: "text", LeaseTTL: 10 * time.Second,
 		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour,
 	}
 }
@@ -84,7 +87,7 @@ var serveFlags = map[string]string{
 	"ssh-addr": "ssh_addr", "telnet-addr": "telnet_addr", "store": "store",
 	"idle-timeout": "idle_timeout", "detached-ttl": "detached_ttl", "hibernate-after": "hibernate_after",
 	"login-grace": "login_grace", "max-session-age": "max_session_age", "node-id": "node_id",
-	"metrics-addr": "metrics_addr", "log-format": "log_format", "drain-delay": "drain_delay",
+	"metrics-addr": "metrics_addr", "log-format": "log_format", "drain-delay": "drain_delay", "lease-ttl": "lease_ttl",
 	"http-addr": "http_addr",
 }
 
@@ -257,6 +260,9 @@ func (c Config) Validate() error {
 	}
 	if c.WebLoginIdle <= 0 || c.WebLoginMax <= 0 {
 		return fmt.Errorf("web_login_idle (%v) and web_login_max (%v) must be positive", c.WebLoginIdle, c.WebLoginMax)
+	}
+	if c.LeaseTTL < time.Second {
+		return fmt.Errorf("lease_ttl: %v is too short (at least 1s; renewals run every lease_ttl/3)", c.LeaseTTL)
 	}
 	if c.ProxyProtocol && len(c.ProxyTrusted) == 0 {
 		return errors.New("proxy_protocol is on but proxy_trusted is empty: no peer could send a PROXY header; list your load balancers' addresses")
