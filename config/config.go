@@ -21,14 +21,14 @@ import (
 
 // Config is every setting; yaml names are the config keys of SPEC §2.
 type Config struct {
-	DataDir        string        `yaml:"data_dir"`
-	SSHAddr        string        `yaml:"ssh_addr"`
-	TelnetAddr     string        `yaml:"telnet_addr"`
-	Store          string        `yaml:"store"`
-	NodeID         string        `yaml:"node_id"`
+	DataDir    string `yaml:"data_dir"`
+	SSHAddr    string `yaml:"ssh_addr"`
+	TelnetAddr string `yaml:"telnet_addr"`
+	Store      string `yaml:"store"`
+	NodeID     string `yaml:"node_id"`
 	// LeaseTTL is how long a node's claim on a live session lasts without
 	// renewal (SPEC §6): a dead node's sessions move this long after it died.
-	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	LeaseTTL       time.Duration `yaml:"lease_ttl"`
 	LoginGrace     time.Duration `yaml:"login_grace"`
 	IdleTimeout    time.Duration `yaml:"idle_timeout"`
 	HibernateAfter time.Duration `yaml:"hibernate_after"`
