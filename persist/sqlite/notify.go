@@ -34,12 +34,16 @@ const (
 // node ids, and host names carry '-' (and may carry capitals).
 var ErrBadChannel = errors.New("bad notifier channel or payload")
 
+// errClosed: Notify on a Store after its Close.
+var errClosed = errors.New("sqlite store closed")
+
 var hubs = struct {
 	mu sync.Mutex
 	m  map[string]*hub // guarded by mu
 }{m: map[string]*hub{}}
 
-// hub fans notifications out to listeners. Lock order: hubs.mu → hub.mu.
+// hub fans notifications out to listeners. hubs.mu and hub.mu are never
+// held together.
 type hub struct {
 	key  string
 	refs int // open Stores using it; guarded by hubs.mu
@@ -102,6 +106,11 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	select {
+	case <-s.closed:
+		return fmt.Errorf("notify %s: %w", channel, errClosed)
+	default:
 	}
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()

@@ -288,6 +288,9 @@ func TestNotifierScope(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("b's listener still open 10s after b closed")
 	}
+	if err := b.Notify(t.Context(), persist.ChatChannel, "x"); err == nil {
+		t.Fatal("Notify on a closed handle succeeded")
+	}
 	if err := a.Notify(t.Context(), persist.ChatChannel, "8"); err != nil {
 		t.Fatal(err)
 	}
