@@ -34,7 +34,7 @@ const (
 // node ids, and host names carry '-' (and may carry capitals).
 var ErrBadChannel = errors.New("bad notifier channel or payload")
 
-// errClosed: Notify on a Store after its Close.
+// errClosed: Notify or Listen on a Store after its Close.
 var errClosed = errors.New("sqlite store closed")
 
 var hubs = struct {
@@ -124,10 +124,15 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 }
 
 // Listen implements persist.Notifier: the channel is closed when ctx ends
-// or this Store is closed. ErrBadChannel.
+// or this Store is closed. ErrBadChannel; an error after Close.
 func (s *Store) Listen(ctx context.Context, channel string) (<-chan string, error) {
 	if err := checkChannel(channel); err != nil {
 		return nil, err
+	}
+	select {
+	case <-s.closed:
+		return nil, fmt.Errorf("listen %s: %w", channel, errClosed)
+	default:
 	}
 	ch := make(chan string, listenBuffer)
 	h := s.hub

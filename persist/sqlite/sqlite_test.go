@@ -291,6 +291,9 @@ func TestNotifierScope(t *testing.T) {
 	if err := b.Notify(t.Context(), persist.ChatChannel, "x"); err == nil {
 		t.Fatal("Notify on a closed handle succeeded")
 	}
+	if _, err := b.Listen(t.Context(), persist.ChatChannel); err == nil {
+		t.Fatal("Listen on a closed handle succeeded")
+	}
 	if err := a.Notify(t.Context(), persist.ChatChannel, "8"); err != nil {
 		t.Fatal(err)
 	}
