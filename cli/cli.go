@@ -18,7 +18,7 @@ const usage = `usage:
   termhost version
   termhost serve [--config FILE] [--data-dir DIR] [--ssh-addr ADDR] [--telnet-addr ADDR] [--http-addr ADDR] [--store DSN]
                  [--idle-timeout D] [--detached-ttl D] [--hibernate-after D] [--max-session-age D]
-                 [--login-grace D] [--node-id NAME] [--lease-ttl D] [--metrics-addr ADDR] [--log-format text|json] [--drain-delay D]
+                 [--login-grace D] [--node-id NAME] [--lease-ttl D] [--cluster-addr ADDR] [--metrics-addr ADDR] [--log-format text|json] [--drain-delay D]
   termhost user add NAME [--admin] [--key FILE|KEYTEXT]... [--password-stdin]
   termhost user list [--json] | user del NAME | user passwd NAME [--password-stdin]
   termhost user key add|del NAME KEY

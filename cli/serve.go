@@ -17,6 +17,7 @@ import (
 	"termhost/admin"
 	"termhost/admission"
 	"termhost/auth"
+	"termhost/cluster"
 	"termhost/config"
 	"termhost/hostkeys"
 	"termhost/persist"
@@ -90,8 +91,23 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	// `termhost nodes drain` from any node ends up here: the same path as SIGTERM.
 	ctx, drainNow := context.WithCancel(ctx)
 	defer drainNow()
+	addr := listenSummary(cfg)
+	var link *cluster.Link // nodes forward shared attaches to each other
+	var forward sessions.Forwarder
+	if shared(cfg) && cfg.ClusterAddr != "" {
+		if link, err = cluster.Listen(ctx, cfg.ClusterAddr, cfg.NodeID, store, log); err != nil {
+			return err
+		}
+		defer link.Close()
+		addr += " link=" + link.Addr()
+		forward = link
+	}
 	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log, Metrics: ops.metrics,
-		Addr: listenSummary(cfg), OnDrain: drainNow})
+		Addr: addr, OnDrain: drainNow, Forwarder: forward})
+	if link != nil {
+		link.SetServe(mgr.Serve)
+		go link.Serve()
+	}
 	ops.metrics.AddLive(mgr)
 	if err := mgr.Start(ctx); err != nil {
 		return err

@@ -28,7 +28,12 @@ type Config struct {
 	NodeID     string `yaml:"node_id"`
 	// LeaseTTL is how long a node's claim on a live session lasts without
 	// renewal (SPEC §6): a dead node's sessions move this long after it died.
-	LeaseTTL       time.Duration `yaml:"lease_ttl"`
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// ClusterAddr is where a node of a cluster listens for clients other
+	// nodes forward to it (`attach --shared` across nodes); it must be
+	// reachable by the other nodes: a private address. Only used with a
+	// shared (PostgreSQL) store.
+	ClusterAddr    string        `yaml:"cluster_addr"`
 	LoginGrace     time.Duration `yaml:"login_grace"`
 	IdleTimeout    time.Duration `yaml:"idle_timeout"`
 	HibernateAfter time.Duration `yaml:"hibernate_after"`
@@ -69,7 +74,7 @@ func Default() Config {
 		LoginGrace: 30 * time.Second, IdleTimeout: 30 * time.Minute, HibernateAfter: 10 * time.Minute,
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
 		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40,
-		MetricsAddr: "127.0.0.1:9222", LogFormat: "text", LeaseTTL: 10 * time.Second,
+		MetricsAddr: "127.0.0.1:9222", LogFormat: "text", LeaseTTL: 10 * time.Second, ClusterAddr: "127.0.0.1:0",
 		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour,
 	}
 }
@@ -87,7 +92,7 @@ var serveFlags = map[string]string{
 	"ssh-addr": "ssh_addr", "telnet-addr": "telnet_addr", "store": "store",
 	"idle-timeout": "idle_timeout", "detached-ttl": "detached_ttl", "hibernate-after": "hibernate_after",
 	"login-grace": "login_grace", "max-session-age": "max_session_age", "node-id": "node_id",
-	"metrics-addr": "metrics_addr", "log-format": "log_format", "drain-delay": "drain_delay", "lease-ttl": "lease_ttl",
+	"metrics-addr": "metrics_addr", "log-format": "log_format", "drain-delay": "drain_delay", "lease-ttl": "lease_ttl", "cluster-addr": "cluster_addr",
 	"http-addr": "http_addr",
 }
 

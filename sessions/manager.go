@@ -49,7 +49,8 @@ type Manager struct {
 	owner   persist.Owner // node id + this boot's id: the lease owner (ownership.go)
 	addr    string        // what the node listens on, for its node record
 	started time.Time
-	onDrain func() // asked to drain by another node (nodes drain)
+	onDrain func()    // asked to drain by another node (nodes drain)
+	forward Forwarder // nil: no cluster link
 
 	released  broadcast // fired when a lease this node waits for may be free
 	storeDown bool      // renewals failing; only renewLoop's goroutine touches it
@@ -90,6 +91,16 @@ type Config struct {
 	// OnDrain is called (on its own goroutine) when another node asks this
 	// one to drain (`termhost nodes drain ID`); nil ignores the request.
 	OnDrain func()
+	// Forwarder carries `attach --shared` clients to the node that runs
+	// the session (SPEC §6); nil: a shared attach takes the session over
+	// by hand-off instead.
+	Forwarder Forwarder
+}
+
+// Forwarder connects a client of this node to a session another node
+// runs, as one more client there, until either side ends (cluster.Link).
+type Forwarder interface {
+	Forward(ctx context.Context, node string, conn Conn, info ClientInfo, u User, sessionID string) error
 }
 
 // NewManager returns a manager; call Start to run its policy sweeper.
@@ -113,7 +124,7 @@ func NewManager(cfg Config) *Manager {
 		cfg.Boot = newBoot()
 	}
 	return &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy, node: cfg.Node, reg: cfg.Registry, log: cfg.Log, obs: cfg.Metrics,
-		owner: persist.Owner{Node: cfg.Node, Boot: cfg.Boot}, addr: cfg.Addr, started: time.Now(), onDrain: cfg.OnDrain,
+		owner: persist.Owner{Node: cfg.Node, Boot: cfg.Boot}, addr: cfg.Addr, started: time.Now(), onDrain: cfg.OnDrain, forward: cfg.Forwarder,
 		live: map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{}),
 		chat: chatHub{wake: make(chan struct{}, 1)}, relay: chatRelay{delivered: map[int64]bool{}}}
 }

@@ -85,3 +85,22 @@ func stored(r persist.Session) Info {
 	}
 	return in
 }
+
+// sharedElsewhere returns the node and id when `attach ref --shared` names
+// a session another live node runs and there is a link to forward the
+// client there (SPEC §6: both nodes' clients drive one workspace, the
+// session does not move).
+func (m *Manager) sharedElsewhere(ctx context.Context, u User, ref string) (node, id string) {
+	if m.forward == nil {
+		return "", ""
+	}
+	rec, err := m.Find(ctx, u.Name, ref)
+	if err != nil || rec.State == persist.StateEnded || m.liveSession(rec.ID) != nil {
+		return "", ""
+	}
+	node, err = m.remoteOwner(ctx, rec.ID)
+	if err != nil {
+		return "", ""
+	}
+	return node, rec.ID
+}
