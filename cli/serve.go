@@ -220,7 +220,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if webSrv != nil {
 		webSrv.Drain() // browsers are told to come back rather than to stop
 	}
-	mgr.Shutdown(shutdownCtx, "[server shutting down; your session is saved — reconnect to resume]")
+	mgr.Shutdown(shutdownCtx, sessions.Restarting)
 	// Give farewell messages a moment to reach clients before the
 	// connections are torn down.
 	time.Sleep(200 * time.Millisecond)

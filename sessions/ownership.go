@@ -324,3 +324,8 @@ func (m *Manager) handOff(ctx context.Context, s *Session, r persist.Request) {
 	m.obs.HandedOff()
 	m.hibernateAs(ctx, s, reason, "handoff", r.Detail)
 }
+
+// Restarting is what clients of a draining node are told (SPEC §6 Drain):
+// their session is saved and released, and a reconnect — through the load
+// balancer, to any node — resumes it.
+const Restarting = "[server restarting; reconnect to resume — your session is saved]"
