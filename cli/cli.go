@@ -25,7 +25,7 @@ const usage = `usage:
   termhost sessions list [--json] [--user U] [--state S] | show ID [--json]
   termhost sessions detach ID | kill ID | message ID|--all TEXT | stats [--json]
   termhost logins list [--json] [--user U] | logins revoke ID... | --user U
-  termhost nodes list [--json] | nodes drain ID
+  termhost nodes list [--json] | nodes drain ID   (both take --store DSN)
 every command takes --data-dir and --config; COMMAND --help prints its own usage
 `
 

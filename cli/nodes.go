@@ -14,8 +14,8 @@ import (
 	"termhost/tui"
 )
 
-const nodesUsage = `usage: termhost nodes list [--json]
-       termhost nodes drain ID
+const nodesUsage = `usage: termhost nodes list [--json] [--store DSN]
+       termhost nodes drain ID [--store DSN]
 `
 
 // nodesCmd shows the nodes of a cluster and asks one to drain (SPEC §6),
@@ -24,11 +24,16 @@ const nodesUsage = `usage: termhost nodes list [--json]
 // every session off and exits, as on SIGTERM.
 func nodesCmd(args []string, stdout, stderr io.Writer) int {
 	var asJSON bool
+	var dsn string
 	cfg, pos, fs, err := resolve("nodes", args, false, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.StringVar(&dsn, "store", "", "the cluster's store (overrides config key store)")
 	})
 	if err != nil {
 		return failResolve(err, nodesUsage, fs, stdout, stderr)
+	}
+	if dsn != "" {
+		cfg.Store = dsn
 	}
 	if len(pos) == 1 && pos[0] == "help" {
 		fmt.Fprint(stdout, flagHelp(nodesUsage, fs))
