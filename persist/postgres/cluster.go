@@ -80,7 +80,9 @@ func (s *Store) RenewLeases(ctx context.Context, o persist.Owner, ttl time.Durat
 	if o.IsZero() {
 		return nil, fmt.Errorf("renew leases: %w", ErrNoOwner)
 	}
-	rows, err := s.pool.Query(ctx, `UPDATE sessions SET lease_expires = termhost_now_ms() + $3
+	// The clock is read once (an InitPlan), not per row: every lease of
+	// the batch gets the same expiry and the statement stays cheap.
+	rows, err := s.pool.Query(ctx, `UPDATE sessions SET lease_expires = (SELECT termhost_now_ms()) + $3
 		WHERE lease_node = $1 AND lease_boot = $2 AND lease_node <> ''
 		RETURNING id, epoch, lease_expires`, o.Node, o.Boot, ttl.Milliseconds())
 	if err != nil {

@@ -11,6 +11,10 @@ ALTER TABLE sessions ADD COLUMN lease_expires BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
 -- RenewLeases touches one node's leases in one statement: index them.
 CREATE INDEX sessions_lease ON sessions(lease_node, lease_boot) WHERE lease_node <> '';
+-- A renewal writes only lease_expires, which no index holds: with room left
+-- on each page the new row versions are HOT (heap-only, no index entries),
+-- which made renewing 10,000 leases several times cheaper than full pages.
+ALTER TABLE sessions SET (fillfactor = 70);
 
 CREATE TABLE nodes (
 	id         TEXT PRIMARY KEY,
