@@ -444,6 +444,13 @@ func (m *Manager) hibernate(ctx context.Context, s *Session, reason string) {
 // The lease is released after the last write; a session whose lease was
 // lost meanwhile writes nothing (its fenced writes fail).
 func (m *Manager) hibernateAs(ctx context.Context, s *Session, reason, kind, to string) {
+	s.mu.Lock()
+	if s.gone || s.leaving { // a second hand-off request, or ended meanwhile
+		s.mu.Unlock()
+		return
+	}
+	s.leaving = true // no client joins while it leaves
+	s.mu.Unlock()
 	s.detachAll(reason, "system", kind)
 	wctx, cancel := context.WithTimeout(ctx, tui.StoreTimeout)
 	s.waitCommands(wctx)

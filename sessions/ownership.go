@@ -58,6 +58,9 @@ func (m *Manager) Owner() persist.Owner { return m.owner }
 // expire): a lost wake-up costs at most this much.
 const handoffPoll = 100 * time.Millisecond
 
+// askAgain is how often a waiting node repeats its hand-off request.
+const askAgain = time.Second
+
 // acquire takes session id's lease for this node. A lease held by a live
 // owner on another node is asked for by hand-off (a durable request plus a
 // wake-up); a lease of a dead owner is taken as soon as it expires; one
@@ -65,7 +68,7 @@ const handoffPoll = 100 * time.Millisecond
 // one process at a time: the data directory is locked). It waits until ctx
 // ends. remote and actor go into the request, for the owner's farewell.
 func (m *Manager) acquire(ctx context.Context, id, actor, remote string) (persist.Lease, error) {
-	asked := false
+	var asked time.Time
 	for {
 		wake := m.released.wait()
 		l, err := m.store.AcquireLease(ctx, id, m.owner, m.policy.LeaseTTL)
@@ -82,8 +85,10 @@ func (m *Manager) acquire(ctx context.Context, id, actor, remote string) (persis
 				return l, err
 			}
 			continue
-		case !asked:
-			asked = true
+		case time.Since(asked) > askAgain:
+			// Asked again now and then: the owner may have been waking it
+			// when the first request came (it answers "not here").
+			asked = time.Now()
 			m.log.Info("asking for a hand-off", "session", id, "owner", l.Owner.String())
 			if err := m.request(ctx, persist.Request{Node: l.Owner.Node, Kind: persist.RequestHandoff, SessionID: id, Actor: actor, Remote: remote, Detail: m.node}); err != nil {
 				return l, fmt.Errorf("ask %s for session %s: %w", l.Owner.Node, id, err)

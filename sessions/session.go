@@ -47,6 +47,7 @@ type Session struct {
 	dirty     bool
 	flushing  Timer
 	gone      bool // ended or hibernated: no longer accepts clients
+	leaving   bool // being hibernated or handed off: accepts no new client, still takes results
 	lastSaved []byte
 	retry     saveRetry // failing background writes (snapshot.go)
 
@@ -226,7 +227,7 @@ func (s *Session) attach(c *Client, shared bool) error {
 func (s *Session) join(c *Client, shared bool) (evicted []*Client, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gone {
+	if s.gone || s.leaving {
 		return nil, errGone
 	}
 	if !shared {
