@@ -91,3 +91,38 @@ func TestFindBinaries(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplate: a database made from a template has what prepare made, and
+// prepare runs once however many copies are taken.
+func TestTemplate(t *testing.T) {
+	runs := 0
+	prepare := func(ctx context.Context, dsn string) error {
+		runs++
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer c.Close(context.Background())
+		_, err = c.Exec(ctx, "CREATE TABLE prepared (x int); INSERT INTO prepared VALUES (7)")
+		return err
+	}
+	for i := range 2 {
+		tmpl := Template(t, "test", prepare)
+		dsn := DSNFrom(t, tmpl)
+		n, err := func() (int, error) {
+			d, err := pgx.Connect(t.Context(), dsn)
+			if err != nil {
+				return 0, err
+			}
+			defer d.Close(context.Background())
+			var n int
+			return n, d.QueryRow(t.Context(), "SELECT x FROM prepared").Scan(&n)
+		}()
+		if err != nil || n != 7 {
+			t.Fatalf("copy %d: SELECT x FROM prepared = %d, %v; want 7", i, n, err)
+		}
+	}
+	if runs != 1 {
+		t.Fatalf("prepare ran %d times, want 1", runs)
+	}
+}

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"os"
 	"sync"
 	"testing"
@@ -23,6 +24,21 @@ func open(t testing.TB, dsn string) *postgres.Store {
 	return s
 }
 
+// freshDSN is a new database already migrated: a copy of a template
+// migrated once per test binary (a copy is several times faster than
+// running the migrations in every subtest).
+func freshDSN(t testing.TB) string {
+	t.Helper()
+	tmpl := pgtest.Template(t, "termhost_migrated", func(ctx context.Context, dsn string) error {
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		return s.Close()
+	})
+	return pgtest.DSNFrom(t, tmpl)
+}
+
 // TestConformance runs the suite, each subtest on a database of its own;
 // Reopen opens a second pool on the same database, as a second node would.
 func TestConformance(t *testing.T) {
@@ -30,7 +46,7 @@ func TestConformance(t *testing.T) {
 	dsns := map[persist.Store]string{}
 	persisttest.Run(t, persisttest.Backend{
 		Open: func(t *testing.T) persist.Store {
-			dsn := pgtest.DSN(t)
+			dsn := freshDSN(t)
 			s := open(t, dsn)
 			mu.Lock()
 			dsns[s] = dsn
