@@ -708,3 +708,48 @@ func TestClusterRollingRestart(t *testing.T) {
 		}
 	}
 }
+
+// Done-when 1 (shared): `attach --shared` from clients on two nodes. Client
+// 1 (OpenSSH through HAProxy) runs on node a; client 2 reaches node b and
+// joins with `attach NAME --shared`. Both see each other's typing, the listing
+// shows one session on a with two clients, and the session's record and
+// lease stay on a with the same epoch (b forwards; no ping-pong).
+func TestClusterSharedAcrossNodes(t *testing.T) {
+	c := startCluster(t, 3, 2*time.Second)
+	a := c.node("a")
+	db := c.db()
+	key := keyFile(t)
+
+	c.route("a")
+	one := c.attachVia(key, "hana")
+	one.typeText("from one")
+	one.waitFor("from one")
+	id := findSession(a.list(t), "hana").ID
+	_, epoch := leaseOf(t, db, id)
+
+	c.route("b")
+	name := findSession(a.list(t), "hana").Name
+	two := newTerm(t, 100, 30, c.sshCmd(key, "hana", "-t", "-b", "127.0.0.7")+" attach "+name+" --shared")
+	two.waitFor("from one")
+	two.typeText(" and two")
+	one.waitFor("from one and two")
+	one.typeText(" and one again")
+	two.waitFor("from one and two and one again")
+
+	list := c.node("c").waitList(t, "one session on a with two clients", func(l []jsonSession) bool {
+		s := findSession(l, "hana")
+		return len(l) == 1 && s != nil && s.Node == "a" && len(s.Clients) == 2
+	})
+	cl := findSession(list, "hana").Clients
+	if !strings.HasPrefix(cl[0].RemoteAddr, "127.0.0.7:") && !strings.HasPrefix(cl[1].RemoteAddr, "127.0.0.7:") {
+		t.Errorf("clients %+v: the forwarded one should keep its own address 127.0.0.7", cl)
+	}
+	if node, e := leaseOf(t, db, id); node != "a" || e != epoch {
+		t.Errorf("after the shared attach the lease is node %q epoch %d; want it to stay on a at epoch %d", node, e, epoch)
+	}
+	for _, e := range events(t, db, id) {
+		if e.kind == "handoff" {
+			t.Errorf("history has a hand-off (%+v): the shared attach moved the session", e)
+		}
+	}
+}
