@@ -32,6 +32,16 @@ const (
 	backoffMax = 5 * time.Second
 )
 
+// A listener that hears nothing for listenIdle pings its connection (each
+// attempt, and each connect, bounded by listenProbe): a connection that
+// died without a FIN or RST (a partition, a paused server) would
+// otherwise wait for notifications forever.
+// (Variables so that a test can shorten them.)
+var (
+	listenIdle  = 15 * time.Second
+	listenProbe = 5 * time.Second
+)
+
 // ErrBadChannel is returned by Notify and Listen for a channel name that is
 // empty, over 63 bytes, or holds anything but printable ASCII without '"'
 // (node ids in NodeChannel carry '-' from host names), or a payload over
@@ -179,7 +189,9 @@ func (h *hub) run() {
 	defer close(h.done)
 	backoff := backoffMin
 	for h.ctx.Err() == nil {
-		conn, err := pgx.ConnectConfig(h.ctx, h.cfg)
+		connectCtx, cancel := context.WithTimeout(h.ctx, listenProbe)
+		conn, err := pgx.ConnectConfig(connectCtx, h.cfg)
+		cancel()
 		if err == nil {
 			backoff = backoffMin
 			h.serve(conn)
@@ -217,7 +229,7 @@ func (h *hub) serve(conn *pgx.Conn) {
 		if err := h.sync(conn, listening); err != nil {
 			return
 		}
-		waitCtx, cancel := context.WithCancel(h.ctx)
+		waitCtx, cancel := context.WithTimeout(h.ctx, listenIdle)
 		stop := make(chan struct{})
 		go func() {
 			select {
@@ -228,19 +240,30 @@ func (h *hub) serve(conn *pgx.Conn) {
 		}()
 		n, err := conn.WaitForNotification(waitCtx)
 		close(stop)
+		idle := errors.Is(waitCtx.Err(), context.DeadlineExceeded)
 		interrupted := waitCtx.Err() != nil
 		cancel()
 		if err != nil {
-			// A wait cut short by a subscription change leaves the
-			// connection usable (pgx's deadline handler); anything
+			// A wait cut short (a subscription change, or idle) leaves
+			// the connection usable (pgx's deadline handler); anything
 			// else is a lost connection.
-			if interrupted && h.ctx.Err() == nil && !conn.IsClosed() {
-				continue
+			if !interrupted || h.ctx.Err() != nil || conn.IsClosed() {
+				return
 			}
-			return
+			if idle && !h.alive(conn) {
+				return
+			}
+			continue
 		}
 		h.deliver(n.Channel, n.Payload)
 	}
+}
+
+// alive pings conn within listenProbe.
+func (h *hub) alive(conn *pgx.Conn) bool {
+	ctx, cancel := context.WithTimeout(h.ctx, listenProbe)
+	defer cancel()
+	return conn.Ping(ctx) == nil
 }
 
 // sync issues LISTEN and UNLISTEN so conn listens to exactly the wanted

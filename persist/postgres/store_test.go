@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -317,4 +319,49 @@ func TestCloseEndsListeners(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("channel still open after Close")
 	}
+}
+
+// TestListenerSilentDeath: the listener's server process stops answering
+// without closing the socket (SIGSTOP: what a partition or a hung server
+// looks like). The idle ping notices, the listener reconnects, and
+// notifications flow again. Needs to signal the server's processes (root
+// or the same user), which pgtest's servers are.
+func TestListenerSilentDeath(t *testing.T) {
+	restore := postgres.SetListenTimings(300*time.Millisecond, 300*time.Millisecond)
+	defer restore()
+	s := open(t, freshDSN(t))
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	ch, err := s.Listen(ctx, "termhost.silent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := s.Pool().QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&pid); err != nil {
+		t.Fatalf("find the listener's backend: %v", err)
+	}
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Skipf("cannot stop backend %d: %v", pid, err)
+	}
+	stopped := time.Now()
+	defer func() {
+		proc.Signal(syscall.SIGCONT)
+		s.Pool().Exec(context.Background(), `SELECT pg_terminate_backend($1)`, pid)
+	}()
+	got := false
+	for i := 0; i < 200 && !got; i++ {
+		if err := s.Notify(ctx, "termhost.silent", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+		_, got = recv(ch, 100*time.Millisecond)
+	}
+	if !got {
+		t.Fatal("no notification after the listener's backend went silent")
+	}
+	t.Logf("heard again after %v", time.Since(stopped))
 }
