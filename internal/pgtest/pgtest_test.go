@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -124,5 +125,47 @@ func TestTemplate(t *testing.T) {
 	}
 	if runs != 1 {
 		t.Fatalf("prepare ran %d times, want 1", runs)
+	}
+}
+
+// TestReusableDSN: a database handed out again comes back empty (rows and
+// sequences reset) except for the kept tables.
+func TestReusableDSN(t *testing.T) {
+	tmpl := Template(t, "reuse", func(ctx context.Context, dsn string) error {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer c.Close(context.Background())
+		_, err = c.Exec(ctx, `CREATE TABLE kept (x int); INSERT INTO kept VALUES (1);
+			CREATE TABLE data (id BIGSERIAL PRIMARY KEY, v text)`)
+		return err
+	})
+	type state struct{ kept, data, nextID int }
+	var dsns []string
+	for i := range 2 {
+		var got state
+		t.Run(fmt.Sprint("use ", i), func(t *testing.T) {
+			dsn := ReusableDSN(t, tmpl, "kept")
+			dsns = append(dsns, dsn)
+			c, err := pgx.Connect(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(context.Background())
+			ctx := t.Context()
+			if err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM kept), (SELECT count(*) FROM data)`).Scan(&got.kept, &got.data); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.QueryRow(ctx, `INSERT INTO data(v) VALUES ('x') RETURNING id`).Scan(&got.nextID); err != nil {
+				t.Fatal(err)
+			}
+			if want := (state{kept: 1, data: 0, nextID: 1}); got != want {
+				t.Fatalf("use %d: %+v, want %+v", i, got, want)
+			}
+		})
+	}
+	if len(dsns) == 2 && dsns[0] != dsns[1] {
+		t.Fatalf("the second use got a new database %s, want %s again", dsns[1], dsns[0])
 	}
 }

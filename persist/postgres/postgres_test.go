@@ -29,14 +29,26 @@ func open(t testing.TB, dsn string) *postgres.Store {
 // running the migrations in every subtest).
 func freshDSN(t testing.TB) string {
 	t.Helper()
-	tmpl := pgtest.Template(t, "termhost_migrated", func(ctx context.Context, dsn string) error {
+	return pgtest.DSNFrom(t, migrated(t))
+}
+
+// reusedDSN is freshDSN for the conformance suite, whose cases only touch
+// rows: a database emptied after an earlier case (schema_migrations kept)
+// when there is one.
+func reusedDSN(t testing.TB) string {
+	t.Helper()
+	return pgtest.ReusableDSN(t, migrated(t), "schema_migrations")
+}
+
+// migrated is the template database, migrated once per test binary.
+func migrated(t testing.TB) string {
+	return pgtest.Template(t, "termhost_migrated", func(ctx context.Context, dsn string) error {
 		s, err := postgres.Open(ctx, dsn)
 		if err != nil {
 			return err
 		}
 		return s.Close()
 	})
-	return pgtest.DSNFrom(t, tmpl)
 }
 
 // TestConformance runs the suite, each subtest on a database of its own;
@@ -46,7 +58,7 @@ func TestConformance(t *testing.T) {
 	dsns := map[persist.Store]string{}
 	persisttest.Run(t, persisttest.Backend{
 		Open: func(t *testing.T) persist.Store {
-			dsn := freshDSN(t)
+			dsn := reusedDSN(t)
 			s := open(t, dsn)
 			mu.Lock()
 			dsns[s] = dsn
