@@ -133,8 +133,9 @@ type Notifier interface {
 	Listen(ctx context.Context, channel string) (<-chan string, error)
 }
 
-// Channels of the Notifier. Names are lowercase ASCII, digits, '_' and
-// '.', at most 63 bytes (PostgreSQL's identifier limit).
+// Channels of the Notifier. A name is 1–63 printable bytes without '"'
+// (what a quoted PostgreSQL identifier carries); NodeChannel embeds node
+// ids, which are host names by default.
 const (
 	ChatChannel     = "termhost.chat"     // payload: the new message's Seq
 	SessionsChannel = "termhost.sessions" // payload: a session id whose listing changed
