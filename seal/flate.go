@@ -22,3 +22,17 @@ func flateWriter(w io.Writer) *flate.Writer {
 }
 
 func putFlateWriter(zw *flate.Writer) { writers.Put(zw) }
+
+// A flate reader holds a 32 KiB window and tables; reuse them across opens.
+var readers sync.Pool
+
+func flateReader(r io.Reader) io.ReadCloser {
+	if zr, ok := readers.Get().(io.ReadCloser); ok {
+		if zr.(flate.Resetter).Reset(r, nil) == nil {
+			return zr
+		}
+	}
+	return flate.NewReader(r)
+}
+
+func putFlateReader(zr io.ReadCloser) { readers.Put(zr) }

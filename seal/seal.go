@@ -17,13 +17,17 @@
 // Sizes: sealed text is at most MaxSealed (64 KiB) characters — longer text is
 // refused with ErrTooLarge before it is decoded; a payload is at most
 // MaxPayload (4 MiB) — Open stops decompressing at that cap (ErrTooLarge), so a
-// decompression bomb costs at most 4 MiB of output. The fixed overhead is
-// Overhead (69) bytes before base64.
+// decompression bomb costs at most 4 MiB of output (and only a holder of a
+// key can make one: Open authenticates before it decompresses). The fixed
+// overhead is Overhead (69) bytes before base64; base64 adds a third.
+//
+// Keys come from a Ring: the first key seals, every key opens, a seal of a
+// key no longer in the ring fails with ErrUnknownKey (LoadOrCreate, Rotate,
+// Retire keep the ring in DATA/secrets; ParseKeys reads config `seal_keys`).
 package seal
 
 import (
 	"bytes"
-	"compress/flate"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -307,8 +311,8 @@ func (r *Ring) OpenDetails(purpose, sealed string) (Opened, error) {
 
 // inflate decompresses at most MaxPayload bytes: a bomb stops at the cap.
 func inflate(z []byte) ([]byte, error) {
-	zr := flate.NewReader(bytes.NewReader(z))
-	defer zr.Close()
+	zr := flateReader(bytes.NewReader(z))
+	defer putFlateReader(zr)
 	var out bytes.Buffer
 	out.Grow(min(4*len(z)+64, MaxPayload))
 	n, err := io.Copy(&out, io.LimitReader(zr, MaxPayload+1))
