@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"termhost/seal"
 )
 
 // Config is every setting; yaml names are the config keys of SPEC §2.
@@ -65,6 +67,14 @@ type Config struct {
 	WebURL       string        `yaml:"web_url"`        // public base URL for `weblink` links ("" derives it)
 	WebLoginIdle time.Duration `yaml:"web_login_idle"` // a web login unused this long ends
 	WebLoginMax  time.Duration `yaml:"web_login_max"`  // a web login ends this long after sign-in
+	// WebLogin is where web logins live (SPEC §9, §10): "server" (default) keeps
+	// a hashed token per login in the store; "client" makes the cookie a seal
+	// and stores nothing per login.
+	WebLogin string `yaml:"web_login"`
+	// SealKeys is the seal key ring (SPEC §10) as "ID:base64secret" entries,
+	// the sealing key first, the same on every node of a cluster; empty: the
+	// ring in DATA/secrets (made at first start, `termhost keys`).
+	SealKeys []string `yaml:"seal_keys"`
 }
 
 // Default returns SPEC §2 and §3's defaults.
@@ -75,7 +85,7 @@ func Default() Config {
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
 		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40,
 		MetricsAddr: "127.0.0.1:9222", LogFormat: "text", LeaseTTL: 10 * time.Second, ClusterAddr: "127.0.0.1:0",
-		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour,
+		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour, WebLogin: "server",
 	}
 }
 
@@ -184,7 +194,7 @@ func decodeFile(c *Config, data []byte) error {
 			continue // "key:" with no value keeps the default
 		case v.Kind == yaml.ScalarNode:
 			text = v.Value
-		case v.Kind == yaml.SequenceNode && k.Value == "proxy_trusted":
+		case v.Kind == yaml.SequenceNode && (k.Value == "proxy_trusted" || k.Value == "seal_keys"):
 			items := make([]string, 0, len(v.Content))
 			for _, it := range v.Content {
 				if it.Kind != yaml.ScalarNode {
@@ -207,7 +217,7 @@ func decodeFile(c *Config, data []byte) error {
 var policyKeys = []string{"idle_timeout", "hibernate_after", "detached_ttl", "max_session_age",
 	"max_sessions_per_user", "max_clients_per_session", "allow_signup", "login_grace",
 	"max_unauthenticated", "max_unauthenticated_per_source", "conn_rate", "conn_burst",
-	"proxy_protocol", "web_login_idle", "web_login_max"}
+	"proxy_protocol", "web_login_idle", "web_login_max", "web_login"}
 
 // Policy is the effective session and admission policy as "key=value"
 // pairs in SPEC §2's key names, for the log line serve prints at start.
@@ -265,6 +275,14 @@ func (c Config) Validate() error {
 	}
 	if c.WebLoginIdle <= 0 || c.WebLoginMax <= 0 {
 		return fmt.Errorf("web_login_idle (%v) and web_login_max (%v) must be positive", c.WebLoginIdle, c.WebLoginMax)
+	}
+	if c.WebLogin != "server" && c.WebLogin != "client" {
+		return fmt.Errorf("web_login: %q: want server or client", c.WebLogin)
+	}
+	if len(c.SealKeys) > 0 {
+		if _, err := seal.ParseKeys(c.SealKeys); err != nil {
+			return err // "seal_keys[i] …: …" names the entry, never the secret
+		}
 	}
 	if c.LeaseTTL < time.Second {
 		return fmt.Errorf("lease_ttl: %v is too short (at least 1s; renewals run every lease_ttl/3)", c.LeaseTTL)
