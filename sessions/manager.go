@@ -51,6 +51,8 @@ type Manager struct {
 	started time.Time
 	onDrain func()    // asked to drain by another node (nodes drain)
 	forward Forwarder // nil: no cluster link
+	// onSnapshot is told every generation written (Config.OnSnapshot).
+	onSnapshot func(Saved)
 
 	released  broadcast // fired when a lease this node waits for may be free
 	storeDown bool      // renewals failing; only renewLoop's goroutine touches it
@@ -95,6 +97,20 @@ type Config struct {
 	// the session (SPEC §6); nil: a shared attach takes the session over
 	// by hand-off instead.
 	Forwarder Forwarder
+	// OnSnapshot, when set, is called after each snapshot generation a
+	// session writes (SPEC §10: the web transport seals it into a
+	// workspace ticket for the session's web clients). It runs on the
+	// writing goroutine with no lock held and must not block.
+	OnSnapshot func(Saved)
+}
+
+// Saved is one snapshot generation just written (Config.OnSnapshot).
+// Data is the workspace payload before persist.Seal, as tui.Restore reads
+// it; the callee must not modify it.
+type Saved struct {
+	SessionID, Owner, Name string
+	Gen                    int64
+	Data                   []byte
 }
 
 // Forwarder connects a client of this node to a session another node
@@ -124,7 +140,7 @@ func NewManager(cfg Config) *Manager {
 		cfg.Boot = newBoot()
 	}
 	return &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy, node: cfg.Node, reg: cfg.Registry, log: cfg.Log, obs: cfg.Metrics,
-		owner: persist.Owner{Node: cfg.Node, Boot: cfg.Boot}, addr: cfg.Addr, started: time.Now(), onDrain: cfg.OnDrain, forward: cfg.Forwarder,
+		owner: persist.Owner{Node: cfg.Node, Boot: cfg.Boot}, addr: cfg.Addr, started: time.Now(), onDrain: cfg.OnDrain, forward: cfg.Forwarder, onSnapshot: cfg.OnSnapshot,
 		live: map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{}),
 		chat: chatHub{wake: make(chan struct{}, 1)}, relay: chatRelay{delivered: map[int64]bool{}}}
 }

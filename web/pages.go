@@ -254,6 +254,11 @@ func (s *Server) terminalPage(w http.ResponseWriter, r *http.Request) {
 	title := "New session"
 	if ref != "new" {
 		rec, err := s.cfg.Manager.Find(r.Context(), c.user.Name, ref)
+		if err != nil && s.cfg.Tickets != nil && errors.Is(err, sessions.ErrNoSession) {
+			// Maybe a session this node lost (a restart of --store memory):
+			// the page offers its workspace ticket, if it has one.
+			rec, err = persist.Session{ID: ref, Name: ref}, nil
+		}
 		if err != nil || rec.State == persist.StateEnded {
 			s.message(w, r, http.StatusNotFound, &c, "No such session", "You have no live session called "+ref+".")
 			return

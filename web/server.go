@@ -77,6 +77,9 @@ type Config struct {
 	LoginTimeout time.Duration // bounds one sign-in, waits for the shared login delays included (login_grace; default 30s)
 	Now          func() time.Time
 	Log          *slog.Logger
+	// Tickets, when set, sends pages their workspace tickets and takes
+	// them back on reconnect (SPEC §10, ticket.go); nil: off.
+	Tickets *Tickets
 }
 
 // Defaults of SPEC §9.
