@@ -30,6 +30,11 @@ type User struct {
 	Keys         []string // authorized_keys lines, normalised
 	PasswordHash string   // argon2id PHC string, empty for none
 	CreatedAt    time.Time
+	// LoginGen is the user's login generation (SPEC §10): sealed web login
+	// cookies carry it and stop working once it moves on ("sign out
+	// everywhere" adds one). It only grows: UpdateUser keeps the larger of
+	// the stored and the given value, so a stale read cannot undo a bump.
+	LoginGen int64
 }
 
 // Session states (SPEC §2).

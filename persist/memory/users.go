@@ -82,6 +82,7 @@ func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
 		return fmt.Errorf("user %q: %w", u.Name, persist.ErrNotFound)
 	}
 	cur.Role, cur.Keys, cur.PasswordHash = u.Role, u.Keys, u.PasswordHash
+	cur.LoginGen = max(cur.LoginGen, u.LoginGen) // only grows (persist.User.LoginGen)
 	s.db.users[u.Name] = cloneUser(cur)
 	return nil
 }

@@ -68,6 +68,7 @@ func Run(t *testing.T, b Backend) {
 		{"SweepFilters", testSweepFilters},
 		{"Concurrency", testConcurrency},
 		{"Logins", testLogins},
+		{"LoginGen", testLoginGen},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) { a.run(t, fresh) })

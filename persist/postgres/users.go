@@ -11,7 +11,7 @@ import (
 	"termhost/persist"
 )
 
-const userCols = `name, role, keys, password_hash, created_at`
+const userCols = `name, role, keys, password_hash, created_at, login_gen`
 
 // firstAdminLock serialises signups that may become the first admin, on
 // every node (SPEC §7: the rule holds under concurrent logins on several
@@ -28,8 +28,8 @@ func (s *Store) CreateUser(ctx context.Context, u persist.User) error {
 
 func insertUser(ctx context.Context, db querier, u persist.User) error {
 	keys, _ := json.Marshal(nonNil(u.Keys))
-	_, err := db.Exec(ctx, `INSERT INTO users(`+userCols+`) VALUES($1,$2,$3,$4,$5)`,
-		u.Name, u.Role, string(keys), u.PasswordHash, ms(u.CreatedAt))
+	_, err := db.Exec(ctx, `INSERT INTO users(`+userCols+`) VALUES($1,$2,$3,$4,$5,$6)`,
+		u.Name, u.Role, string(keys), u.PasswordHash, ms(u.CreatedAt), u.LoginGen)
 	return wrap(err, "user %q", u.Name)
 }
 
@@ -75,11 +75,11 @@ func (s *Store) ListUsers(ctx context.Context) ([]persist.User, error) {
 	return out, wrap(err, "list users")
 }
 
-// UpdateUser implements persist.Users (role, keys, password). ErrNotFound.
+// UpdateUser implements persist.Users (role, keys, password; login_gen only grows). ErrNotFound.
 func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
 	keys, _ := json.Marshal(nonNil(u.Keys))
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET role = $1, keys = $2, password_hash = $3 WHERE name = $4`,
-		u.Role, string(keys), u.PasswordHash, u.Name)
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET role = $1, keys = $2, password_hash = $3, login_gen = GREATEST(login_gen, $5) WHERE name = $4`,
+		u.Role, string(keys), u.PasswordHash, u.Name, u.LoginGen)
 	return oneRow(tag, err, "user", u.Name)
 }
 
@@ -130,7 +130,7 @@ func scanUser(r pgx.Row) (persist.User, error) {
 	var u persist.User
 	var keys string
 	var created int64
-	if err := r.Scan(&u.Name, &u.Role, &keys, &u.PasswordHash, &created); err != nil {
+	if err := r.Scan(&u.Name, &u.Role, &keys, &u.PasswordHash, &created, &u.LoginGen); err != nil {
 		return u, err
 	}
 	u.CreatedAt = fromMS(created)
