@@ -53,17 +53,23 @@ func serve(args []string, stdout, stderr io.Writer) int {
 // closes last.
 func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Logger) error {
 	// The lock comes before the store: a second serve must not mark the
-	// running server's sessions hibernated before it finds out.
-	lock, err := lockDataDir(cfg.DataDir)
-	if err != nil {
-		return err
+	// running server's sessions hibernated before it finds out. A memory
+	// store has nothing to guard and writes nothing, the lock file included.
+	if !inMemory(cfg) {
+		lock, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 	store, err := openStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if err := loadConfigUsers(ctx, cfg, store); err != nil {
+		return err
+	}
 	// Metrics and readiness (SPEC §11): every store call below is measured;
 	// /readyz answers 503 from the first moment of a drain.
 	ops := newOps(cfg, store)
@@ -73,7 +79,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		return err
 	}
 	defer ops.close()
-	keys, err := hostkeys.LoadOrCreate(filepath.Join(cfg.DataDir, "hostkeys"))
+	keys, err := loadHostKeys(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -113,7 +119,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		return err
 	}
 	runner := &admin.Runner{Manager: mgr, Audit: store, Now: time.Now, Users: store}
-	sock, err := admin.ListenSocket(filepath.Join(cfg.DataDir, "admin.sock"), runner, log)
+	sock, sockPath, err := listenAdmin(cfg, runner, log)
 	if err != nil {
 		mgr.Shutdown(context.Background(), "")
 		return err
@@ -202,7 +208,9 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		}
 		ops.serving("http", webSrv.Serve, log)
 	}
-	say.say("admin socket "+filepath.Join(cfg.DataDir, "admin.sock"), "admin socket", "path", filepath.Join(cfg.DataDir, "admin.sock"))
+	if sockPath != "" {
+		say.say("admin socket "+sockPath, "admin socket", "path", sockPath)
+	}
 	say.say("ready", "ready")
 
 	<-ctx.Done()
@@ -256,6 +264,9 @@ func listenSummary(cfg config.Config) string {
 
 // storeName names the store for the startup lines, without a password.
 func storeName(cfg config.Config) string {
+	if inMemory(cfg) {
+		return "memory (nothing written to disk)"
+	}
 	if cfg.Store == "" {
 		return "sqlite " + filepath.Join(cfg.DataDir, "termhost.db")
 	}

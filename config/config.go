@@ -67,6 +67,10 @@ type Config struct {
 	WebURL       string        `yaml:"web_url"`        // public base URL for `weblink` links ("" derives it)
 	WebLoginIdle time.Duration `yaml:"web_login_idle"` // a web login unused this long ends
 	WebLoginMax  time.Duration `yaml:"web_login_max"`  // a web login ends this long after sign-in
+
+	// Users are the accounts of a storage-less node (`store: memory`,
+	// SPEC §10), loaded at every start; config file only (users.go).
+	Users []User `yaml:"users"`
 	// WebLogin is where web logins live (SPEC §9, §10): "server" (default) keeps
 	// a hashed token per login in the store; "client" makes the cookie a seal
 	// and stores nothing per login.
@@ -192,6 +196,13 @@ func decodeFile(c *Config, data []byte) error {
 		switch {
 		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 			continue // "key:" with no value keeps the default
+		case k.Value == "users":
+			users, err := decodeUsers(v)
+			if err != nil {
+				return err
+			}
+			c.Users = users
+			continue
 		case v.Kind == yaml.ScalarNode:
 			text = v.Value
 		case v.Kind == yaml.SequenceNode && (k.Value == "proxy_trusted" || k.Value == "seal_keys"):
@@ -356,6 +367,8 @@ func setKey(c *Config, key, v string) error {
 		}
 		f := rv.Field(i)
 		switch f.Interface().(type) {
+		case []User:
+			return errors.New("users are set in the config file only (a list of name, role, keys, password_hash)")
 		case string:
 			f.SetString(v)
 		case time.Duration:
