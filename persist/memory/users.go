@@ -71,7 +71,8 @@ func (s *Store) ListUsers(ctx context.Context) ([]persist.User, error) {
 	return out, nil
 }
 
-// UpdateUser implements persist.Users: role, keys and password. ErrNotFound.
+// UpdateUser implements persist.Users: role, keys, password and the
+// larger login generation. ErrNotFound.
 func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
 	if err := s.lock(); err != nil {
 		return err
@@ -82,6 +83,7 @@ func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
 		return fmt.Errorf("user %q: %w", u.Name, persist.ErrNotFound)
 	}
 	cur.Role, cur.Keys, cur.PasswordHash = u.Role, u.Keys, u.PasswordHash
+	cur.LoginGen = max(cur.LoginGen, u.LoginGen) // only grows: a stale read cannot undo a bump
 	cur.LoginGen = max(cur.LoginGen, u.LoginGen) // only grows (persist.User.LoginGen)
 	s.db.users[u.Name] = cloneUser(cur)
 	return nil
