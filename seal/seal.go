@@ -119,7 +119,7 @@ type keySet struct {
 // Ring seals with its first key and opens with any of its keys. It is safe
 // for concurrent use; Replace swaps the keys atomically.
 type Ring struct {
-	keys atomic.Pointer[keySet]
+	keys *atomic.Pointer[keySet] // shared with rings made by WithClock
 	now  func() time.Time
 }
 
@@ -133,9 +133,19 @@ func NewRing(keys []Key, now func() time.Time) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Ring{now: now}
+	r := &Ring{keys: new(atomic.Pointer[keySet]), now: now}
 	r.keys.Store(ks)
 	return r, nil
+}
+
+// WithClock returns a ring on the same keys (Replace on either changes
+// both) that reads the time from now: for a caller whose expiry rules run
+// on its own injected clock.
+func (r *Ring) WithClock(now func() time.Time) *Ring {
+	if now == nil {
+		now = time.Now
+	}
+	return &Ring{keys: r.keys, now: now}
 }
 
 func newKeySet(keys []Key) (*keySet, error) {

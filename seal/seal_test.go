@@ -304,3 +304,22 @@ func TestDecompressionBombRefusedQuickly(t *testing.T) {
 		}
 	})
 }
+
+func TestWithClock(t *testing.T) {
+	r, _ := testRing(t, fixedKey("00000001", 1))
+	later := t0.Add(48 * time.Hour)
+	r2 := r.WithClock(func() time.Time { return later })
+	s, err := r.Seal("login", []byte("x"), time.Hour) // expires t0+1h
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.Open("login", s); !errors.Is(err, ErrExpired) {
+		t.Fatalf("on the later clock: err = %v, want ErrExpired", err)
+	}
+	if err := r.Replace([]Key{fixedKey("00000002", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r2.Keys()[0].ID; got != "00000002" {
+		t.Fatalf("WithClock ring has key %s after Replace on the original, want 00000002", got)
+	}
+}
