@@ -2,7 +2,10 @@ package postgres_test
 
 import (
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"termhost/internal/pgtest"
 	"termhost/persist"
@@ -53,4 +56,46 @@ func BenchmarkListSessions100k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(n, "sessions/op")
+}
+
+// BenchmarkPutSnapshot: fenced snapshot writes of 4 KiB (issue 10:
+// snapshot writes per second on PostgreSQL vs SQLite), one session at a
+// time and from many sessions at once as a node's sessions write.
+func BenchmarkPutSnapshot(b *testing.B) {
+	for _, sessions := range []int{1, 32} {
+		b.Run(fmt.Sprint(sessions, "sessions"), func(b *testing.B) {
+			s := open(b, freshDSN(b))
+			defer s.Close()
+			ctx := b.Context()
+			o := persist.Owner{Node: "node-a", Boot: "bench"}
+			ids := make([]string, sessions)
+			fences := make([]persist.Fence, sessions)
+			for i := range sessions {
+				ids[i] = fmt.Sprintf("snapbench%018d", i)
+				r := persist.Session{ID: ids[i], Owner: "alice", Name: ids[i], State: persist.StateAttached}
+				if err := s.CreateSession(ctx, r, 0); err != nil {
+					b.Fatal(err)
+				}
+				l, err := s.AcquireLease(ctx, ids[i], o, time.Hour)
+				if err != nil {
+					b.Fatal(err)
+				}
+				fences[i] = persist.Fence{Node: o.Node, Epoch: l.Epoch}
+			}
+			data := make([]byte, 4096)
+			var next atomic.Int64
+			b.SetParallelism(max(1, sessions/runtime.GOMAXPROCS(0)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(next.Add(1)-1) % sessions
+				for pb.Next() {
+					if _, err := s.PutSnapshot(ctx, ids[i], fences[i], data); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+		})
+	}
 }

@@ -11,7 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +25,10 @@ import (
 )
 
 //go:embed migrations/*.sql
-var migrations embed.FS
+var embedded embed.FS
+
+// migrations is where migrate reads migrations/*.sql (a test swaps it).
+var migrations fs.ReadFileFS = embedded
 
 // keepGenerations is how many snapshot generations survive per session
 // (the same as persist/sqlite).
@@ -92,15 +96,17 @@ func (s *Store) Close() error {
 // Pool exposes the connection pool for tests and benchmarks.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// migrate applies the embedded migrations the database lacks, in order,
-// in one transaction that first takes the advisory lock: a second node
-// waits for the first and then finds nothing to do.
+// migrate applies the embedded migrations the database lacks, in the
+// order of their numbers, in one transaction that first takes the advisory
+// lock: a second node waits for the first and then finds nothing to do.
+// A migration is applied when its number is not recorded, not merely when
+// it is above the highest recorded one, so two branches that each added a
+// file (007 and 008, merged in either order) both reach every database.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	files, err := migrationFiles()
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
 			return err
@@ -111,33 +117,67 @@ func (s *Store) migrate(ctx context.Context) error {
 			applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
-		var have int
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
 			return err
 		}
-		for i, name := range names {
-			version := i + 1
-			if prefix, _, _ := strings.Cut(strings.TrimPrefix(name, "migrations/"), "_"); prefix != fmt.Sprintf("%03d", version) {
-				return fmt.Errorf("%s: migrations must be numbered 001, 002, … without gaps", name)
-			}
-			if version <= have {
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return err
+		}
+		have := map[int]bool{}
+		for _, v := range applied {
+			have[int(v)] = true
+		}
+		for _, m := range files {
+			if have[m.version] {
 				continue
 			}
-			body, err := migrations.ReadFile(name)
+			body, err := migrations.ReadFile(m.name)
 			if err != nil {
 				return err
 			}
 			// No arguments: pgx uses the simple protocol, which runs a
 			// whole file of statements.
 			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+				return fmt.Errorf("%s: %w", m.name, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version, name) VALUES($1, $2)`, version, name); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version, name) VALUES($1, $2)`, m.version, m.name); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+type migration struct {
+	version int
+	name    string
+}
+
+// migrationFiles lists migrations/NNN_what.sql by number; two files with
+// one number are an error.
+func migrationFiles() ([]migration, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	seen := map[int]string{}
+	for _, name := range names {
+		prefix, _, _ := strings.Cut(strings.TrimPrefix(name, "migrations/"), "_")
+		v, err := strconv.Atoi(prefix)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("%s: a migration's name starts with its number (NNN_)", name)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("%s and %s share number %d", other, name, v)
+		}
+		seen[v] = name
+		out = append(out, migration{v, name})
+	}
+	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
+	return out, nil
 }
 
 // SchemaVersion returns the number of the newest applied migration.

@@ -9,31 +9,27 @@ import (
 	"termhost/persist"
 )
 
-// PutSnapshot implements persist.Snapshots. The session row is locked
-// (FOR UPDATE) while the fence is checked, so a steal (AcquireLease bumps
-// the epoch on that row) waits for this write or refuses it, never lets it
-// land after; writers of one session are serialised, so generation
-// numbers do not collide. The insert and the pruning share the
+// PutSnapshot implements persist.Snapshots in one round trip: the stored
+// function termhost_put_snapshot (migration 008) locks the session row
+// (FOR NO KEY UPDATE) while it checks the fence, so a steal (AcquireLease
+// bumps the epoch on that row) waits for this write or refuses it, never
+// lets it land after; writers of one session are serialised, so generation
+// numbers do not collide. The insert and the pruning share the statement's
 // transaction. ErrLeaseLost, ErrNotFound.
 func (s *Store) PutSnapshot(ctx context.Context, id string, f persist.Fence, data []byte) (int64, error) {
-	var gen int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := checkFence(ctx, tx, id, f); err != nil {
-			return err
-		}
-		// Quarantined generations count too: a number is never given twice.
-		if err := tx.QueryRow(ctx, `INSERT INTO snapshots(session_id, gen, epoch, data, written_at)
-			SELECT $1, GREATEST(
-				(SELECT COALESCE(MAX(gen), 0) FROM snapshots WHERE session_id = $1),
-				(SELECT COALESCE(MAX(gen), 0) FROM snapshot_quarantine WHERE session_id = $1)) + 1,
-				$2, $3, termhost_now_ms()
-			RETURNING gen`, id, f.Epoch, nonNil(data)).Scan(&gen); err != nil {
-			return wrap(err, "snapshot of session %s", id)
-		}
-		_, err := tx.Exec(ctx, `DELETE FROM snapshots WHERE session_id = $1 AND gen <= $2`, id, gen-keepGenerations)
-		return wrap(err, "prune snapshots of session %s", id)
-	})
-	return gen, err
+	var found bool
+	var epoch, gen *int64
+	err := s.pool.QueryRow(ctx, `SELECT o_found, o_epoch, o_gen FROM termhost_put_snapshot($1, $2, $3, $4)`,
+		id, f.Epoch, nonNil(data), keepGenerations).Scan(&found, &epoch, &gen)
+	switch {
+	case err != nil:
+		return 0, wrap(err, "snapshot of session %s", id)
+	case !found:
+		return 0, fmt.Errorf("snapshot of session %q: %w", id, persist.ErrNotFound)
+	case gen == nil:
+		return 0, fmt.Errorf("snapshot of session %s by %s: epoch %d, store has %d: %w", id, f.Node, f.Epoch, *epoch, persist.ErrLeaseLost)
+	}
+	return *gen, nil
 }
 
 // checkFence locks the session row and fails with ErrLeaseLost unless its

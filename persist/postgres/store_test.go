@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"termhost/internal/pgtest"
@@ -18,7 +22,14 @@ import (
 )
 
 // migrationCount is the number of files in migrations/.
-const migrationCount = 6
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	return len(files)
+}
 
 // TestConcurrentOpen: several nodes open one fresh database at once; the
 // advisory lock lets exactly one migrate, none fails, and a later open
@@ -42,6 +53,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	s := open(t, dsn)
 	defer s.Close()
+	migrationCount := migrationCount(t)
 	v, err := s.SchemaVersion(t.Context())
 	if err != nil || v != migrationCount {
 		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, migrationCount)
@@ -364,4 +376,57 @@ func TestListenerSilentDeath(t *testing.T) {
 		t.Fatal("no notification after the listener's backend went silent")
 	}
 	t.Logf("heard again after %v", time.Since(stopped))
+}
+
+// TestMigrationsByNumber: a migration is applied when its number is
+// missing from the database, even below the highest applied one (two
+// branches each added a file and merged in either order); two files with
+// one number are refused.
+func TestMigrationsByNumber(t *testing.T) {
+	file := func(sql string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(sql)} }
+	steps := []struct {
+		name    string
+		files   fstest.MapFS
+		wantErr bool
+		tables  []string
+	}{
+		{"first and third", fstest.MapFS{
+			"migrations/001_a.sql": file("CREATE TABLE a (x int)"),
+			"migrations/003_c.sql": file("CREATE TABLE c (x int)"),
+		}, false, []string{"a", "c"}},
+		{"second merged later", fstest.MapFS{
+			"migrations/001_a.sql": file("CREATE TABLE a (x int)"),
+			"migrations/002_b.sql": file("CREATE TABLE b (x int)"),
+			"migrations/003_c.sql": file("CREATE TABLE c (x int)"),
+		}, false, []string{"a", "b", "c"}},
+		{"one number twice", fstest.MapFS{
+			"migrations/001_a.sql":     file("CREATE TABLE a (x int)"),
+			"migrations/001_again.sql": file("CREATE TABLE again (x int)"),
+		}, true, []string{"a", "b", "c"}},
+	}
+	dsn := pgtest.DSN(t)
+	for _, st := range steps {
+		restore := postgres.SetMigrations(st.files)
+		s, err := postgres.Open(t.Context(), dsn)
+		restore()
+		if st.wantErr {
+			if err == nil {
+				s.Close()
+				t.Fatalf("%s: Open succeeded, want an error", st.name)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: Open: %v", st.name, err)
+		}
+		rows, err := s.Pool().Query(t.Context(), `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		s.Close()
+		if err != nil || !slices.Equal(got, st.tables) {
+			t.Fatalf("%s: tables %q (%v), want %q", st.name, got, err, st.tables)
+		}
+	}
 }
