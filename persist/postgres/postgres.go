@@ -93,6 +93,12 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Ping reports whether the database answers (readiness, SPEC §11
+// `/readyz`: store reachable); the caller bounds it with ctx.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap(s.pool.Ping(ctx), "ping PostgreSQL")
+}
+
 // Pool exposes the connection pool for tests and benchmarks.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 

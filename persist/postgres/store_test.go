@@ -283,8 +283,16 @@ func TestOutage(t *testing.T) {
 	if _, err := b.GetUser(ctx, "nobody"); errors.Is(err, persist.ErrNotFound) || err == nil {
 		t.Fatalf("GetUser with the database down = %v, want a connection error", err)
 	}
+	pingCtx, cancelPing := context.WithTimeout(ctx, 5*time.Second)
+	if err := b.Ping(pingCtx); err == nil {
+		t.Fatal("Ping with the database down succeeded")
+	}
+	cancelPing()
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
+	}
+	if err := b.Ping(ctx); err != nil {
+		t.Fatalf("Ping after the restart: %v", err)
 	}
 	// The first statement on a pooled connection may find it dead; the
 	// caller retries (as the sessions layer does), within a bound.
