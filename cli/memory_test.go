@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"termhost/config"
 	"termhost/internal/testterm"
 	"termhost/persist/memory"
+	"termhost/seal"
 )
 
 // tree lists every entry under dir with its mode, size and modification
@@ -176,7 +178,28 @@ func pemEncode(b *pem.Block) []byte { return pem.EncodeToMemory(b) }
 
 func memoryStoreForTest() *memory.Store { return memory.New(nil) }
 
-// memoryTestConfig completes a memory-mode configuration for tests.
+// memoryTestConfig completes a memory-mode configuration for tests: the
+// seal keys it requires.
 func memoryTestConfig(t *testing.T, cfg *config.Config) {
 	t.Helper()
+	k, err := seal.NewKey(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SealKeys = []string{seal.FormatKey(k)}
+}
+
+// TestServeMemoryNeedsSealKeys: without seal_keys a memory node refuses to
+// start, saying why, and still writes nothing.
+func TestServeMemoryNeedsSealKeys(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	cfg := serveConfig(t, dir)
+	cfg.Store = "memory"
+	err := run(t.Context(), cfg, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if !errors.Is(err, ErrMemoryNeedsKeys) || !strings.Contains(err.Error(), "seal_keys") {
+		t.Fatalf("serve --store memory without seal_keys: %v, want ErrMemoryNeedsKeys", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the data dir was made: %v", err)
+	}
 }

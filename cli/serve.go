@@ -89,6 +89,13 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			return err
 		}
 	}
+	// Seal keys (SPEC §10) for workspace tickets and sealed logins.
+	ring, err := sealRing(cfg)
+	if err != nil {
+		return err
+	}
+	// Every snapshot of a session with web pages goes to them as a ticket.
+	tickets := web.NewTickets(web.TicketsConfig{Ring: ring, Store: store, TTL: cfg.DetachedTTL, MaxPerUser: cfg.MaxSessions, Log: log})
 	policy := sessions.DefaultPolicy()
 	policy.IdleTimeout, policy.HibernateAfter, policy.DetachedTTL, policy.MaxSessionAge =
 		cfg.IdleTimeout, cfg.HibernateAfter, cfg.DetachedTTL, cfg.MaxSessionAge
@@ -109,7 +116,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		forward = link
 	}
 	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log, Metrics: ops.metrics,
-		Addr: addr, OnDrain: drainNow, Forwarder: forward})
+		Addr: addr, OnDrain: drainNow, Forwarder: forward, OnSnapshot: tickets.Snapshot})
 	if link != nil {
 		link.SetServe(mgr.Serve)
 		go link.Serve()
@@ -157,6 +164,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 				return authn.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote, ConfirmSignup: confirm})
 			},
 			Signup:    cfg.AllowSignup,
+			Tickets:   tickets,
 			LoginIdle: cfg.WebLoginIdle, LoginMax: cfg.WebLoginMax, LoginTimeout: cfg.LoginGrace, Log: log})
 		if err != nil {
 			sock.Close()
