@@ -70,7 +70,7 @@ func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) {
 	go conn.keepAlive(kctx, func() {
 		// A live terminal is use of its login; a login revoked or expired
 		// meanwhile ("sign out everywhere") ends the terminal too.
-		if _, err := s.tokens.check(kctx, c.token); errors.Is(err, errNoLogin) || errors.Is(err, persist.ErrExpired) {
+		if err := s.tokens.alive(kctx, c.token); errors.Is(err, errNoLogin) || errors.Is(err, persist.ErrExpired) {
 			ws.Close(CloseEnded, "signed out: sign in again to continue")
 		}
 	})
