@@ -67,6 +67,14 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
+	// Fencing needs every acknowledged commit to survive a server crash:
+	// with synchronous_commit off, a lease taken just before a crash could
+	// vanish and be taken again at the same epoch by another node. Our
+	// sessions keep it on whatever the server's default, unless the DSN
+	// says otherwise.
+	if _, set := cfg.ConnConfig.RuntimeParams["synchronous_commit"]; !set {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	}
 	// Dead connections (the server restarted) are found by the ping on
 	// acquire; the health check drops idle ones sooner.
 	cfg.HealthCheckPeriod = 5 * time.Second

@@ -438,3 +438,33 @@ func TestMigrationsByNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestSynchronousCommit: the store's connections keep synchronous_commit
+// on even when the database's default is off (fencing relies on
+// acknowledged lease commits surviving a crash); a DSN that sets it wins.
+func TestSynchronousCommit(t *testing.T) {
+	dsn := freshDSN(t)
+	s := open(t, dsn)
+	if _, err := s.Pool().Exec(t.Context(), `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = off', current_database()); END $$`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	tests := []struct {
+		name string
+		dsn  string
+		want string
+	}{
+		{"database default off", dsn, "on"},
+		{"DSN says local", dsn + "&synchronous_commit=local", "local"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t, tt.dsn)
+			defer s.Close()
+			var got string
+			if err := s.Pool().QueryRow(t.Context(), `SHOW synchronous_commit`).Scan(&got); err != nil || got != tt.want {
+				t.Fatalf("synchronous_commit = %q (%v), want %q", got, err, tt.want)
+			}
+		})
+	}
+}
