@@ -26,6 +26,7 @@ const usage = `usage:
   termhost sessions detach ID | kill ID | message ID|--all TEXT | stats [--json]
   termhost logins list [--json] [--user U] | logins revoke ID... | --user U
   termhost nodes list [--json] | nodes drain ID   (both take --store DSN)
+  termhost keys list [--json] | keys rotate | keys retire ID | keys generate
 every command takes --data-dir and --config; COMMAND --help prints its own usage
 `
 
@@ -48,6 +49,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return loginsCmd(args[1:], stdout, stderr)
 	case "nodes", "node":
 		return nodesCmd(args[1:], stdout, stderr)
+	case "keys", "key":
+		return keysCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version())
 		return 0

@@ -94,6 +94,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return err
 	}
+	watchRing(ctx, cfg, ring, log) // keys rotate|retire reach this server
 	// Every snapshot of a session with web pages goes to them as a ticket.
 	tickets := web.NewTickets(web.TicketsConfig{Ring: ring, Store: store, TTL: cfg.DetachedTTL, MaxPerUser: cfg.MaxSessions, Log: log})
 	policy := sessions.DefaultPolicy()
@@ -153,6 +154,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		say.say(fmt.Sprintf("host key %s %s", k.Type(), k.Fingerprint()), "host key", "type", k.Type(), "fingerprint", k.Fingerprint())
 	}
 	printSignup(ctx, say, cfg, store)
+	say.say(fmt.Sprintf("seal keys: %d, sealing with %s; web logins: %s", len(ring.Keys()), ring.Keys()[0].ID, cfg.WebLogin),
+		"seal keys", "keys", len(ring.Keys()), "sealing_key", ring.Keys()[0].ID, "web_login", cfg.WebLogin)
 
 	// The web transport (SPEC §9) listens first: SSH's `weblink` verb needs it.
 	var webSrv *web.Server
@@ -163,9 +166,10 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			Login: func(ctx context.Context, name, password string, remote net.Addr, confirm func(context.Context) error) (persist.User, error) {
 				return authn.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote, ConfirmSignup: confirm})
 			},
-			Signup:    cfg.AllowSignup,
-			Tickets:   tickets,
-			LoginIdle: cfg.WebLoginIdle, LoginMax: cfg.WebLoginMax, LoginTimeout: cfg.LoginGrace, Log: log})
+			Signup:       cfg.AllowSignup,
+			Tickets:      tickets,
+			SealedLogins: sealedLogins(cfg, ring), // web_login: client
+			LoginIdle:    cfg.WebLoginIdle, LoginMax: cfg.WebLoginMax, LoginTimeout: cfg.LoginGrace, Log: log})
 		if err != nil {
 			sock.Close()
 			mgr.Shutdown(context.Background(), "")

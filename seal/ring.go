@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -138,6 +139,11 @@ func writeKeys(dir string, keys []Key, replace bool) error {
 // Rotate puts a new key first in dir's ring (it seals from now on; the others
 // still open) and returns it.
 func Rotate(dir string, now time.Time) (Key, error) {
+	unlock, err := lockRing(dir)
+	if err != nil {
+		return Key{}, err
+	}
+	defer unlock()
 	keys, err := ReadKeys(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return Key{}, err
@@ -155,6 +161,11 @@ func Rotate(dir string, now time.Time) (Key, error) {
 // Retire removes key id from dir's ring: its seals stop opening. Retiring
 // the last key fails with ErrLastKey, an unknown id with ErrNoKey.
 func Retire(dir, id string) error {
+	unlock, err := lockRing(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	keys, err := ReadKeys(dir)
 	if err != nil {
 		return err
@@ -172,6 +183,23 @@ func Retire(dir, id string) error {
 		return fmt.Errorf("%w (%s)", ErrLastKey, id)
 	}
 	return WriteKeys(dir, kept)
+}
+
+// lockRing serialises Rotate and Retire on dir (an flock on dir/.lock), so
+// two at once cannot lose a key; readers need no lock (writes are renames).
+func lockRing(dir string) (unlock func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("seal: key ring dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("seal: lock key ring: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal: lock key ring: %w", err)
+	}
+	return func() { f.Close() }, nil // closing drops the flock
 }
 
 // ParseKeys reads the config form of a ring (`seal_keys`, SPEC §10): one

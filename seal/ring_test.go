@@ -173,3 +173,31 @@ func TestParseKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentRotate: rotations at once each add their key (the ring
+// file is locked while it is read, changed and replaced).
+func TestConcurrentRotate(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadOrCreate(dir); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			if _, err := Rotate(dir, time.Now()); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	keys, err := ReadKeys(dir)
+	if err != nil || len(keys) != n+1 {
+		t.Fatalf("%d keys after %d rotations of 1 (%v), want %d", len(keys), n, err, n+1)
+	}
+}
