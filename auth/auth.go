@@ -45,9 +45,10 @@ func ValidName(name string) error {
 
 // Users is the part of the store auth needs.
 type Users interface {
-	CreateUser(ctx context.Context, u persist.User) error
 	GetUser(ctx context.Context, name string) (persist.User, error)
-	HasAdmin(ctx context.Context) (bool, error)
+	// SignUp decides the first admin in the store's transaction, so it
+	// holds across nodes (persist.Users.SignUp, SPEC §6/§7).
+	SignUp(ctx context.Context, u persist.User, firstAdmin bool) (persist.User, error)
 }
 
 // Authenticator checks credentials and signs up new users. Its exported
@@ -87,7 +88,6 @@ type Authenticator struct {
 	// by ctx); rate.mu and knownMu are taken alone, briefly, while holding
 	// the source turn; signupMu is taken after hashing, never while waiting.
 	once         sync.Once
-	signupMu     sync.Mutex    // serialises the "first admin" decision
 	hashSem      chan struct{} // one token per running hash
 	sourceTurns  turns         // one login attempt in flight per source
 	accountTurns turns         // one per account (from unknown sources)
@@ -152,26 +152,13 @@ func (a *Authenticator) Signup(ctx context.Context, name, key, password string, 
 		}
 		u.PasswordHash = h
 	}
-	a.signupMu.Lock()
-	defer a.signupMu.Unlock()
-	if IsLoopback(remote) {
-		noAdmin, err := a.noAdmin(ctx)
-		if err != nil {
-			return u, err
-		}
-		if noAdmin {
-			u.Role = persist.RoleAdmin
-		}
-	}
-	if err := a.Users.CreateUser(ctx, u); err != nil {
+	// The first-admin check and the insert are one store transaction:
+	// concurrent signups on several nodes make exactly one admin.
+	stored, err := a.Users.SignUp(ctx, u, IsLoopback(remote))
+	if err != nil {
 		return u, fmt.Errorf("sign up %s: %w", name, err)
 	}
-	return u, nil
-}
-
-func (a *Authenticator) noAdmin(ctx context.Context) (bool, error) {
-	has, err := a.Users.HasAdmin(ctx)
-	return !has, err
+	return stored, nil
 }
 
 // NormalizeKey renders a key as "type base64" without a comment.

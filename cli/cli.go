@@ -18,13 +18,15 @@ const usage = `usage:
   termhost version
   termhost serve [--config FILE] [--data-dir DIR] [--ssh-addr ADDR] [--telnet-addr ADDR] [--http-addr ADDR] [--store DSN]
                  [--idle-timeout D] [--detached-ttl D] [--hibernate-after D] [--max-session-age D]
-                 [--login-grace D] [--node-id NAME] [--metrics-addr ADDR] [--log-format text|json] [--drain-delay D]
+                 [--login-grace D] [--node-id NAME] [--lease-ttl D] [--cluster-addr ADDR] [--metrics-addr ADDR] [--log-format text|json] [--drain-delay D]
   termhost user add NAME [--admin] [--key FILE|KEYTEXT]... [--password-stdin]
   termhost user list [--json] | user del NAME | user passwd NAME [--password-stdin]
   termhost user key add|del NAME KEY
   termhost sessions list [--json] [--user U] [--state S] | show ID [--json]
   termhost sessions detach ID | kill ID | message ID|--all TEXT | stats [--json]
   termhost logins list [--json] [--user U] | logins revoke ID... | --user U
+  termhost nodes list [--json] | nodes drain ID   (both take --store DSN)
+  termhost keys list [--json] | keys rotate | keys retire ID | keys generate
 every command takes --data-dir and --config; COMMAND --help prints its own usage
 `
 
@@ -45,6 +47,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return sessionsCmd(args[1:], stdout, stderr)
 	case "logins", "login":
 		return loginsCmd(args[1:], stdout, stderr)
+	case "nodes", "node":
+		return nodesCmd(args[1:], stdout, stderr)
+	case "keys", "key":
+		return keysCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version())
 		return 0

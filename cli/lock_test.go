@@ -117,7 +117,7 @@ func TestSecondServeRefused(t *testing.T) {
 	now := time.Now()
 	live := persist.Session{ID: "livesessionid000000000000a", Owner: "alice", Name: "1", State: persist.StateAttached,
 		Node: cfg.NodeID, CreatedAt: now, LastInputAt: now, Epoch: 1}
-	if err := st.CreateSession(context.Background(), live); err != nil {
+	if err := st.CreateSession(context.Background(), live, 0); err != nil {
 		t.Fatal(err)
 	}
 

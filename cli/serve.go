@@ -7,14 +7,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"termhost/admin"
 	"termhost/admission"
 	"termhost/auth"
+	"termhost/cluster"
 	"termhost/config"
 	"termhost/hostkeys"
 	"termhost/persist"
@@ -50,17 +53,23 @@ func serve(args []string, stdout, stderr io.Writer) int {
 // closes last.
 func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Logger) error {
 	// The lock comes before the store: a second serve must not mark the
-	// running server's sessions hibernated before it finds out.
-	lock, err := lockDataDir(cfg.DataDir)
-	if err != nil {
-		return err
+	// running server's sessions hibernated before it finds out. A memory
+	// store has nothing to guard and writes nothing, the lock file included.
+	if !inMemory(cfg) {
+		lock, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 	store, err := openStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if err := loadConfigUsers(ctx, cfg, store); err != nil {
+		return err
+	}
 	// Metrics and readiness (SPEC §11): every store call below is measured;
 	// /readyz answers 503 from the first moment of a drain.
 	ops := newOps(cfg, store)
@@ -70,21 +79,55 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		return err
 	}
 	defer ops.close()
-	keys, err := hostkeys.LoadOrCreate(filepath.Join(cfg.DataDir, "hostkeys"))
+	keys, err := loadHostKeys(cfg, log)
 	if err != nil {
 		return err
 	}
+	if shared(cfg) {
+		// Every node behind the load balancer presents one set (SPEC §6).
+		if keys, err = hostkeys.Share(ctx, store, keys); err != nil {
+			return err
+		}
+	}
+	// Seal keys (SPEC §10) for workspace tickets and sealed logins.
+	ring, err := sealRing(cfg)
+	if err != nil {
+		return err
+	}
+	watchRing(ctx, cfg, ring, log) // keys rotate|retire reach this server
+	// Every snapshot of a session with web pages goes to them as a ticket.
+	tickets := web.NewTickets(web.TicketsConfig{Ring: ring, Store: store, TTL: cfg.DetachedTTL, MaxPerUser: cfg.MaxSessions, Log: log})
 	policy := sessions.DefaultPolicy()
 	policy.IdleTimeout, policy.HibernateAfter, policy.DetachedTTL, policy.MaxSessionAge =
 		cfg.IdleTimeout, cfg.HibernateAfter, cfg.DetachedTTL, cfg.MaxSessionAge
 	policy.MaxSessionsPerUser, policy.MaxClients = cfg.MaxSessions, cfg.MaxClients
-	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log, Metrics: ops.metrics})
+	policy.LeaseTTL = cfg.LeaseTTL
+	// `termhost nodes drain` from any node ends up here: the same path as SIGTERM.
+	ctx, drainNow := context.WithCancel(ctx)
+	defer drainNow()
+	addr := listenSummary(cfg)
+	var link *cluster.Link // nodes forward shared attaches to each other
+	var forward sessions.Forwarder
+	if shared(cfg) && cfg.ClusterAddr != "" {
+		if link, err = cluster.Listen(ctx, cfg.ClusterAddr, cfg.NodeID, store, log); err != nil {
+			return err
+		}
+		defer link.Close()
+		addr += " link=" + link.Addr()
+		forward = link
+	}
+	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log, Metrics: ops.metrics,
+		Addr: addr, OnDrain: drainNow, Forwarder: forward, OnSnapshot: tickets.Snapshot})
+	if link != nil {
+		link.SetServe(mgr.Serve)
+		go link.Serve()
+	}
 	ops.metrics.AddLive(mgr)
 	if err := mgr.Start(ctx); err != nil {
 		return err
 	}
 	runner := &admin.Runner{Manager: mgr, Audit: store, Now: time.Now, Users: store}
-	sock, err := admin.ListenSocket(filepath.Join(cfg.DataDir, "admin.sock"), runner, log)
+	sock, sockPath, err := listenAdmin(cfg, runner, log)
 	if err != nil {
 		mgr.Shutdown(context.Background(), "")
 		return err
@@ -112,6 +155,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		say.say(fmt.Sprintf("host key %s %s", k.Type(), k.Fingerprint()), "host key", "type", k.Type(), "fingerprint", k.Fingerprint())
 	}
 	printSignup(ctx, say, cfg, store)
+	say.say(fmt.Sprintf("seal keys: %d, sealing with %s; web logins: %s", len(ring.Keys()), ring.Keys()[0].ID, cfg.WebLogin),
+		"seal keys", "keys", len(ring.Keys()), "sealing_key", ring.Keys()[0].ID, "web_login", cfg.WebLogin)
 
 	// The web transport (SPEC §9) listens first: SSH's `weblink` verb needs it.
 	var webSrv *web.Server
@@ -122,8 +167,10 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			Login: func(ctx context.Context, name, password string, remote net.Addr, confirm func(context.Context) error) (persist.User, error) {
 				return authn.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote, ConfirmSignup: confirm})
 			},
-			Signup:    cfg.AllowSignup,
-			LoginIdle: cfg.WebLoginIdle, LoginMax: cfg.WebLoginMax, LoginTimeout: cfg.LoginGrace, Log: log})
+			Signup:       cfg.AllowSignup,
+			Tickets:      tickets,
+			SealedLogins: sealedLogins(cfg, ring), // web_login: client
+			LoginIdle:    cfg.WebLoginIdle, LoginMax: cfg.WebLoginMax, LoginTimeout: cfg.LoginGrace, Log: log})
 		if err != nil {
 			sock.Close()
 			mgr.Shutdown(context.Background(), "")
@@ -176,11 +223,14 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		}
 		ops.serving("http", webSrv.Serve, log)
 	}
-	say.say("admin socket "+filepath.Join(cfg.DataDir, "admin.sock"), "admin socket", "path", filepath.Join(cfg.DataDir, "admin.sock"))
+	if sockPath != "" {
+		say.say("admin socket "+sockPath, "admin socket", "path", sockPath)
+	}
 	say.say("ready", "ready")
 
 	<-ctx.Done()
 	ops.health.Drain() // first: the load balancer stops sending connections
+	mgr.SetDraining()
 	if cfg.DrainDelay > 0 {
 		// /readyz says 503 while every listener still serves, long enough
 		// for the load balancer's checks to mark this node down (drain_delay).
@@ -193,7 +243,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if webSrv != nil {
 		webSrv.Drain() // browsers are told to come back rather than to stop
 	}
-	mgr.Shutdown(shutdownCtx, "[server shutting down; your session is saved — reconnect to resume]")
+	mgr.Shutdown(shutdownCtx, sessions.Restarting)
 	// Give farewell messages a moment to reach clients before the
 	// connections are torn down.
 	time.Sleep(200 * time.Millisecond)
@@ -210,9 +260,36 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	return nil
 }
 
+// shared reports whether the store is shared by several nodes (cluster
+// mode, SPEC §6): host keys then come from the store.
+func shared(cfg config.Config) bool {
+	return strings.HasPrefix(cfg.Store, "postgres://") || strings.HasPrefix(cfg.Store, "postgresql://")
+}
+
+// listenSummary is what the node record says it listens on.
+func listenSummary(cfg config.Config) string {
+	var parts []string
+	for _, l := range []struct{ name, addr string }{{"ssh", cfg.SSHAddr}, {"telnet", cfg.TelnetAddr}, {"http", cfg.HTTPAddr}} {
+		if l.addr != "" {
+			parts = append(parts, l.name+"="+l.addr)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// storeName names the store for the startup lines, without a password.
 func storeName(cfg config.Config) string {
+	if inMemory(cfg) {
+		return "memory (nothing written to disk)"
+	}
 	if cfg.Store == "" {
 		return "sqlite " + filepath.Join(cfg.DataDir, "termhost.db")
+	}
+	if shared(cfg) {
+		if u, err := url.Parse(cfg.Store); err == nil {
+			return u.Redacted()
+		}
+		return "postgres (DSN unreadable)"
 	}
 	return cfg.Store
 }

@@ -11,6 +11,8 @@ import (
 
 	"termhost/config"
 	"termhost/persist"
+	"termhost/persist/memory"
+	"termhost/persist/postgres"
 	"termhost/persist/sqlite"
 )
 
@@ -20,9 +22,16 @@ import (
 var ErrNoStore = errors.New("no termhost store")
 
 // openStore opens the store the config names: SQLite in the data dir by
-// default, or a DSN given with --store. Only serve passes create; every
-// other command fails with ErrNoStore where there is none.
+// default, a DSN given with --store, or "memory" (SPEC §10: serve only,
+// nothing written to disk, not even the data dir). Only serve passes
+// create; every other command fails with ErrNoStore where there is none.
 func openStore(ctx context.Context, cfg config.Config, create bool) (persist.Store, error) {
+	if inMemory(cfg) {
+		if !create {
+			return nil, fmt.Errorf("%w: store memory lives inside `termhost serve`; run admin commands over SSH (ssh admin@host sessions list)", ErrNoStore)
+		}
+		return memory.New(nil), nil
+	}
 	if create {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
@@ -42,7 +51,7 @@ func openStore(ctx context.Context, cfg config.Config, create bool) (persist.Sto
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return open(strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("the PostgreSQL store (cluster mode) is not built yet; use the default SQLite store")
+		return postgres.Open(ctx, dsn)
 	}
-	return nil, fmt.Errorf("store %q: want sqlite:PATH or postgres://…", cfg.Store)
+	return nil, fmt.Errorf("store %q: want sqlite:PATH, postgres://… or memory", cfg.Store)
 }

@@ -17,15 +17,25 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"termhost/seal"
 )
 
 // Config is every setting; yaml names are the config keys of SPEC §2.
 type Config struct {
-	DataDir        string        `yaml:"data_dir"`
-	SSHAddr        string        `yaml:"ssh_addr"`
-	TelnetAddr     string        `yaml:"telnet_addr"`
-	Store          string        `yaml:"store"`
-	NodeID         string        `yaml:"node_id"`
+	DataDir    string `yaml:"data_dir"`
+	SSHAddr    string `yaml:"ssh_addr"`
+	TelnetAddr string `yaml:"telnet_addr"`
+	Store      string `yaml:"store"`
+	NodeID     string `yaml:"node_id"`
+	// LeaseTTL is how long a node's claim on a live session lasts without
+	// renewal (SPEC §6): a dead node's sessions move this long after it died.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// ClusterAddr is where a node of a cluster listens for clients other
+	// nodes forward to it (`attach --shared` across nodes); it must be
+	// reachable by the other nodes: a private address. Only used with a
+	// shared (PostgreSQL) store.
+	ClusterAddr    string        `yaml:"cluster_addr"`
 	LoginGrace     time.Duration `yaml:"login_grace"`
 	IdleTimeout    time.Duration `yaml:"idle_timeout"`
 	HibernateAfter time.Duration `yaml:"hibernate_after"`
@@ -66,6 +76,18 @@ type Config struct {
 	WebURL       string        `yaml:"web_url"`        // public base URL for `weblink` links ("" derives it)
 	WebLoginIdle time.Duration `yaml:"web_login_idle"` // a web login unused this long ends
 	WebLoginMax  time.Duration `yaml:"web_login_max"`  // a web login ends this long after sign-in
+
+	// Users are the accounts of a storage-less node (`store: memory`,
+	// SPEC §10), loaded at every start; config file only (users.go).
+	Users []User `yaml:"users"`
+	// WebLogin is where web logins live (SPEC §9, §10): "server" (default) keeps
+	// a hashed token per login in the store; "client" makes the cookie a seal
+	// and stores nothing per login.
+	WebLogin string `yaml:"web_login"`
+	// SealKeys is the seal key ring (SPEC §10) as "ID:base64secret" entries,
+	// the sealing key first, the same on every node of a cluster; empty: the
+	// ring in DATA/secrets (made at first start, `termhost keys`).
+	SealKeys []string `yaml:"seal_keys"`
 }
 
 // Default returns SPEC §2 and §3's defaults.
@@ -76,8 +98,8 @@ func Default() Config {
 		DetachedTTL: 72 * time.Hour, AllowSignup: true, MaxSessions: 20, MaxClients: 8, MaxUnauth: 64,
 		MaxUnauthPer: 8, ConnRate: 10, ConnBurst: 40, SignupRate: 10,
 		MaxSSHConnsPerUser: 32, MaxSSHConnsPerSource: 64, SSHSessionGrace: 30 * time.Second, MaxSSHSessionless: 256,
-		MetricsAddr: "127.0.0.1:9222", LogFormat: "text",
-		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour,
+		MetricsAddr: "127.0.0.1:9222", LogFormat: "text", LeaseTTL: 10 * time.Second, ClusterAddr: "127.0.0.1:0",
+		HTTPAddr: ":8080", WebLoginIdle: 12 * time.Hour, WebLoginMax: 7 * 24 * time.Hour, WebLogin: "server",
 	}
 }
 
@@ -94,7 +116,7 @@ var serveFlags = map[string]string{
 	"ssh-addr": "ssh_addr", "telnet-addr": "telnet_addr", "store": "store",
 	"idle-timeout": "idle_timeout", "detached-ttl": "detached_ttl", "hibernate-after": "hibernate_after",
 	"login-grace": "login_grace", "max-session-age": "max_session_age", "node-id": "node_id",
-	"metrics-addr": "metrics_addr", "log-format": "log_format", "drain-delay": "drain_delay",
+	"metrics-addr": "metrics_addr", "log-format": "log_format", "drain-delay": "drain_delay", "lease-ttl": "lease_ttl", "cluster-addr": "cluster_addr",
 	"http-addr": "http_addr",
 }
 
@@ -184,9 +206,16 @@ func decodeFile(c *Config, data []byte) error {
 		switch {
 		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 			continue // "key:" with no value keeps the default
+		case k.Value == "users":
+			users, err := decodeUsers(v)
+			if err != nil {
+				return err
+			}
+			c.Users = users
+			continue
 		case v.Kind == yaml.ScalarNode:
 			text = v.Value
-		case v.Kind == yaml.SequenceNode && k.Value == "proxy_trusted":
+		case v.Kind == yaml.SequenceNode && (k.Value == "proxy_trusted" || k.Value == "seal_keys"):
 			items := make([]string, 0, len(v.Content))
 			for _, it := range v.Content {
 				if it.Kind != yaml.ScalarNode {
@@ -210,7 +239,7 @@ var policyKeys = []string{"idle_timeout", "hibernate_after", "detached_ttl", "ma
 	"max_sessions_per_user", "max_clients_per_session", "allow_signup", "login_grace",
 	"max_unauthenticated", "max_unauthenticated_per_source", "conn_rate", "conn_burst", "signup_rate",
 	"max_ssh_conns_per_user", "max_ssh_conns_per_source", "ssh_session_grace", "max_ssh_sessionless",
-	"proxy_protocol", "web_login_idle", "web_login_max"}
+	"proxy_protocol", "web_login_idle", "web_login_max", "web_login"}
 
 // Policy is the effective session and admission policy as "key=value"
 // pairs in SPEC §2's key names, for the log line serve prints at start.
@@ -268,6 +297,17 @@ func (c Config) Validate() error {
 	}
 	if c.WebLoginIdle <= 0 || c.WebLoginMax <= 0 {
 		return fmt.Errorf("web_login_idle (%v) and web_login_max (%v) must be positive", c.WebLoginIdle, c.WebLoginMax)
+	}
+	if c.WebLogin != "server" && c.WebLogin != "client" {
+		return fmt.Errorf("web_login: %q: want server or client", c.WebLogin)
+	}
+	if len(c.SealKeys) > 0 {
+		if _, err := seal.ParseKeys(c.SealKeys); err != nil {
+			return err // "seal_keys[i] …: …" names the entry, never the secret
+		}
+	}
+	if c.LeaseTTL < time.Second {
+		return fmt.Errorf("lease_ttl: %v is too short (at least 1s; renewals run every lease_ttl/3)", c.LeaseTTL)
 	}
 	if c.ProxyProtocol && len(c.ProxyTrusted) == 0 {
 		return errors.New("proxy_protocol is on but proxy_trusted is empty: no peer could send a PROXY header; list your load balancers' addresses")
@@ -338,6 +378,8 @@ func setKey(c *Config, key, v string) error {
 		}
 		f := rv.Field(i)
 		switch f.Interface().(type) {
+		case []User:
+			return errors.New("users are set in the config file only (a list of name, role, keys, password_hash)")
 		case string:
 			f.SetString(v)
 		case time.Duration:

@@ -186,7 +186,7 @@ func TestDrainFlipsReadyzBeforeListenersClose(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not exit after SIGTERM")
 	}
-	scr.WaitFor(t, "server shutting down", 10*time.Second)
+	scr.WaitFor(t, "server restarting", 10*time.Second)
 }
 
 // With drain_delay, SIGTERM turns /readyz to 503 for that long while the

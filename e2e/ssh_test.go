@@ -176,7 +176,7 @@ func TestSSHCrashAndRestart(t *testing.T) {
 			} else {
 				s.stop()
 				out := tm.waitFor("[exited]")
-				if !strings.Contains(out, "server shutting down") {
+				if !strings.Contains(out, "server restarting") {
 					t.Errorf("client not told why on SIGTERM:\n%s", out)
 				}
 			}

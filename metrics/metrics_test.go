@@ -215,7 +215,7 @@ func TestStoreDecorator(t *testing.T) {
 	}
 	rec := persist.Session{ID: "s1", Owner: "alice", Name: "1", State: persist.StateDetached, Node: "n1", Epoch: 1,
 		CreatedAt: time.Now(), LastInputAt: time.Now()}
-	if err := st.CreateSession(ctx, rec); err != nil {
+	if err := st.CreateSession(ctx, rec, 0); err != nil {
 		t.Fatal(err)
 	}
 	frame := persist.Seal([]byte(strings.Repeat("x", 1000)))

@@ -29,15 +29,20 @@ func (s *Store) Unwrap() persist.Store { return s.Store }
 var storeOps = []string{
 	"put_snapshot", "post_chat", "create_user", "get_user", "list_users", "update_user",
 	"delete_user", "has_admin", "create_session", "get_session", "list_sessions",
-	"update_session", "take_session", "append_event", "events", "snapshots",
+	"update_session", "append_event", "events", "snapshots",
 	"put_last_workspace", "last_workspace", "create_document", "get_document",
 	"list_documents", "save_document", "delete_document", "append_audit", "audit_log",
-	"chat_history", "chat_since",
+	"chat_history", "chat_since", "sign_up", "acquire_lease", "renew_leases",
+	"release_lease", "get_lease", "heartbeat", "list_nodes", "post_request",
+	"take_requests", "notify", "ensure_secret",
 }
 
 // answers are results a caller expects and handles; they are not failures
 // of the store.
-var answers = []error{persist.ErrNotFound, persist.ErrExists, persist.ErrConflict, persist.ErrLeaseLost}
+// ErrLeaseHeld (another node runs the session) and ErrLimit (a store-side
+// cap) are answers of the cluster contract (SPEC §6).
+var answers = []error{persist.ErrNotFound, persist.ErrExists, persist.ErrConflict, persist.ErrLeaseLost,
+	persist.ErrLeaseHeld, persist.ErrLimit}
 
 // done counts err against op when it is a failure and returns it unchanged.
 func (s *Store) done(op string, err error) error {
@@ -103,9 +108,15 @@ func (s *Store) HasAdmin(ctx context.Context) (bool, error) {
 	return ok, s.done("has_admin", err)
 }
 
+// SignUp implements persist.Users, counting failures.
+func (s *Store) SignUp(ctx context.Context, u persist.User, firstAdmin bool) (persist.User, error) {
+	out, err := s.Store.SignUp(ctx, u, firstAdmin)
+	return out, s.done("sign_up", err)
+}
+
 // CreateSession implements persist.Sessions, counting failures.
-func (s *Store) CreateSession(ctx context.Context, rec persist.Session) error {
-	return s.done("create_session", s.Store.CreateSession(ctx, rec))
+func (s *Store) CreateSession(ctx context.Context, rec persist.Session, maxPerOwner int) error {
+	return s.done("create_session", s.Store.CreateSession(ctx, rec, maxPerOwner))
 }
 
 // GetSession implements persist.Sessions, counting failures.
@@ -125,10 +136,64 @@ func (s *Store) UpdateSession(ctx context.Context, rec persist.Session) error {
 	return s.done("update_session", s.Store.UpdateSession(ctx, rec))
 }
 
-// TakeSession implements persist.Sessions, counting failures.
-func (s *Store) TakeSession(ctx context.Context, id, node string) (int64, error) {
-	epoch, err := s.Store.TakeSession(ctx, id, node)
-	return epoch, s.done("take_session", err)
+// AcquireLease implements persist.Leases, counting failures (ErrLeaseHeld
+// is an answer).
+func (s *Store) AcquireLease(ctx context.Context, id string, o persist.Owner, ttl time.Duration) (persist.Lease, error) {
+	l, err := s.Store.AcquireLease(ctx, id, o, ttl)
+	return l, s.done("acquire_lease", err)
+}
+
+// RenewLeases implements persist.Leases, counting failures.
+func (s *Store) RenewLeases(ctx context.Context, o persist.Owner, ttl time.Duration) ([]persist.Lease, error) {
+	ls, err := s.Store.RenewLeases(ctx, o, ttl)
+	return ls, s.done("renew_leases", err)
+}
+
+// ReleaseLease implements persist.Leases, counting failures (ErrLeaseLost
+// is an answer).
+func (s *Store) ReleaseLease(ctx context.Context, id string, f persist.Fence) error {
+	return s.done("release_lease", s.Store.ReleaseLease(ctx, id, f))
+}
+
+// GetLease implements persist.Leases, counting failures.
+func (s *Store) GetLease(ctx context.Context, id string) (persist.Lease, error) {
+	l, err := s.Store.GetLease(ctx, id)
+	return l, s.done("get_lease", err)
+}
+
+// Heartbeat implements persist.Nodes, counting failures.
+func (s *Store) Heartbeat(ctx context.Context, n persist.Node) error {
+	return s.done("heartbeat", s.Store.Heartbeat(ctx, n))
+}
+
+// ListNodes implements persist.Nodes, counting failures.
+func (s *Store) ListNodes(ctx context.Context) ([]persist.Node, error) {
+	ns, err := s.Store.ListNodes(ctx)
+	return ns, s.done("list_nodes", err)
+}
+
+// PostRequest implements persist.Requests, counting failures.
+func (s *Store) PostRequest(ctx context.Context, r persist.Request) (persist.Request, error) {
+	out, err := s.Store.PostRequest(ctx, r)
+	return out, s.done("post_request", err)
+}
+
+// TakeRequests implements persist.Requests, counting failures.
+func (s *Store) TakeRequests(ctx context.Context, node string) ([]persist.Request, error) {
+	rs, err := s.Store.TakeRequests(ctx, node)
+	return rs, s.done("take_requests", err)
+}
+
+// Notify implements persist.Notifier, counting failures. (Listen passes
+// through: it fails once, at start, and its caller logs that.)
+func (s *Store) Notify(ctx context.Context, channel, payload string) error {
+	return s.done("notify", s.Store.Notify(ctx, channel, payload))
+}
+
+// EnsureSecret implements persist.Secrets, counting failures.
+func (s *Store) EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
+	v, err := s.Store.EnsureSecret(ctx, name, value)
+	return v, s.done("ensure_secret", err)
 }
 
 // AppendEvent implements persist.Sessions, counting failures.

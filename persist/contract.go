@@ -8,6 +8,11 @@ import (
 // Users stores accounts.
 type Users interface {
 	CreateUser(ctx context.Context, u User) error
+	// SignUp creates u like CreateUser, except that when firstAdmin is set
+	// and no admin exists yet, u is made an admin in the same transaction
+	// (SPEC §7 first-admin rule; it holds under concurrent signups on
+	// several nodes). It returns the stored user. ErrExists.
+	SignUp(ctx context.Context, u User, firstAdmin bool) (User, error)
 	GetUser(ctx context.Context, name string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	UpdateUser(ctx context.Context, u User) error
@@ -25,15 +30,18 @@ type Users interface {
 
 // Sessions stores session records and their history.
 type Sessions interface {
-	CreateSession(ctx context.Context, s Session) error
+	// CreateSession stores a new session. When maxPerOwner > 0 and the
+	// owner already has that many sessions that have not ended, it fails
+	// with ErrLimit, decided in the same transaction (SPEC §6: caps hold
+	// under concurrent creates on several nodes). ErrExists when the name
+	// is taken among the owner's sessions that have not ended.
+	CreateSession(ctx context.Context, s Session, maxPerOwner int) error
 	GetSession(ctx context.Context, id string) (Session, error)
 	ListSessions(ctx context.Context, f SessionFilter) ([]Session, error)
-	// UpdateSession writes the mutable fields (state, node, last input,
-	// end, apps) fenced by s.Epoch.
+	// UpdateSession writes the mutable fields (state, last input, end,
+	// apps, attachments) fenced by s.Epoch: ErrLeaseLost when the epoch
+	// moved. Node is not written: AcquireLease sets it.
 	UpdateSession(ctx context.Context, s Session) error
-	// TakeSession bumps the epoch and names node as the owner; it returns
-	// the new epoch. Later writes carrying an older epoch fail.
-	TakeSession(ctx context.Context, id, node string) (int64, error)
 	// AppendEvent adds e to its session's history; ErrNotFound when the
 	// session does not exist (ended by DeleteUser meanwhile): no orphan rows.
 	AppendEvent(ctx context.Context, e Event) error
@@ -101,5 +109,6 @@ type Store interface {
 	Audit
 	Chat
 	Logins
+	Cluster
 	io.Closer
 }

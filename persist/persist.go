@@ -30,6 +30,11 @@ type User struct {
 	Keys         []string // authorized_keys lines, normalised
 	PasswordHash string   // argon2id PHC string, empty for none
 	CreatedAt    time.Time
+	// LoginGen is the user's login generation (SPEC §10): sealed web login
+	// cookies carry it and stop working once it moves on ("sign out
+	// everywhere" adds one). It only grows: UpdateUser keeps the larger of
+	// the stored and the given value, so a stale read cannot undo a bump.
+	LoginGen int64
 }
 
 // Session states (SPEC §2).
@@ -55,6 +60,20 @@ type Session struct {
 	DetachedAt  time.Time // when the last client left; zero while attached
 	Epoch       int64     // fencing token: bumped by every owner that takes the session
 	Apps        []App     // summary of the last snapshot, for listings of sessions not in memory
+	// Attachments are the live clients, written by the owner on every
+	// attach and detach so that any node can list them (SPEC §6).
+	Attachments []Attachment
+}
+
+// Attachment is one live client of a session as listings show it (SPEC §1,
+// §3 `sessions list --json` clients).
+type Attachment struct {
+	Transport  string    `json:"transport"`
+	RemoteAddr string    `json:"remote_addr"`
+	Term       string    `json:"term"`
+	Width      int       `json:"width"`
+	Height     int       `json:"height"`
+	Since      time.Time `json:"since"`
 }
 
 // App is a listing summary of one workspace tab.

@@ -49,10 +49,7 @@ func (m *Manager) presence(ctx context.Context) ([]tui.Presence, error) {
 	m.mu.Unlock()
 	now := m.clock.Now()
 	byUser := map[string]*tui.Presence{}
-	for _, s := range live {
-		s.mu.Lock()
-		owner, attached, idle := s.rec.Owner, len(s.clients) > 0, now.Sub(s.rec.LastInputAt)
-		s.mu.Unlock()
+	add := func(owner string, attached bool, idle time.Duration) {
 		p := byUser[owner]
 		if p == nil {
 			p = &tui.Presence{User: owner, Idle: idle}
@@ -63,6 +60,27 @@ func (m *Manager) presence(ctx context.Context) ([]tui.Presence, error) {
 			p.Attached++
 		}
 		p.Idle = min(p.Idle, idle)
+	}
+	mine := make(map[string]bool, len(live))
+	for _, s := range live {
+		s.mu.Lock()
+		id, owner, attached, idle := s.rec.ID, s.rec.Owner, len(s.clients) > 0, now.Sub(s.rec.LastInputAt)
+		s.mu.Unlock()
+		mine[id] = true
+		add(owner, attached, idle)
+	}
+	// Sessions other nodes run, as their owners last wrote them (SPEC §6:
+	// Who crosses nodes).
+	for _, state := range []string{persist.StateAttached, persist.StateDetached} {
+		recs, err := m.store.ListSessions(ctx, persist.SessionFilter{State: state})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if !mine[r.ID] && r.Node != m.node {
+				add(r.Owner, len(r.Attachments) > 0, now.Sub(r.LastInputAt))
+			}
+		}
 	}
 	out := make([]tui.Presence, 0, len(byUser))
 	for _, p := range byUser {
@@ -94,7 +112,8 @@ func (c userChat) Post(ctx context.Context, room, text string) error {
 	if err != nil {
 		return err
 	}
-	c.m.chat.publish(tui.ChatMsg{Seq: msg.Seq, Room: msg.Room, User: msg.User, Text: msg.Text, At: msg.At})
+	// Delivered by the relay, here as on every other node (chatrelay.go).
+	c.m.chatPosted(ctx, msg.Seq)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -38,21 +39,36 @@ type User struct {
 
 // Manager keeps the live sessions of this node.
 type Manager struct {
-	store  Store
-	clock  Clock
-	policy Policy
-	node   string
-	reg    *tui.Registry
-	log    *slog.Logger
-	obs    Observer
+	store   Store
+	clock   Clock
+	policy  Policy
+	node    string
+	reg     *tui.Registry
+	log     *slog.Logger
+	obs     Observer
+	owner   persist.Owner // node id + this boot's id: the lease owner (ownership.go)
+	addr    string        // what the node listens on, for its node record
+	started time.Time
+	onDrain func()    // asked to drain by another node (nodes drain)
+	forward Forwarder // nil: no cluster link
+	// onSnapshot is told every generation written (Config.OnSnapshot).
+	onSnapshot func(Saved)
 
-	// mu guards live, loading and closed. It is never held while taking a
+	released  broadcast // fired when a lease this node waits for may be free
+	storeDown bool      // renewals failing; only renewLoop's goroutine touches it
+	draining  atomic.Bool
+
+	// mu guards live, loading, gen and closed. It is never held while taking a
 	// Session's locks or doing store I/O: callers copy m.live and unlock
 	// first (see Session for the session locks' order).
 	mu      sync.Mutex
 	live    map[string]*Session
 	loading map[string]chan struct{} // single-flight wake-ups
+	gen     uint64                   // bumped per session entering live; Session.gen
 	closed  bool
+
+	stopListen context.CancelFunc // ends the Notifier subscriptions (Start)
+	relay      chatRelay          // chat from other nodes (chatrelay.go)
 
 	chat chatHub // its mu guards its queue; taken alone, never with a Session lock
 	// input is the node's input budget, shared by every connection's key
@@ -73,6 +89,37 @@ type Config struct {
 	Log      *slog.Logger
 	// Metrics is told frame latencies (SPEC §11); nil: nobody.
 	Metrics Observer
+	// Boot is this start's boot id (SPEC §6); empty draws one.
+	Boot string
+	// Addr says what the node listens on, for `nodes list`.
+	Addr string
+	// OnDrain is called (on its own goroutine) when another node asks this
+	// one to drain (`termhost nodes drain ID`); nil ignores the request.
+	OnDrain func()
+	// Forwarder carries `attach --shared` clients to the node that runs
+	// the session (SPEC §6); nil: a shared attach takes the session over
+	// by hand-off instead.
+	Forwarder Forwarder
+	// OnSnapshot, when set, is called after each snapshot generation a
+	// session writes (SPEC §10: the web transport seals it into a
+	// workspace ticket for the session's web clients). It runs on the
+	// writing goroutine with no lock held and must not block.
+	OnSnapshot func(Saved)
+}
+
+// Saved is one snapshot generation just written (Config.OnSnapshot).
+// Data is the workspace payload before persist.Seal, as tui.Restore reads
+// it; the callee must not modify it.
+type Saved struct {
+	SessionID, Owner, Name string
+	Gen                    int64
+	Data                   []byte
+}
+
+// Forwarder connects a client of this node to a session another node
+// runs, as one more client there, until either side ends (cluster.Link).
+type Forwarder interface {
+	Forward(ctx context.Context, node string, conn Conn, info ClientInfo, u User, sessionID string) error
 }
 
 // NewManager returns a manager; call Start to run its policy sweeper.
@@ -89,36 +136,90 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Policy.FlushDelay <= 0 {
 		cfg.Policy.FlushDelay = 100 * time.Millisecond
 	}
+	if cfg.Policy.LeaseTTL <= 0 {
+		cfg.Policy.LeaseTTL = DefaultLeaseTTL
+	}
+	if cfg.Boot == "" {
+		cfg.Boot = newBoot()
+	}
 	return &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy, node: cfg.Node, reg: cfg.Registry, log: cfg.Log, obs: cfg.Metrics,
+		owner: persist.Owner{Node: cfg.Node, Boot: cfg.Boot}, addr: cfg.Addr, started: time.Now(), onDrain: cfg.OnDrain, forward: cfg.Forwarder, onSnapshot: cfg.OnSnapshot,
 		live: map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{}),
-		chat: chatHub{wake: make(chan struct{}, 1)}}
+		chat: chatHub{wake: make(chan struct{}, 1)}, relay: chatRelay{delivered: map[int64]bool{}}}
 }
 
-// Start recovers sessions this node owned before a restart (they become
-// hibernated: their last snapshot is in the store) and starts the sweeper.
+// Start recovers the sessions an earlier boot of this node ran (they
+// become hibernated: their last snapshot is in the store), announces the
+// node, and starts the sweeper, the lease renewer and the chat relay.
 func (m *Manager) Start(ctx context.Context) error {
 	recs, err := m.store.ListSessions(ctx, persist.SessionFilter{})
 	if err != nil {
 		return fmt.Errorf("recover sessions: %w", err)
 	}
-	now := m.clock.Now()
 	for _, r := range recs {
 		if r.Node != m.node || (r.State != persist.StateAttached && r.State != persist.StateDetached) {
 			continue
 		}
-		r.State = persist.StateHibernated
-		if r.DetachedAt.IsZero() {
-			r.DetachedAt = now
-		}
-		if err := m.store.UpdateSession(ctx, r); err != nil {
-			m.log.Error("recover session", "session", r.ID, "err", err)
-			continue
-		}
-		m.event(r.ID, "hibernated", "system", "", "server restarted")
+		logErr(m.log, "recover session", m.retire(ctx, r, "server restarted"), "session", r.ID)
 	}
-	m.wg.Add(2)
+	// Listen before the first renewal, so no request posted after it is
+	// missed for longer than a poll.
+	lctx, cancel := context.WithCancel(context.Background())
+	wakeups, err := m.store.Listen(lctx, persist.NodeChannel(m.node))
+	if err != nil {
+		cancel()
+		return fmt.Errorf("listen for requests: %w", err)
+	}
+	chat, err := m.store.Listen(lctx, persist.ChatChannel)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("listen for chat: %w", err)
+	}
+	m.stopListen = cancel
+	if err := m.relay.start(ctx, m); err != nil {
+		cancel()
+		return err
+	}
+	m.wg.Add(4)
 	go m.sweepLoop()
 	go m.chatLoop()
+	go m.renewLoop(wakeups)
+	go m.relayLoop(chat)
+	return nil
+}
+
+// retire marks a session that no process runs (an earlier boot of this
+// node, or a dead node) hibernated: its lease is taken, the record written
+// and the lease released, so exactly one node does it.
+func (m *Manager) retire(ctx context.Context, r persist.Session, why string) error {
+	l, err := m.store.AcquireLease(ctx, r.ID, m.owner, m.policy.LeaseTTL)
+	if errors.Is(err, persist.ErrLeaseHeld) && l.Owner.Node == m.node && l.Owner.Boot != m.owner.Boot {
+		if err := m.store.ReleaseLease(ctx, r.ID, persist.Fence{Node: m.node, Epoch: l.Epoch}); err != nil && !errors.Is(err, persist.ErrLeaseLost) {
+			return err
+		}
+		l, err = m.store.AcquireLease(ctx, r.ID, m.owner, m.policy.LeaseTTL)
+	}
+	if err != nil {
+		return err
+	}
+	if r, err = m.store.GetSession(ctx, r.ID); err != nil {
+		return err
+	}
+	if r.State != persist.StateAttached && r.State != persist.StateDetached {
+		m.release(ctx, persist.Session{ID: r.ID, Epoch: l.Epoch}, "")
+		return nil // someone else retired or ended it first
+	}
+	r.Epoch = l.Epoch
+	r.State = persist.StateHibernated
+	r.Attachments = nil
+	if r.DetachedAt.IsZero() {
+		r.DetachedAt = m.clock.Now()
+	}
+	if err := m.store.UpdateSession(ctx, r); err != nil {
+		return err
+	}
+	m.release(ctx, r, "")
+	m.event(r.ID, "hibernated", "system", "", why)
 	return nil
 }
 
@@ -158,6 +259,9 @@ func (m *Manager) Shutdown(ctx context.Context, reason string) {
 	for _, s := range live {
 		m.hibernate(ctx, s, reason)
 	}
+	if m.stopListen != nil {
+		m.stopListen()
+	}
 }
 
 // wakeTimeout bounds the store calls that create or wake a session (the
@@ -183,6 +287,8 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 	if err != nil {
 		return nil, err
 	}
+	// A quick refusal here; the store's own check (CreateSession's cap)
+	// is the one that holds under concurrent creates on several nodes.
 	if m.policy.MaxSessionsPerUser > 0 && len(mine) >= m.policy.MaxSessionsPerUser {
 		return nil, fmt.Errorf("%w: %s has %d (limit %d)", ErrTooMany, u.Name, len(mine), m.policy.MaxSessionsPerUser)
 	}
@@ -213,12 +319,22 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 	}
 	ws.SessionName = name
 	rec.Apps = appsOf(ws)
-	if err := m.store.CreateSession(ctx, rec); err != nil {
+	if err := m.store.CreateSession(ctx, rec, m.policy.MaxSessionsPerUser); err != nil {
+		if errors.Is(err, persist.ErrLimit) {
+			return nil, fmt.Errorf("%w: %s (limit %d): %w", ErrTooMany, u.Name, m.policy.MaxSessionsPerUser, err)
+		}
 		return nil, fmt.Errorf("create session %q: %w", name, err)
 	}
+	l, err := m.store.AcquireLease(ctx, rec.ID, m.owner, m.policy.LeaseTTL)
+	if err != nil {
+		return nil, fmt.Errorf("create session %q: lease: %w", name, err)
+	}
+	rec.Epoch = l.Epoch
 	s.rec, s.ws = rec, ws
 	s.ready()
 	m.mu.Lock()
+	m.gen++
+	s.gen = m.gen
 	m.live[rec.ID] = s
 	m.mu.Unlock()
 	m.event(rec.ID, "created", u.Name, "", name)
@@ -258,7 +374,7 @@ func nextName(existing []persist.Session) string {
 
 // wake returns the live session for rec, restoring it from its snapshot
 // when it is hibernated (or owned by this node before a restart).
-func (m *Manager) wake(ctx context.Context, id string, u User) (*Session, error) {
+func (m *Manager) wake(ctx context.Context, id string, u User, remote string) (*Session, error) {
 	for {
 		m.mu.Lock()
 		if m.closed {
@@ -277,10 +393,12 @@ func (m *Manager) wake(ctx context.Context, id string, u User) (*Session, error)
 		ch := make(chan struct{})
 		m.loading[id] = ch
 		m.mu.Unlock()
-		s, err := m.load(ctx, id, u)
+		s, err := m.load(ctx, id, u, remote)
 		m.mu.Lock()
 		delete(m.loading, id)
 		if err == nil {
+			m.gen++
+			s.gen = m.gen
 			m.live[id] = s
 		}
 		close(ch)
@@ -289,7 +407,7 @@ func (m *Manager) wake(ctx context.Context, id string, u User) (*Session, error)
 	}
 }
 
-func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error) {
+func (m *Manager) load(ctx context.Context, id string, u User, remote string) (*Session, error) {
 	ctx, cancel := context.WithTimeout(ctx, wakeTimeout)
 	defer cancel()
 	rec, err := m.store.GetSession(ctx, id)
@@ -299,11 +417,20 @@ func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error)
 	if rec.State == persist.StateEnded {
 		return nil, fmt.Errorf("session %s: %w", rec.Name, ErrNoSession)
 	}
-	epoch, err := m.store.TakeSession(ctx, id, m.node)
+	l, err := m.acquire(ctx, id, u.Name, remote)
 	if err != nil {
 		return nil, err
 	}
-	rec.Epoch, rec.Node = epoch, m.node
+	// Read again under the lease: the last owner wrote its final state.
+	if rec, err = m.store.GetSession(ctx, id); err != nil {
+		m.release(ctx, persist.Session{ID: id, Epoch: l.Epoch}, "")
+		return nil, err
+	}
+	if rec.State == persist.StateEnded {
+		m.release(ctx, persist.Session{ID: id, Epoch: l.Epoch}, "")
+		return nil, fmt.Errorf("session %s: %w", rec.Name, ErrNoSession)
+	}
+	rec.Epoch, rec.Node = l.Epoch, m.node
 	s := &Session{m: m} // as in Create: the apps' commands wait for ready
 	env := m.env(u, id, s.run)
 	ws, err := m.loadWorkspace(ctx, rec, env)
@@ -328,7 +455,22 @@ func (m *Manager) load(ctx context.Context, id string, u User) (*Session, error)
 // Results of commands in flight (a save's new version) are taken first, for
 // at most tui.StoreTimeout, so the last snapshot agrees with the store.
 func (m *Manager) hibernate(ctx context.Context, s *Session, reason string) {
-	s.detachAll(reason, "system", "shutdown")
+	m.hibernateAs(ctx, s, reason, "shutdown", "")
+}
+
+// hibernateAs is hibernate with the clients' detach kind ("shutdown",
+// "handoff") and, for a hand-off, the node to wake once the lease is free.
+// The lease is released after the last write; a session whose lease was
+// lost meanwhile writes nothing (its fenced writes fail).
+func (m *Manager) hibernateAs(ctx context.Context, s *Session, reason, kind, to string) {
+	s.mu.Lock()
+	if s.gone || s.leaving { // a second hand-off request, or ended meanwhile
+		s.mu.Unlock()
+		return
+	}
+	s.leaving = true // no client joins while it leaves
+	s.mu.Unlock()
+	s.detachAll(reason, "system", kind)
 	wctx, cancel := context.WithTimeout(ctx, tui.StoreTimeout)
 	s.waitCommands(wctx)
 	cancel()
@@ -342,13 +484,26 @@ func (m *Manager) hibernate(ctx context.Context, s *Session, reason string) {
 	s.mu.Unlock()
 	fctx, cancel := context.WithTimeout(ctx, flushTimeout)
 	defer cancel()
-	if err := s.flush(fctx); err != nil {
+	err := s.flush(fctx)
+	if err != nil {
 		m.log.Error("hibernate: flush failed", "session", s.rec.ID, "err", err)
 	}
 	m.mu.Lock()
-	delete(m.live, s.rec.ID)
+	if m.live[s.rec.ID] == s {
+		delete(m.live, s.rec.ID)
+	}
 	m.mu.Unlock()
-	m.event(s.rec.ID, "hibernated", "system", "", reason)
+	rec := s.currentRecord()
+	if kind == "handoff" {
+		m.event(rec.ID, "handoff", "system", "", "to node "+to)
+	} else {
+		m.event(rec.ID, "hibernated", "system", "", reason)
+	}
+	if err == nil || !errors.Is(err, persist.ErrLeaseLost) {
+		// After a failed flush the store keeps the previous generation; the
+		// next owner loads that. Keeping the lease would only delay it.
+		m.release(fctx, rec, to)
+	}
 }
 
 // end finishes a session: its final workspace becomes the owner's last
@@ -396,35 +551,51 @@ func (m *Manager) end(ctx context.Context, s *Session, reason, actor, remote str
 	}
 	s.record("ended", actor, remote, reason)
 	m.mu.Lock()
-	delete(m.live, rec.ID)
+	if m.live[rec.ID] == s {
+		delete(m.live, rec.ID)
+	}
 	m.mu.Unlock()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	m.release(rctx, rec, "")
+	cancel()
 }
 
-// endRecord ends a session that is not in memory.
+// endRecord ends a session. A live one here is ended in memory; one that
+// no node runs is ended in the store under its lease, so that of several
+// nodes sweeping at once exactly one ends it (SPEC §6). It returns
+// persist.ErrLeaseHeld when another node runs the session.
 func (m *Manager) endRecord(ctx context.Context, rec persist.Session, reason, actor string) error {
 	if s := m.liveSession(rec.ID); s != nil {
 		m.end(ctx, s, reason, actor, "")
 		return nil
 	}
-	// Its last snapshot becomes the owner's last workspace.
-	if snaps, err := m.store.Snapshots(ctx, rec.ID); err == nil {
+	id := rec.ID
+	l, err := m.store.AcquireLease(ctx, id, m.owner, m.policy.LeaseTTL)
+	if err != nil {
+		return err
+	}
+	cur, err := m.store.GetSession(ctx, id)
+	if err != nil || cur.State == persist.StateEnded {
+		m.release(ctx, persist.Session{ID: id, Epoch: l.Epoch}, "")
+		return err // ended meanwhile by another node: nothing to do
+	}
+	// Its last readable snapshot becomes the owner's last workspace.
+	if snaps, err := m.store.Snapshots(ctx, id); err == nil {
 		for _, snap := range snaps {
 			if _, err := persist.Open(snap.Data); err == nil {
-				logErr(m.log, "end: save last workspace", m.store.PutLastWorkspace(ctx, rec.Owner, snap.Data), "session", rec.ID)
+				logErr(m.log, "end: save last workspace", m.store.PutLastWorkspace(ctx, cur.Owner, snap.Data), "session", id)
 				break
 			}
 		}
 	}
-	epoch, err := m.store.TakeSession(ctx, rec.ID, m.node)
-	if err != nil {
+	cur.Epoch = l.Epoch
+	cur.State, cur.EndReason, cur.EndedAt = persist.StateEnded, reason, m.clock.Now()
+	cur.Attachments = nil
+	if err := m.store.UpdateSession(ctx, cur); err != nil {
 		return err
 	}
-	rec.Epoch = epoch
-	rec.State, rec.EndReason, rec.EndedAt = persist.StateEnded, reason, m.clock.Now()
-	if err := m.store.UpdateSession(ctx, rec); err != nil {
-		return err
-	}
-	m.event(rec.ID, "ended", actor, "", reason)
+	m.release(ctx, cur, "")
+	m.event(id, "ended", actor, "", reason)
 	return nil
 }
 

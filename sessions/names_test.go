@@ -58,7 +58,7 @@ func TestStoredBadNamePrintsEscaped(t *testing.T) {
 	now := e.clock.Now()
 	rec := persist.Session{ID: "s0000000000000000000bad", Owner: alice.Name, Name: "\x1b[2J\x1b]0;x\a\u202e",
 		State: persist.StateDetached, Node: "n1", CreatedAt: now, LastInputAt: now, DetachedAt: now, Epoch: 1}
-	if err := e.store.CreateSession(context.Background(), rec); err != nil {
+	if err := e.store.CreateSession(context.Background(), rec, 0); err != nil {
 		t.Fatal(err)
 	}
 	infos, err := e.mgr.List(context.Background(), "", "")

@@ -11,11 +11,20 @@ type Observer interface {
 	// login); otherwise d is the time since the input that caused the
 	// frame was read (key→echo inside the server).
 	FrameFlushed(d time.Duration, first bool)
+	// LeaseRenewed reports one batched renewal of the node's leases.
+	LeaseRenewed(ok bool)
+	// LeaseLost reports a live session stopped because its lease moved.
+	LeaseLost()
+	// HandedOff reports a session handed to another node.
+	HandedOff()
 }
 
 type noObserver struct{}
 
 func (noObserver) FrameFlushed(time.Duration, bool) {}
+func (noObserver) LeaseRenewed(bool)                {}
+func (noObserver) LeaseLost()                       {}
+func (noObserver) HandedOff()                       {}
 
 // latency follows one client's frames from cause to write. Guarded by the
 // client's outbox mu.

@@ -26,7 +26,7 @@ func (m *Manager) List(ctx context.Context, owner, state string) ([]Info, error)
 			}
 			continue
 		}
-		out = append(out, Info{Session: r})
+		out = append(out, stored(r))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, nil
@@ -87,7 +87,7 @@ func (m *Manager) Show(ctx context.Context, id string) (Info, []persist.Event, e
 	if err != nil {
 		return Info{}, nil, err
 	}
-	in := Info{Session: rec}
+	in := stored(rec)
 	if s := m.liveSession(id); s != nil {
 		in = s.info()
 	}
@@ -95,7 +95,8 @@ func (m *Manager) Show(ctx context.Context, id string) (Info, []persist.Event, e
 	return in, events, err
 }
 
-// Kill ends a session, live or hibernated.
+// Kill ends a session, live or hibernated, on this node or another
+// (SPEC §6: admin verbs work from any node on any session).
 func (m *Manager) Kill(ctx context.Context, id, actor string) error {
 	rec, err := m.store.GetSession(ctx, id)
 	if err != nil {
@@ -104,17 +105,35 @@ func (m *Manager) Kill(ctx context.Context, id, actor string) error {
 	if rec.State == persist.StateEnded {
 		return fmt.Errorf("session %s already ended: %w", rec.Name, ErrNoSession)
 	}
-	return m.endRecord(ctx, rec, "killed by "+actor, actor)
+	if node, err := m.remoteOwner(ctx, id); err != nil {
+		return err
+	} else if node != "" {
+		return m.askAndWait(ctx, persist.Request{Node: node, Kind: persist.RequestKill, SessionID: id, Actor: actor},
+			func(r persist.Session) bool { return r.State == persist.StateEnded })
+	}
+	err = m.endRecord(ctx, rec, "killed by "+actor, actor)
+	if errors.Is(err, persist.ErrLeaseHeld) {
+		// It woke on another node meanwhile: ask that one.
+		return m.Kill(ctx, id, actor)
+	}
+	return err
 }
 
 // Detach disconnects a session's clients and keeps the session.
 func (m *Manager) Detach(ctx context.Context, id, actor string) (int, error) {
 	s := m.liveSession(id)
 	if s == nil {
-		if _, err := m.store.GetSession(ctx, id); err != nil {
+		rec, err := m.store.GetSession(ctx, id)
+		if err != nil {
 			return 0, err
 		}
-		return 0, nil
+		node, err := m.remoteOwner(ctx, id)
+		if err != nil || node == "" {
+			return 0, err
+		}
+		n := len(rec.Attachments)
+		return n, m.askAndWait(ctx, persist.Request{Node: node, Kind: persist.RequestDetach, SessionID: id, Actor: actor},
+			func(r persist.Session) bool { return len(r.Attachments) == 0 })
 	}
 	return s.detachAll(fmt.Sprintf("[detached by %s]", actor), actor, "admin"), nil
 }
@@ -122,23 +141,32 @@ func (m *Manager) Detach(ctx context.Context, id, actor string) (int, error) {
 // Message shows text in the status bar of a live session (or all of them
 // when id is ""). It returns how many sessions got it.
 func (m *Manager) Message(ctx context.Context, id, actor, text string) (int, error) {
-	m.mu.Lock()
-	var targets []*Session
-	for sid, s := range m.live {
-		if id == "" || sid == id {
-			targets = append(targets, s)
+	if id == "" {
+		// Every node's sessions: this one's here, the others' by request.
+		n := m.messageLocal("", actor, text)
+		nodes, err := m.store.ListNodes(ctx)
+		if err != nil {
+			return n, err
 		}
+		for _, node := range nodes {
+			if node.ID != m.node && m.nodeAlive(node) {
+				logErr(m.log, "message: ask node", m.request(ctx, persist.Request{Node: node.ID, Kind: persist.RequestMessage, Actor: actor, Detail: text}), "node", node.ID)
+			}
+		}
+		return n, nil
 	}
-	m.mu.Unlock()
-	if id != "" && len(targets) == 0 {
-		if _, err := m.store.GetSession(ctx, id); err != nil {
+	if s := m.liveSession(id); s == nil {
+		if node, err := m.remoteOwner(ctx, id); err != nil {
 			return 0, err
+		} else if node != "" {
+			return 1, m.request(ctx, persist.Request{Node: node, Kind: persist.RequestMessage, SessionID: id, Actor: actor, Detail: text})
 		}
-		return 0, errors.New("session is not live; the message was not delivered")
 	}
-	for _, s := range targets {
-		s.message("message from " + actor + ": " + text)
-		m.event(s.rec.ID, "message", actor, "", text)
+	if n := m.messageLocal(id, actor, text); n > 0 {
+		return n, nil
 	}
-	return len(targets), nil
+	if _, err := m.store.GetSession(ctx, id); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("session is not live; the message was not delivered")
 }

@@ -131,7 +131,7 @@ func TestFind(t *testing.T) {
 		{ID: "zyxwvuaaaaaaaaaaaaaaaaaaaa", Owner: "bob", Name: "work"},
 	} {
 		r.State, r.Node, r.CreatedAt, r.LastInputAt, r.DetachedAt = persist.StateHibernated, "n1", now, now, now
-		if err := e.store.CreateSession(ctx, r); err != nil {
+		if err := e.store.CreateSession(ctx, r, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

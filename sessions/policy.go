@@ -15,6 +15,10 @@ type Policy struct {
 	MaxSessionsPerUser int
 	// MaxClients caps attachments per session.
 	MaxClients int
+	// LeaseTTL is how long a session's lease lasts unrenewed (SPEC §6
+	// lease_ttl): a dead node's sessions can be taken this long after its
+	// last renewal. Renewals run every LeaseTTL/3.
+	LeaseTTL time.Duration
 }
 
 // DefaultPolicy returns SPEC §2's defaults.
@@ -26,6 +30,7 @@ func DefaultPolicy() Policy {
 		FlushDelay:         100 * time.Millisecond,
 		MaxSessionsPerUser: 20,
 		MaxClients:         8,
+		LeaseTTL:           DefaultLeaseTTL,
 	}
 }
 

@@ -23,6 +23,14 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 	if len(args) > 0 {
 		verb, rest = args[0], args[1:]
 	}
+	if verb == "attach" || verb == "a" {
+		if target, shared, err := attachArgs(rest); err == nil && shared && target != "" {
+			if node, id := m.sharedElsewhere(ctx, u, target); node != "" {
+				m.log.Info("forwarding a shared attach", "session", id, "owner", node, "user", u.Name, "remote", info.Remote)
+				return m.forward.Forward(ctx, node, conn, info, u, id)
+			}
+		}
+	}
 	var s *Session
 	var shared bool
 	var err error
@@ -103,7 +111,7 @@ func (m *Manager) attachTarget(ctx context.Context, c *Client, u User, ref strin
 	if err != nil {
 		return nil, err
 	}
-	return m.wake(ctx, rec.ID, u)
+	return m.wake(ctx, rec.ID, u, c.info.Remote)
 }
 
 // defaultSession attaches the only session, asks when there are several,
@@ -117,7 +125,7 @@ func (m *Manager) defaultSession(ctx context.Context, c *Client, u User) (*Sessi
 	case 0:
 		return m.Create(ctx, u, "")
 	case 1:
-		return m.wake(ctx, recs[0].ID, u)
+		return m.wake(ctx, recs[0].ID, u, c.info.Remote)
 	}
 	id, err := m.pick(ctx, c, u)
 	if err != nil || id == "" {
@@ -126,7 +134,7 @@ func (m *Manager) defaultSession(ctx context.Context, c *Client, u User) (*Sessi
 	if id == "new" {
 		return m.Create(ctx, u, "")
 	}
-	return m.wake(ctx, id, u)
+	return m.wake(ctx, id, u, c.info.Remote)
 }
 
 // pick shows the session picker and returns a session id, "new", or "".

@@ -36,7 +36,8 @@ import (
 // defer or runs that code inside contain (renderLocked, snapshotLocked), so
 // a panic leaves no lock held.
 type Session struct {
-	m *Manager
+	m   *Manager
+	gen uint64 // when it entered the registry (Manager.gen); guarded by Manager.mu
 
 	// mu guards the fields below up to flushMu, the workspace and the
 	// clients' render state (Client.width, height, renderer, ...).
@@ -48,6 +49,7 @@ type Session struct {
 	dirty     bool
 	flushing  Timer
 	gone      bool // ended or hibernated: no longer accepts clients
+	leaving   bool // being hibernated or handed off: accepts no new client, still takes results
 	lastSaved []byte
 	retry     saveRetry // failing background writes (snapshot.go)
 
@@ -81,6 +83,12 @@ func (s *Session) currentRecord() persist.Session {
 	rec := s.rec
 	if s.ws != nil {
 		rec.Apps = appsOf(s.ws)
+	}
+	// Listings on other nodes read the clients from the record (SPEC §6).
+	rec.Attachments = nil
+	for _, c := range s.clients {
+		rec.Attachments = append(rec.Attachments, persist.Attachment{Transport: c.info.Transport, RemoteAddr: c.info.Remote,
+			Term: c.info.Term, Width: c.width, Height: c.height, Since: c.since})
 	}
 	return rec
 }
@@ -221,7 +229,7 @@ func (s *Session) attach(c *Client, shared bool) error {
 func (s *Session) join(c *Client, shared bool) (evicted []*Client, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gone {
+	if s.gone || s.leaving {
 		return nil, errGone
 	}
 	if !shared {

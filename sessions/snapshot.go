@@ -100,7 +100,8 @@ func (s *Session) flush(ctx context.Context) error {
 		return fmt.Errorf("snapshot session %s: %w", rec.ID, err)
 	}
 	if !same {
-		if _, err := s.m.store.PutSnapshot(ctx, rec.ID, persist.Fence{Node: s.m.node, Epoch: rec.Epoch}, persist.Seal(data)); err != nil {
+		gen, err := s.m.store.PutSnapshot(ctx, rec.ID, persist.Fence{Node: s.m.node, Epoch: rec.Epoch}, persist.Seal(data))
+		if err != nil {
 			s.mu.Lock()
 			s.dirty = true
 			s.retryLocked(err)
@@ -111,6 +112,9 @@ func (s *Session) flush(ctx context.Context) error {
 		s.lastSaved = data
 		s.savedLocked()
 		s.mu.Unlock()
+		if s.m.onSnapshot != nil {
+			s.m.onSnapshot(Saved{SessionID: rec.ID, Owner: rec.Owner, Name: rec.Name, Gen: gen, Data: data})
+		}
 	}
 	s.record("", "", "", "")
 	return nil

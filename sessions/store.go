@@ -16,6 +16,10 @@ type Store interface {
 	persist.Documents
 	persist.Audit
 	persist.Chat
+	persist.Leases
+	persist.Nodes
+	persist.Requests
+	persist.Notifier
 }
 
 // userDocs scopes the document store to one user for the apps.

@@ -21,6 +21,7 @@ type heldStore struct {
 	mu      sync.Mutex
 	gate    chan struct{} // nil: open
 	waiting atomic.Int32  // calls held now
+	loaded  atomic.Int32  // ChatHistory calls answered
 }
 
 // shut holds calls from now on; open lets them through; both idempotent.
@@ -104,6 +105,7 @@ func (g *heldStore) ChatHistory(ctx context.Context, room string, before int64, 
 	if err := g.pass(ctx); err != nil {
 		return nil, err
 	}
+	defer g.loaded.Add(1)
 	return g.Store.ChatHistory(ctx, room, before, limit)
 }
 
@@ -159,6 +161,9 @@ func TestStoreCallsDoNotHoldTheSession(t *testing.T) {
 			c := e.attach()
 			c.send(tc.open + tc.typed)
 			c.waitFor(tc.typed)
+			if tc.open != "" { // a chat tab loads its room's history first
+				waitFor(t, "the room's history", func() bool { return g.loaded.Load() > 0 })
+			}
 
 			g.shut()
 			c.send(tc.call)

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,6 +24,44 @@ func (m *Manager) Sweep(ctx context.Context) {
 		m.sweepLive(ctx, s, now)
 	}
 	m.sweepHibernated(ctx, now)
+	m.sweepOrphans(ctx)
+}
+
+// sweepOrphans retires sessions that are attached or detached in the
+// store but that no node runs: their owner died (kill -9, a lost machine)
+// and its lease expired. Each is taken by lease, so exactly one node marks
+// it hibernated; until then an attach takes it just as well.
+func (m *Manager) sweepOrphans(ctx context.Context) {
+	nodes, err := m.store.ListNodes(ctx)
+	if err != nil {
+		m.log.Error("sweep: list nodes", "err", err)
+		return
+	}
+	alive := map[string]bool{m.node: true} // this node's own are in m.live or being woken
+	for _, n := range nodes {
+		if m.nodeAlive(n) && !n.Draining {
+			alive[n.ID] = true
+		}
+	}
+	for _, state := range []string{persist.StateAttached, persist.StateDetached} {
+		recs, err := m.store.ListSessions(ctx, persist.SessionFilter{State: state})
+		if err != nil {
+			m.log.Error("sweep: list live sessions", "err", err)
+			return
+		}
+		for _, r := range recs {
+			if alive[r.Node] {
+				continue // only sessions of nodes that stopped heartbeating are looked at
+			}
+			l, err := m.store.GetLease(ctx, r.ID)
+			if err != nil || (!l.Owner.IsZero() && time.Now().Before(l.Expires)) {
+				continue // gone, or run by a live owner
+			}
+			if err := m.retire(ctx, r, "its node stopped renewing"); err != nil && !errors.Is(err, persist.ErrLeaseHeld) {
+				m.log.Error("sweep: retire an orphaned session", "session", r.ID, "err", err)
+			}
+		}
+	}
 }
 
 func (m *Manager) sweepLive(ctx context.Context, s *Session, now time.Time) {
@@ -43,10 +82,10 @@ func (m *Manager) sweepLive(ctx context.Context, s *Session, now time.Time) {
 }
 
 // sweepHibernated ends hibernated sessions past their TTL or age, in the
-// whole store: every node's, not only this one's, since a hibernated
-// session has no owner until it wakes. With one node per store (SQLite)
-// that is the same thing; cluster mode must make each due action one
-// node's (SPEC §6), by owner or by lease.
+// whole store, since a hibernated session has no owner until it wakes.
+// Every node sweeps; endRecord takes each session's lease first, so each
+// due action is one node's (SPEC §6) and the others skip it
+// (persist.ErrLeaseHeld).
 func (m *Manager) sweepHibernated(ctx context.Context, now time.Time) {
 	p := m.policy
 	if p.DetachedTTL <= 0 && p.MaxSessionAge <= 0 {
@@ -85,7 +124,9 @@ func (m *Manager) sweepHibernated(ctx context.Context, now time.Time) {
 		default:
 			continue
 		}
-		logErr(m.log, "sweep: end session", m.endRecord(ctx, r, reason, "system"), "session", r.ID)
+		if err := m.endRecord(ctx, r, reason, "system"); err != nil && !errors.Is(err, persist.ErrLeaseHeld) {
+			m.log.Error("sweep: end session", "session", r.ID, "err", err)
+		}
 	}
 }
 

@@ -30,7 +30,7 @@ func TestSweepHibernatedWholeStore(t *testing.T) {
 			now := e.clock.Now()
 			rec := persist.Session{ID: "sweepsession00000000000000", Owner: "alice", Name: "1", State: persist.StateHibernated,
 				Node: tt.node, CreatedAt: now.Add(-3 * time.Hour), LastInputAt: now.Add(-tt.idle), DetachedAt: now.Add(-tt.idle), Epoch: 1}
-			if err := e.store.CreateSession(context.Background(), rec); err != nil {
+			if err := e.store.CreateSession(context.Background(), rec, 0); err != nil {
 				t.Fatal(err)
 			}
 			e.mgr.Sweep(context.Background())

@@ -136,6 +136,9 @@ func newPropWorld(t *testing.T, name string) propWorld {
 		t.Fatal(err)
 	}
 	m := NewManager(Config{Store: store, Clock: propClock{propTime}, Registry: apps.Registry(), Node: "prop"})
+	if err := m.relay.start(ctx, m); err != nil {
+		t.Fatal(err)
+	}
 	return propWorld{store: store, m: m}
 }
 
@@ -146,6 +149,7 @@ func (pw propWorld) step(ws drivenWS, keys []tea.Msg) {
 			break
 		}
 	}
+	pw.m.relayOnce(context.Background()) // chat reaches sessions through the relay
 	pw.m.chat.mu.Lock()
 	queued := pw.m.chat.queue
 	pw.m.chat.queue = nil

@@ -34,7 +34,7 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": c.user.Name, "admin": c.user.Admin, "csrf": csrfFor(c.token),
+	writeJSON(w, http.StatusOK, map[string]any{"user": c.user.Name, "admin": c.user.Admin, "csrf": csrfFor(c.csrfKey),
 		"login_expires_at": c.login.ExpiresAt, "login_idle_until": c.login.IdleUntil})
 }
 

@@ -27,6 +27,7 @@ import (
 	"termhost/internal/testterm"
 	"termhost/persist"
 	"termhost/persist/sqlite"
+	"termhost/seal"
 	"termhost/sessions"
 	"termhost/tui/apps"
 	"termhost/web"
@@ -86,6 +87,7 @@ type env struct {
 	web    *web.Server
 	ts     *httptest.Server
 	log    *testterm.Buffer
+	ring   *seal.Ring // web_login: client only
 }
 
 func newEnv(t *testing.T) *env {
@@ -112,6 +114,7 @@ func newEnv(t *testing.T) *env {
 		},
 		Signup:    true,
 		LoginIdle: time.Hour, LoginMax: 24 * time.Hour, Now: e.clock.Now, Log: log,
+		SealedLogins: e.sealedRing(), // nil unless the test runs in web_login: client (sealedlogin_test.go)
 	})
 	e.ts = httptest.NewServer(e.web)
 	t.Cleanup(func() {

@@ -128,6 +128,9 @@ type caller struct {
 	login  persist.Login
 	token  string
 	bearer bool // token came in Authorization, not a cookie: no CSRF needed
+	// csrfKey is what the login's CSRF token derives from (csrfFor): the
+	// token, or a sealed login's id, which outlives re-sealing.
+	csrfKey string
 }
 
 // authenticate finds the caller's login from the Authorization: Bearer
@@ -159,7 +162,7 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 	if err != nil {
 		return c, err
 	}
-	c.login = l
+	c.login, c.csrfKey = l, s.tokens.csrfKey(c.token, l)
 	c.user = sessions.User{Name: u.Name, Admin: u.Role == persist.RoleAdmin}
 	return c, nil
 }
@@ -198,7 +201,7 @@ func (s *Server) checkCSRF(r *http.Request, c caller) error {
 	if got == "" {
 		got = r.PostFormValue("csrf")
 	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(csrfFor(c.token))) != 1 {
+	if subtle.ConstantTimeCompare([]byte(got), []byte(csrfFor(c.csrfKey))) != 1 {
 		return errBadCSRF
 	}
 	return nil

@@ -76,7 +76,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 func (s *Server) message(w http.ResponseWriter, r *http.Request, status int, c *caller, title, text string) {
 	p := page{Title: title, Error: text}
 	if c != nil {
-		p.User, p.CSRF = &c.user, csrfFor(c.token)
+		p.User, p.CSRF = &c.user, csrfFor(c.csrfKey)
 	}
 	s.render(w, r, status, "message", p)
 }
@@ -145,7 +145,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("signedin") == "1" {
 		flash = "Signed in as " + c.user.Name + "."
 	}
-	s.render(w, r, http.StatusOK, "sessions", page{Title: "Sessions", User: &c.user, CSRF: csrfFor(c.token), Sessions: rows, Logins: lrows, Flash: flash})
+	s.render(w, r, http.StatusOK, "sessions", page{Title: "Sessions", User: &c.user, CSRF: csrfFor(c.csrfKey), Sessions: rows, Logins: lrows, Flash: flash})
 }
 
 func rowOf(in sessions.Info, now time.Time) sessionRow {
@@ -235,10 +235,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Get("everywhere") == "1" || r.PostFormValue("everywhere") == "1" {
-		n, err := s.cfg.Store.DeleteUserLogins(r.Context(), c.user.Name)
+		n, err := s.tokens.revokeAll(r.Context(), c.user.Name)
 		s.cfg.Log.Info("web logout everywhere", "user", c.user.Name, "logins", n, "err", err)
 	} else {
-		_ = s.cfg.Store.DeleteLogin(r.Context(), c.login.Hash)
+		_ = s.tokens.revoke(r.Context(), c.login)
 	}
 	s.clearLoginCookie(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -254,13 +254,18 @@ func (s *Server) terminalPage(w http.ResponseWriter, r *http.Request) {
 	title := "New session"
 	if ref != "new" {
 		rec, err := s.cfg.Manager.Find(r.Context(), c.user.Name, ref)
+		if err != nil && s.cfg.Tickets != nil && errors.Is(err, sessions.ErrNoSession) {
+			// Maybe a session this node lost (a restart of --store memory):
+			// the page offers its workspace ticket, if it has one.
+			rec, err = persist.Session{ID: ref, Name: ref}, nil
+		}
 		if err != nil || rec.State == persist.StateEnded {
 			s.message(w, r, http.StatusNotFound, &c, "No such session", "You have no live session called "+ref+".")
 			return
 		}
 		ref, title = rec.ID, rec.Name
 	}
-	s.render(w, r, http.StatusOK, "terminal", page{Title: title, BodyClass: "terminal", User: &c.user, CSRF: csrfFor(c.token), Ref: ref, Shared: r.URL.Query().Get("shared") == "1"})
+	s.render(w, r, http.StatusOK, "terminal", page{Title: title, BodyClass: "terminal", User: &c.user, CSRF: csrfFor(c.csrfKey), Ref: ref, Shared: r.URL.Query().Get("shared") == "1"})
 }
 
 // adminPage is /admin: the live table and the audit tail.
@@ -310,7 +315,7 @@ func (s *Server) adminData(r *http.Request, c caller) (page, error) {
 	for _, in := range infos {
 		rows = append(rows, rowOf(in, now))
 	}
-	return page{Title: "Admin", User: &c.user, CSRF: csrfFor(c.token), Sessions: rows}, err
+	return page{Title: "Admin", User: &c.user, CSRF: csrfFor(c.csrfKey), Sessions: rows}, err
 }
 
 func (s *Server) adminCaller(w http.ResponseWriter, r *http.Request) (caller, bool) {

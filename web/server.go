@@ -29,6 +29,7 @@ import (
 	"github.com/coder/websocket"
 
 	"termhost/persist"
+	"termhost/seal"
 	"termhost/sessions"
 )
 
@@ -77,6 +78,12 @@ type Config struct {
 	LoginTimeout time.Duration // bounds one sign-in, waits for the shared login delays included (login_grace; default 30s)
 	Now          func() time.Time
 	Log          *slog.Logger
+	// SealedLogins, when set, makes login cookies seals of this ring
+	// (web_login: client, SPEC §10, sealedlogin.go); nil: tokens in the store.
+	SealedLogins *seal.Ring
+	// Tickets, when set, sends pages their workspace tickets and takes
+	// them back on reconnect (SPEC §10, ticket.go); nil: off.
+	Tickets *Tickets
 }
 
 // Defaults of SPEC §9.
@@ -89,7 +96,7 @@ const (
 // Server is the web transport: an http.Handler plus, after Listen, its listener.
 type Server struct {
 	cfg    Config
-	tokens *tokens
+	tokens loginBackend
 	mux    *http.ServeMux
 	tls    bool
 
@@ -128,7 +135,7 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.Default()
 	}
 	s := &Server{cfg: cfg, tls: cfg.TLSCert != "" && cfg.TLSKey != "", conns: map[*websocket.Conn]struct{}{}, stop: make(chan struct{})}
-	s.tokens = &tokens{store: cfg.Store, now: cfg.Now, idle: cfg.LoginIdle, max: cfg.LoginMax}
+	s.tokens = newLoginBackend(cfg)
 	s.routes()
 	return s
 }
@@ -166,6 +173,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// on our own form posts, which the CSRF check refuses.)
 	h.Set("Referrer-Policy", "same-origin")
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	r = s.renewLogin(rec, r) // web_login: client: a new idle deadline
 	s.mux.ServeHTTP(rec, r)
 	level := slog.LevelInfo
 	if strings.HasPrefix(r.URL.Path, "/assets/") || r.URL.Path == "/admin/table" {

@@ -35,10 +35,18 @@ func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) {
 	s.track(ws)
 	defer s.untrack(ws)
 	ctx := r.Context()
+	ref := r.PathValue("ref")
+	if s.cfg.Tickets != nil && r.URL.Query().Get("ticket") == "1" {
+		// The page's first frame offers its workspace ticket (ticket.go).
+		if ref, err = s.offerTicket(ctx, ws, c.user, ref); err != nil {
+			ws.Close(CloseEnded, closeReason("error: "+err.Error()))
+			return
+		}
+	}
 	conn := newWSConn(ctx, ws, s.draining.Load)
 	defer conn.Close()
 
-	rec, err := s.sessionFor(ctx, c.user, r.PathValue("ref"))
+	rec, err := s.sessionFor(ctx, c.user, ref)
 	if err != nil {
 		ws.Close(CloseEnded, closeReason("error: "+err.Error()))
 		return
@@ -56,10 +64,13 @@ func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) {
 
 	kctx, stop := context.WithCancel(ctx)
 	defer stop()
+	if s.cfg.Tickets != nil {
+		s.cfg.Tickets.attach(kctx, rec.ID, ws)
+	}
 	go conn.keepAlive(kctx, func() {
 		// A live terminal is use of its login; a login revoked or expired
 		// meanwhile ("sign out everywhere") ends the terminal too.
-		if _, err := s.tokens.check(kctx, c.token); errors.Is(err, errNoLogin) || errors.Is(err, persist.ErrExpired) {
+		if err := s.tokens.alive(kctx, c.token); errors.Is(err, errNoLogin) || errors.Is(err, persist.ErrExpired) {
 			ws.Close(CloseEnded, "signed out: sign in again to continue")
 		}
 	})

@@ -14,7 +14,7 @@ func testSweepFilters(t *testing.T, fresh opener) {
 	mk := func(name, state string, created, detached time.Time) string {
 		id := newID()
 		noErr(t, s.CreateSession(ctx, persist.Session{ID: id, Owner: "ann", Name: name, State: state,
-			CreatedAt: created, LastInputAt: created, DetachedAt: detached, Epoch: 1}), "CreateSession")
+			CreatedAt: created, LastInputAt: created, DetachedAt: detached, Epoch: 1}, 0), "CreateSession")
 		return id
 	}
 	old := mk("old", persist.StateHibernated, t0, t0.Add(time.Hour))

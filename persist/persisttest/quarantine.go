@@ -69,10 +69,10 @@ func quarantineRefused(t *testing.T, fresh opener) {
 		want error
 	}{
 		{"stale fence", func(s persist.Store, id string, f persist.Fence) error {
-			epoch, err := s.TakeSession(t.Context(), id, "node-b")
-			noErr(t, err, "TakeSession by node-b")
+			epoch, err := takeOver(t, s, id, "node-b")
+			noErr(t, err, "takeOver by node-b")
 			if epoch == f.Epoch {
-				t.Fatalf("TakeSession kept epoch %d", epoch)
+				t.Fatalf("takeOver kept epoch %d", epoch)
 			}
 			return s.QuarantineSnapshot(t.Context(), id, f, 1, "x")
 		}, persist.ErrLeaseLost},

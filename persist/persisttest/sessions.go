@@ -18,15 +18,15 @@ func testSessions(t *testing.T, fresh opener) {
 	t.Run("DuplicateIDExists", func(t *testing.T) {
 		s := fresh(t)
 		a := newSession("alice", "one")
-		noErr(t, s.CreateSession(t.Context(), a), "CreateSession")
+		noErr(t, s.CreateSession(t.Context(), a, 0), "CreateSession")
 		b := newSession("bob", "two")
 		b.ID = a.ID
-		wantErr(t, s.CreateSession(t.Context(), b), persist.ErrExists, "CreateSession with a used id")
+		wantErr(t, s.CreateSession(t.Context(), b, 0), persist.ErrExists, "CreateSession with a used id")
 	})
 	t.Run("ListFilters", func(t *testing.T) { sessionListFilters(t, fresh) })
 	t.Run("NameUniquePerOwner", func(t *testing.T) { sessionNames(t, fresh(t)) })
 	t.Run("UpdateFenced", func(t *testing.T) { sessionUpdateFenced(t, fresh) })
-	t.Run("Take", func(t *testing.T) { sessionTake(t, fresh(t)) })
+	t.Run("HandOff", func(t *testing.T) { sessionHandOff(t, fresh(t)) })
 	t.Run("AppsRoundTrip", func(t *testing.T) { sessionApps(t, fresh) })
 	t.Run("Events", func(t *testing.T) { sessionEvents(t, fresh(t)) })
 }
@@ -49,7 +49,7 @@ func sessionCreateGet(t *testing.T, s persist.Store) {
 	want.State = persist.StateDetached
 	want.DetachedAt = t0.Add(5*time.Minute + 7*time.Millisecond)
 	want.Apps = []persist.App{{App: "notes", Documents: []string{"d1"}}}
-	noErr(t, s.CreateSession(t.Context(), want), "CreateSession")
+	noErr(t, s.CreateSession(t.Context(), want, 0), "CreateSession")
 	got, err := s.GetSession(t.Context(), want.ID)
 	noErr(t, err, "GetSession")
 	checkSession(t, got, want)
@@ -63,7 +63,7 @@ func sessionListFilters(t *testing.T, fresh opener) {
 		if state == persist.StateEnded {
 			r.EndedAt, r.EndReason = t0.Add(time.Hour), "quit"
 		}
-		noErr(t, s.CreateSession(t.Context(), r), "CreateSession "+owner+"/"+name)
+		noErr(t, s.CreateSession(t.Context(), r, 0), "CreateSession "+owner+"/"+name)
 		return r.ID
 	}
 	a1 := mk("alice", "a1", persist.StateAttached)
@@ -108,10 +108,10 @@ func sessionListFilters(t *testing.T, fresh opener) {
 func sessionNames(t *testing.T, s persist.Store) {
 	ctx := t.Context()
 	first := newSession("alice", "work")
-	noErr(t, s.CreateSession(ctx, first), "CreateSession alice/work")
-	wantErr(t, s.CreateSession(ctx, newSession("alice", "work")), persist.ErrExists, "second live alice/work")
-	noErr(t, s.CreateSession(ctx, newSession("bob", "work")), "bob/work beside alice/work")
-	noErr(t, s.CreateSession(ctx, newSession("alice", "play")), "alice/play beside alice/work")
+	noErr(t, s.CreateSession(ctx, first, 0), "CreateSession alice/work")
+	wantErr(t, s.CreateSession(ctx, newSession("alice", "work"), 0), persist.ErrExists, "second live alice/work")
+	noErr(t, s.CreateSession(ctx, newSession("bob", "work"), 0), "bob/work beside alice/work")
+	noErr(t, s.CreateSession(ctx, newSession("alice", "play"), 0), "alice/play beside alice/work")
 
 	// Ending the session frees its name; ended sessions may share a name.
 	end := func(r persist.Session) {
@@ -121,18 +121,18 @@ func sessionNames(t *testing.T, s persist.Store) {
 	}
 	end(first)
 	second := newSession("alice", "work")
-	noErr(t, s.CreateSession(ctx, second), "alice/work after the first ended")
+	noErr(t, s.CreateSession(ctx, second, 0), "alice/work after the first ended")
 	end(second)
-	noErr(t, s.CreateSession(ctx, newSession("alice", "work")), "alice/work after two ended")
+	noErr(t, s.CreateSession(ctx, newSession("alice", "work"), 0), "alice/work after two ended")
 }
 
 func sessionUpdateFenced(t *testing.T, fresh opener) {
 	t.Run("owner writes", func(t *testing.T) {
 		s := fresh(t)
 		r := newSession("alice", "work")
-		noErr(t, s.CreateSession(t.Context(), r), "CreateSession")
-		epoch, err := s.TakeSession(t.Context(), r.ID, "node-b")
-		noErr(t, err, "TakeSession")
+		noErr(t, s.CreateSession(t.Context(), r, 0), "CreateSession")
+		epoch, err := takeOver(t, s, r.ID, "node-b")
+		noErr(t, err, "takeOver")
 		r.Epoch, r.Node = epoch, "node-b"
 		r.State = persist.StateEnded
 		r.LastInputAt = t0.Add(2 * time.Minute)
@@ -159,9 +159,9 @@ func sessionUpdateFenced(t *testing.T, fresh opener) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := fresh(t)
 			r := newSession("alice", "work")
-			noErr(t, s.CreateSession(t.Context(), r), "CreateSession")
-			cur, err := s.TakeSession(t.Context(), r.ID, "node-b")
-			noErr(t, err, "TakeSession")
+			noErr(t, s.CreateSession(t.Context(), r, 0), "CreateSession")
+			cur, err := takeOver(t, s, r.ID, "node-b")
+			noErr(t, err, "takeOver")
 			before, err := s.GetSession(t.Context(), r.ID)
 			noErr(t, err, "GetSession")
 
@@ -179,26 +179,26 @@ func sessionUpdateFenced(t *testing.T, fresh opener) {
 	}
 }
 
-func sessionTake(t *testing.T, s persist.Store) {
+func sessionHandOff(t *testing.T, s persist.Store) {
 	ctx := t.Context()
 	r := newSession("alice", "work")
-	noErr(t, s.CreateSession(ctx, r), "CreateSession")
+	noErr(t, s.CreateSession(ctx, r, 0), "CreateSession")
 	last := r.Epoch
 	for _, node := range []string{"node-a", "node-b", "node-c", "node-b"} {
-		epoch, err := s.TakeSession(ctx, r.ID, node)
-		noErr(t, err, "TakeSession by "+node)
+		epoch, err := takeOver(t, s, r.ID, node)
+		noErr(t, err, "takeOver by "+node)
 		if epoch != last+1 {
-			t.Fatalf("TakeSession by %s = epoch %d, want %d", node, epoch, last+1)
+			t.Fatalf("takeOver by %s = epoch %d, want %d", node, epoch, last+1)
 		}
 		last = epoch
 		got, err := s.GetSession(ctx, r.ID)
 		noErr(t, err, "GetSession")
 		if got.Epoch != epoch || got.Node != node {
-			t.Fatalf("after TakeSession by %s: epoch %d node %q, want %d %q", node, got.Epoch, got.Node, epoch, node)
+			t.Fatalf("after takeOver by %s: epoch %d node %q, want %d %q", node, got.Epoch, got.Node, epoch, node)
 		}
 	}
-	_, err := s.TakeSession(ctx, newID(), "node-a")
-	wantErr(t, err, persist.ErrNotFound, "TakeSession of unknown id")
+	_, err := s.AcquireLease(ctx, newID(), persist.Owner{Node: "node-a", Boot: "boot"}, time.Minute)
+	wantErr(t, err, persist.ErrNotFound, "AcquireLease of unknown id")
 
 	// The previous owner is fenced off.
 	stale := r
@@ -225,7 +225,7 @@ func sessionApps(t *testing.T, fresh opener) {
 			s := fresh(t)
 			r := newSession("alice", "work")
 			r.Apps = tt.apps
-			noErr(t, s.CreateSession(t.Context(), r), "CreateSession")
+			noErr(t, s.CreateSession(t.Context(), r, 0), "CreateSession")
 			got, err := s.GetSession(t.Context(), r.ID)
 			noErr(t, err, "GetSession")
 			checkApps(t, "after create", got.Apps, tt.apps)
@@ -244,8 +244,8 @@ func sessionApps(t *testing.T, fresh opener) {
 func sessionEvents(t *testing.T, s persist.Store) {
 	ctx := t.Context()
 	a, b := newSession("alice", "a"), newSession("bob", "b")
-	noErr(t, s.CreateSession(ctx, a), "CreateSession a")
-	noErr(t, s.CreateSession(ctx, b), "CreateSession b")
+	noErr(t, s.CreateSession(ctx, a, 0), "CreateSession a")
+	noErr(t, s.CreateSession(ctx, b, 0), "CreateSession b")
 
 	got, err := s.Events(ctx, a.ID)
 	noErr(t, err, "Events before any")

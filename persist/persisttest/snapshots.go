@@ -30,9 +30,9 @@ func testSnapshots(t *testing.T, fresh opener) {
 func takenSession(t *testing.T, s persist.Store, owner, node string) (string, persist.Fence) {
 	t.Helper()
 	r := newSession(owner, "snap-"+newID())
-	noErr(t, s.CreateSession(t.Context(), r), "CreateSession")
-	epoch, err := s.TakeSession(t.Context(), r.ID, node)
-	noErr(t, err, "TakeSession")
+	noErr(t, s.CreateSession(t.Context(), r, 0), "CreateSession")
+	epoch, err := takeOver(t, s, r.ID, node)
+	noErr(t, err, "takeOver")
 	return r.ID, persist.Fence{Node: node, Epoch: epoch}
 }
 
@@ -86,8 +86,8 @@ func snapshotFence(t *testing.T, s persist.Store) {
 	_, err := s.PutSnapshot(ctx, id, old, []byte("by a"))
 	noErr(t, err, "PutSnapshot by the owner")
 
-	epoch, err := s.TakeSession(ctx, id, "node-b")
-	noErr(t, err, "TakeSession by node-b")
+	epoch, err := takeOver(t, s, id, "node-b")
+	noErr(t, err, "takeOver by node-b")
 	cur := persist.Fence{Node: "node-b", Epoch: epoch}
 
 	tests := []struct {

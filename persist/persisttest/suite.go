@@ -17,20 +17,41 @@ import (
 // opener hands a subtest a fresh, empty store.
 type opener func(t *testing.T) persist.Store
 
-// Run runs the suite against the backend open creates. open is called once
-// per subtest and must return an empty store; the suite closes it when the
-// subtest ends. Cleanups open registers itself (dropping a database, say)
-// run after that close.
-func Run(t *testing.T, open func(t *testing.T) persist.Store) {
-	fresh := func(t *testing.T) persist.Store {
-		t.Helper()
-		s := open(t)
+// pairOpener hands a subtest two handles on one fresh, empty store: two
+// nodes on one database (SPEC §6).
+type pairOpener func(t *testing.T) (a, b persist.Store)
+
+// Backend is what a backend's test hands the suite (Teleport's backend
+// suite style: a constructor and a second handle on the same store).
+type Backend struct {
+	// Open returns a fresh, empty store. It is called once per subtest;
+	// the suite closes the store when the subtest ends. Cleanups Open
+	// registers itself (dropping a database, say) run after that close.
+	Open func(t *testing.T) persist.Store
+	// Reopen returns a second, independent handle (its own connections)
+	// on the database first was opened on, as a second node would open
+	// it. The suite closes it before first.
+	Reopen func(t *testing.T, first persist.Store) persist.Store
+}
+
+// Run runs the suite against backend b.
+func Run(t *testing.T, b Backend) {
+	closeAtEnd := func(t *testing.T, s persist.Store) persist.Store {
 		t.Cleanup(func() {
 			if err := s.Close(); err != nil {
 				t.Errorf("close store: %v", err)
 			}
 		})
 		return s
+	}
+	fresh := func(t *testing.T) persist.Store {
+		t.Helper()
+		return closeAtEnd(t, b.Open(t))
+	}
+	pair := func(t *testing.T) (persist.Store, persist.Store) {
+		t.Helper()
+		first := fresh(t)
+		return first, closeAtEnd(t, b.Reopen(t, first))
 	}
 	areas := []struct {
 		name string
@@ -48,9 +69,25 @@ func Run(t *testing.T, open func(t *testing.T) persist.Store) {
 		{"Concurrency", testConcurrency},
 		{"Logins", testLogins},
 		{"OrphanEvents", testOrphanEvents},
+		{"LoginGen", testLoginGen},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) { a.run(t, fresh) })
+	}
+	// The cluster contract (SPEC §6): most cases use two handles.
+	clusterAreas := []struct {
+		name string
+		run  func(t *testing.T, pair pairOpener)
+	}{
+		{"Leases", testLeases},
+		{"Nodes", testNodes},
+		{"Requests", testRequests},
+		{"Notifier", testNotifier},
+		{"Secrets", testSecrets},
+		{"Caps", testCaps},
+	}
+	for _, a := range clusterAreas {
+		t.Run(a.name, func(t *testing.T) { a.run(t, pair) })
 	}
 }
 
@@ -68,6 +105,24 @@ func newID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// takeOver makes node the owner of session id as a hand-off does: the
+// holder (if another node) releases at its epoch, then node acquires with
+// a long lease. It returns the new epoch.
+func takeOver(t *testing.T, s persist.Store, id, node string) (int64, error) {
+	t.Helper()
+	l, err := s.GetLease(t.Context(), id)
+	if err != nil {
+		return 0, err
+	}
+	if !l.Owner.IsZero() && l.Owner.Node != node {
+		if err := s.ReleaseLease(t.Context(), id, persist.Fence{Node: l.Owner.Node, Epoch: l.Epoch}); err != nil {
+			return 0, err
+		}
+	}
+	l, err = s.AcquireLease(t.Context(), id, persist.Owner{Node: node, Boot: "boot-" + node}, time.Hour)
+	return l.Epoch, err
 }
 
 func noErr(t *testing.T, err error, op string) {

@@ -11,17 +11,38 @@ import (
 	"termhost/persist"
 )
 
-const sessionCols = `id, owner, name, state, node, created_at, last_input_at, ended_at, end_reason, detached_at, epoch, apps`
+const sessionCols = `id, owner, name, state, node, created_at, last_input_at, ended_at, end_reason, detached_at, epoch, apps, attachments`
 
-// CreateSession implements persist.Sessions.
-func (s *Store) CreateSession(ctx context.Context, r persist.Session) error {
+// CreateSession implements persist.Sessions. The cap check and the insert
+// run in one immediate transaction, which holds SQLite's write lock, so
+// concurrent creates through any number of handles never exceed
+// maxPerOwner (SPEC §6). Errors: ErrLimit, ErrExists (wrapped).
+func (s *Store) CreateSession(ctx context.Context, r persist.Session, maxPerOwner int) error {
 	apps, _ := json.Marshal(nonNil(r.Apps))
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions(`+sessionCols+`) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.ID, r.Owner, r.Name, r.State, r.Node, ms(r.CreatedAt), ms(r.LastInputAt), ms(r.EndedAt), r.EndReason, ms(r.DetachedAt), r.Epoch, string(apps))
+	atts, _ := json.Marshal(nonNil(r.Attachments))
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if maxPerOwner > 0 {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE owner = ? AND state <> 'ended'`, r.Owner).Scan(&n); err != nil {
+			return err
+		}
+		if n >= maxPerOwner {
+			return fmt.Errorf("session %q of %s: %d live (cap %d): %w", r.Name, r.Owner, n, maxPerOwner, persist.ErrLimit)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO sessions(`+sessionCols+`) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, r.Owner, r.Name, r.State, r.Node, ms(r.CreatedAt), ms(r.LastInputAt), ms(r.EndedAt), r.EndReason, ms(r.DetachedAt), r.Epoch, string(apps), string(atts))
 	if isUnique(err) {
 		return fmt.Errorf("session %q of %s: %w", r.Name, r.Owner, persist.ErrExists)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // GetSession implements persist.Sessions.
@@ -73,11 +94,13 @@ func (s *Store) ListSessions(ctx context.Context, f persist.SessionFilter) ([]pe
 	return out, rows.Err()
 }
 
-// UpdateSession implements persist.Sessions.
+// UpdateSession implements persist.Sessions: fenced by r.Epoch; Node is
+// not written (AcquireLease sets it).
 func (s *Store) UpdateSession(ctx context.Context, r persist.Session) error {
 	apps, _ := json.Marshal(nonNil(r.Apps))
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET name = ?, state = ?, node = ?, last_input_at = ?, ended_at = ?, end_reason = ?, detached_at = ?, apps = ? WHERE id = ? AND epoch = ?`,
-		r.Name, r.State, r.Node, ms(r.LastInputAt), ms(r.EndedAt), r.EndReason, ms(r.DetachedAt), string(apps), r.ID, r.Epoch)
+	atts, _ := json.Marshal(nonNil(r.Attachments))
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET name = ?, state = ?, last_input_at = ?, ended_at = ?, end_reason = ?, detached_at = ?, apps = ?, attachments = ? WHERE id = ? AND epoch = ?`,
+		r.Name, r.State, ms(r.LastInputAt), ms(r.EndedAt), r.EndReason, ms(r.DetachedAt), string(apps), string(atts), r.ID, r.Epoch)
 	if isUnique(err) {
 		return fmt.Errorf("session name %q of %s: %w", r.Name, r.Owner, persist.ErrExists)
 	}
@@ -97,16 +120,6 @@ func (s *Store) fenced(ctx context.Context, res sql.Result, err error, id string
 		return err
 	}
 	return fmt.Errorf("session %s: epoch %d, store has %d: %w", id, epoch, cur.Epoch, persist.ErrLeaseLost)
-}
-
-// TakeSession implements persist.Sessions.
-func (s *Store) TakeSession(ctx context.Context, id, node string) (int64, error) {
-	var epoch int64
-	err := s.db.QueryRowContext(ctx, `UPDATE sessions SET epoch = epoch + 1, node = ? WHERE id = ? RETURNING epoch`, node, id).Scan(&epoch)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("session %q: %w", id, persist.ErrNotFound)
-	}
-	return epoch, err
 }
 
 // AppendEvent implements persist.Sessions. The insert and the check that
@@ -154,13 +167,19 @@ func (s *Store) Events(ctx context.Context, id string) ([]persist.Event, error) 
 func scanSession(r scanner) (persist.Session, error) {
 	var x persist.Session
 	var created, last, ended, detached int64
-	var apps string
-	if err := r.Scan(&x.ID, &x.Owner, &x.Name, &x.State, &x.Node, &created, &last, &ended, &x.EndReason, &detached, &x.Epoch, &apps); err != nil {
+	var apps, atts string
+	if err := r.Scan(&x.ID, &x.Owner, &x.Name, &x.State, &x.Node, &created, &last, &ended, &x.EndReason, &detached, &x.Epoch, &apps, &atts); err != nil {
 		return x, err
 	}
 	x.CreatedAt, x.LastInputAt, x.EndedAt, x.DetachedAt = fromMS(created), fromMS(last), fromMS(ended), fromMS(detached)
 	if err := json.Unmarshal([]byte(apps), &x.Apps); err != nil {
 		return x, fmt.Errorf("session %s apps: %w", x.ID, err)
+	}
+	if err := json.Unmarshal([]byte(atts), &x.Attachments); err != nil {
+		return x, fmt.Errorf("session %s attachments: %w", x.ID, err)
+	}
+	if len(x.Attachments) == 0 {
+		x.Attachments = nil
 	}
 	return x, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -27,7 +28,11 @@ const keepGenerations = 3
 // Store is the SQLite backend of persist.Store.
 type Store struct {
 	db  *sql.DB
-	now func() time.Time
+	now func() time.Time // the store clock: lease expiry, node Seen, request At
+
+	hub       *hub          // notifier shared by every handle on this file (notify.go)
+	closed    chan struct{} // closed by Close: ends this handle's listeners
+	closeOnce sync.Once
 }
 
 var _ persist.Store = (*Store)(nil)
@@ -44,16 +49,28 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One writer at a time is what SQLite allows anyway; a single
 	// connection avoids SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, now: time.Now, closed: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, err)
 	}
+	h, err := acquireHub(path)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.hub = h
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database and ends this handle's listeners.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.hub.release()
+	})
+	return s.db.Close()
+}
 
 // DB exposes the handle for tests that need to corrupt data on purpose.
 func (s *Store) DB() *sql.DB { return s.db }

@@ -1,8 +1,11 @@
 package sqlite_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,9 +15,26 @@ import (
 	"termhost/persist/sqlite"
 )
 
+// TestConformance runs the suite; Reopen opens the same file again (its
+// own *sql.DB, the shared in-process notifier hub), as a second node would.
 func TestConformance(t *testing.T) {
-	persisttest.Run(t, func(t *testing.T) persist.Store {
-		return open(t, filepath.Join(t.TempDir(), "termhost.db"))
+	var mu sync.Mutex
+	paths := map[persist.Store]string{}
+	persisttest.Run(t, persisttest.Backend{
+		Open: func(t *testing.T) persist.Store {
+			path := filepath.Join(t.TempDir(), "termhost.db")
+			s := open(t, path)
+			mu.Lock()
+			paths[s] = path
+			mu.Unlock()
+			return s
+		},
+		Reopen: func(t *testing.T, first persist.Store) persist.Store {
+			mu.Lock()
+			path := paths[first]
+			mu.Unlock()
+			return open(t, path)
+		},
 	})
 }
 
@@ -50,7 +70,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	sess := persist.Session{ID: "reopenreopenreopenreopen01", Owner: "alice", Name: "work", State: persist.StateDetached, CreatedAt: time.Now()}
-	if err := s.CreateSession(ctx, sess); err != nil {
+	if err := s.CreateSession(ctx, sess, 0); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	if _, err := s.PutSnapshot(ctx, sess.ID, persist.Fence{}, []byte("ws\x00\xff")); err != nil {
@@ -163,5 +183,126 @@ func TestRelativePath(t *testing.T) {
 	s.Close()
 	if _, err := os.Stat(filepath.Join(dir, "data", "termhost.db")); err != nil {
 		t.Fatalf("database not in ./data: %v", err)
+	}
+}
+
+// The notifier refuses what PostgreSQL could not carry and takes node ids
+// as host names spell them.
+func TestNotifierChannels(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "termhost.db"))
+	defer s.Close()
+	tests := []struct {
+		name    string
+		channel string
+		payload string
+		bad     bool
+	}{
+		{name: "host name with a dash", channel: persist.NodeChannel("web-01.Example")},
+		{name: "63 bytes", channel: strings.Repeat("c", 63)},
+		{name: "64 bytes", channel: strings.Repeat("c", 64), bad: true},
+		{name: "empty", channel: "", bad: true},
+		{name: "space", channel: "termhost chat", bad: true},
+		{name: "quote", channel: `termhost"chat`, bad: true},
+		{name: "1000-byte payload", channel: persist.ChatChannel, payload: strings.Repeat("p", 1000)},
+		{name: "1001-byte payload", channel: persist.ChatChannel, payload: strings.Repeat("p", 1001), bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.Notify(t.Context(), tt.channel, tt.payload)
+			if got := errors.Is(err, sqlite.ErrBadChannel); got != tt.bad {
+				t.Fatalf("Notify(%q, %d bytes) = %v, want bad=%v", tt.channel, len(tt.payload), err, tt.bad)
+			}
+		})
+	}
+}
+
+// BenchmarkRenewLeases: one node's renewal at 10,000 sessions (issue 10).
+func BenchmarkRenewLeases(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "termhost.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			persisttest.BenchRenewLeases(b, s, n)
+		})
+	}
+}
+
+// The in-process notifier is per database file: handles on one file (the
+// path spelled differently) share it, another file does not hear it, and
+// closing a handle ends its own listeners only.
+func TestNotifierScope(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "termhost.db")
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	a := open(t, path)
+	defer a.Close()
+	b := open(t, filepath.Join(dir, "sub", "..", "termhost.db"))
+	other := open(t, filepath.Join(dir, "other.db"))
+	defer other.Close()
+
+	fromA, err := a.Listen(t.Context(), persist.ChatChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromB, err := b.Listen(t.Context(), persist.ChatChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromOther, err := other.Listen(t.Context(), persist.ChatChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Notify(t.Context(), persist.ChatChannel, "7"); err != nil {
+		t.Fatal(err)
+	}
+	// Notify delivers before it returns (a buffered send under the hub's lock).
+	for name, ch := range map[string]<-chan string{"a": fromA, "b": fromB} {
+		select {
+		case p := <-ch:
+			if p != "7" {
+				t.Errorf("%s got %q, want 7", name, p)
+			}
+		default:
+			t.Errorf("%s got nothing from a's Notify", name)
+		}
+	}
+	select {
+	case p := <-fromOther:
+		t.Errorf("a listener on another file got %q", p)
+	default:
+	}
+
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case _, ok := <-fromB:
+		if ok {
+			t.Fatal("b's listener got a payload after b closed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("b's listener still open 10s after b closed")
+	}
+	if err := b.Notify(t.Context(), persist.ChatChannel, "x"); err == nil {
+		t.Fatal("Notify on a closed handle succeeded")
+	}
+	if _, err := b.Listen(t.Context(), persist.ChatChannel); err == nil {
+		t.Fatal("Listen on a closed handle succeeded")
+	}
+	if err := a.Notify(t.Context(), persist.ChatChannel, "8"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-fromA:
+		if p != "8" {
+			t.Fatalf("a got %q, want 8", p)
+		}
+	default:
+		t.Fatal("a's listener ended with b")
 	}
 }

@@ -16,17 +16,50 @@ func (s *Store) CreateUser(ctx context.Context, u persist.User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users(name, role, keys, password_hash, created_at) VALUES(?,?,?,?,?)`,
-		u.Name, u.Role, string(keys), u.PasswordHash, ms(u.CreatedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO users(name, role, keys, password_hash, created_at, login_gen) VALUES(?,?,?,?,?,?)`,
+		u.Name, u.Role, string(keys), u.PasswordHash, ms(u.CreatedAt), u.LoginGen)
 	if isUnique(err) {
 		return fmt.Errorf("user %q: %w", u.Name, persist.ErrExists)
 	}
 	return err
 }
 
+// SignUp implements persist.Users: the admin check and the insert run in
+// one immediate transaction (SQLite's write lock), so concurrent signups
+// through any number of handles make exactly one first admin (SPEC §7).
+func (s *Store) SignUp(ctx context.Context, u persist.User, firstAdmin bool) (persist.User, error) {
+	keys, _ := json.Marshal(nonNil(u.Keys))
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = s.now()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return u, err
+	}
+	defer tx.Rollback()
+	if firstAdmin && u.Role != persist.RoleAdmin {
+		var has bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM users WHERE role = ?)`, persist.RoleAdmin).Scan(&has); err != nil {
+			return u, err
+		}
+		if !has {
+			u.Role = persist.RoleAdmin
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO users(name, role, keys, password_hash, created_at, login_gen) VALUES(?,?,?,?,?,?)`,
+		u.Name, u.Role, string(keys), u.PasswordHash, ms(u.CreatedAt), u.LoginGen)
+	if isUnique(err) {
+		return u, fmt.Errorf("user %q: %w", u.Name, persist.ErrExists)
+	}
+	if err != nil {
+		return u, err
+	}
+	return u, tx.Commit()
+}
+
 // GetUser implements persist.Users.
 func (s *Store) GetUser(ctx context.Context, name string) (persist.User, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT name, role, keys, password_hash, created_at FROM users WHERE name = ?`, name)
+	row := s.db.QueryRowContext(ctx, `SELECT name, role, keys, password_hash, created_at, login_gen FROM users WHERE name = ?`, name)
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fmt.Errorf("user %q: %w", name, persist.ErrNotFound)
@@ -36,7 +69,7 @@ func (s *Store) GetUser(ctx context.Context, name string) (persist.User, error) 
 
 // ListUsers implements persist.Users.
 func (s *Store) ListUsers(ctx context.Context) ([]persist.User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, role, keys, password_hash, created_at FROM users ORDER BY name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, role, keys, password_hash, created_at, login_gen FROM users ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -52,11 +85,11 @@ func (s *Store) ListUsers(ctx context.Context) ([]persist.User, error) {
 	return out, rows.Err()
 }
 
-// UpdateUser implements persist.Users.
+// UpdateUser implements persist.Users (login_gen only grows).
 func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
 	keys, _ := json.Marshal(nonNil(u.Keys))
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET role = ?, keys = ?, password_hash = ? WHERE name = ?`,
-		u.Role, string(keys), u.PasswordHash, u.Name)
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET role = ?, keys = ?, password_hash = ?, login_gen = max(login_gen, ?) WHERE name = ?`,
+		u.Role, string(keys), u.PasswordHash, u.LoginGen, u.Name)
 	return oneRow(res, err, "user", u.Name)
 }
 
@@ -110,7 +143,7 @@ func scanUser(r scanner) (persist.User, error) {
 	var u persist.User
 	var keys string
 	var created int64
-	if err := r.Scan(&u.Name, &u.Role, &keys, &u.PasswordHash, &created); err != nil {
+	if err := r.Scan(&u.Name, &u.Role, &keys, &u.PasswordHash, &created, &u.LoginGen); err != nil {
 		return u, err
 	}
 	u.CreatedAt = fromMS(created)

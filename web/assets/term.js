@@ -1,6 +1,12 @@
 // The terminal page: xterm.js on a WebSocket to /s/{ref}/ws.
 // Binary frames carry terminal bytes both ways; text frames carry
 // {"type":"resize","cols":C,"rows":R} up and {"type":"session",...} down.
+// Workspace tickets (SPEC §10): {"type":"ticket","session":ID,"gen":N,
+// "ticket":T} down is kept in localStorage under "termhost.ticket.ID"; a
+// page holding one for its session connects with ?ticket=1 and sends
+// {"type":"ticket","ticket":T} as its first frame, so a server that lost
+// the session restores it. {"type":"ticket-refused","reason":R} down: the
+// stored ticket is dropped and R shown.
 // Close code 4000 means the server ended this attachment on purpose
 // (taken over, detached, killed): say why and stay. Anything else — a
 // dropped network, 4001 (server restarting) — reconnects with backoff.
@@ -55,10 +61,26 @@
     requestAnimationFrame(() => { pending = false; fit.fit(); });
   });
 
+  let tickets = 0; // tickets received, for tests
+  const ticketKey = (id) => "termhost.ticket." + id;
+  function storedTicket(id) {
+    try {
+      const t = JSON.parse(localStorage.getItem(ticketKey(id)) || "null");
+      return t && typeof t.ticket === "string" ? t : null;
+    } catch (e) { return null; }
+  }
+  function keepTicket(m) {
+    tickets++;
+    try { localStorage.setItem(ticketKey(m.session), JSON.stringify({ gen: m.gen, ticket: m.ticket })); } catch (e) { /* storage full or off */ }
+  }
+  let offer = null; // the ticket this connection offers
+
   function url() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const q = new URLSearchParams({ cols: term.cols, rows: term.rows });
     if (shared) q.set("shared", "1");
+    offer = storedTicket(ref);
+    if (offer) q.set("ticket", "1");
     return proto + "//" + location.host + "/s/" + encodeURIComponent(ref) + "/ws?" + q;
   }
 
@@ -69,11 +91,21 @@
     const sock = new WebSocket(url());
     sock.binaryType = "arraybuffer";
     ws = sock;
-    sock.onopen = () => { opened = true; restarting = false; state = "open"; attempts = 0; hide(); term.focus(); };
+    sock.onopen = () => {
+      if (offer) sock.send(JSON.stringify({ type: "ticket", ticket: offer.ticket }));
+      opened = true; restarting = false; state = "open"; attempts = 0; hide(); term.focus();
+    };
     sock.onmessage = (ev) => {
       if (typeof ev.data !== "string") { term.write(new Uint8Array(ev.data)); return; }
       let m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (m.type === "ticket") { keepTicket(m); return; }
+      if (m.type === "ticket-refused") {
+        try { localStorage.removeItem(ticketKey(m.session)); } catch (e) { /* ignore */ }
+        status.textContent = m.reason;
+        status.hidden = false;
+        return;
+      }
       if (m.type === "session") {
         ref = m.id;
         history.replaceState(null, "", "/s/" + encodeURIComponent(m.id) + (shared ? "?shared=1" : ""));
@@ -115,6 +147,7 @@
     term,
     state: () => state,
     reconnects: () => reconnects,
+    tickets: () => tickets,
     screen: () => {
       const b = term.buffer.active, lines = [];
       for (let y = 0; y < term.rows; y++) {

@@ -1,0 +1,354 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"termhost/persist"
+	"termhost/seal"
+	"termhost/sessions"
+)
+
+// Workspace tickets (SPEC §10): after each snapshot of a session with web
+// clients, every page on it receives the workspace sealed for purpose
+// "workspace:<session id>" as a text frame
+//
+//	{"type":"ticket","session":ID,"gen":N,"ticket":SEALED}
+//
+// and keeps it in localStorage. A page that holds a ticket for the session
+// it opens asks for /s/{id}/ws?ticket=1 and sends, as its first frame,
+//
+//	{"type":"ticket","ticket":SEALED}
+//
+// before anything else. A node that does not have the session (memory
+// store after a restart, lost data) restores it from the ticket; a refused
+// ticket gets {"type":"ticket-refused","reason":TEXT} (the page shows the
+// reason and forgets the ticket) and, when the session is gone, a fresh
+// workspace.
+//
+// Sealed payload: one line of JSON (ticketHeader), "\n", then the snapshot
+// payload as tui.Restore reads it (before persist.Seal).
+
+// Refusals of an offered ticket; Offer's errors wrap one of them, and
+// their text is what the page shows.
+var (
+	ErrTicketInvalid = errors.New("the saved workspace in this browser could not be used: it was altered, belongs to another session, or its key was retired")
+	ErrTicketExpired = errors.New("the saved workspace in this browser has expired")
+	ErrTicketUser    = errors.New("the saved workspace in this browser belongs to another account")
+	ErrTicketSession = errors.New("the saved workspace in this browser belongs to another session")
+	ErrTicketStale   = errors.New("the saved workspace in this browser is older than the one on the server; the newer one is kept")
+	ErrTicketEnded   = errors.New("this session has ended; its saved workspace is not restored")
+)
+
+// DefaultTicketTTL is a ticket's life when TicketsConfig.TTL is zero: the
+// default detached_ttl, after which the session would have ended anyway.
+const DefaultTicketTTL = 72 * time.Hour
+
+// ticketVersion is the version of the sealed payload's header.
+const ticketVersion = 1
+
+// ticketHeader is the first line of a ticket's payload.
+type ticketHeader struct {
+	V       int    `json:"v"`
+	User    string `json:"user"`
+	Session string `json:"session"`
+	Name    string `json:"name"`
+	Gen     int64  `json:"gen"` // the store generation the snapshot was written as
+}
+
+// TicketStore is what tickets need of the store.
+type TicketStore interface {
+	GetSession(ctx context.Context, id string) (persist.Session, error)
+	CreateSession(ctx context.Context, s persist.Session, maxPerOwner int) error
+	Snapshots(ctx context.Context, id string) ([]persist.Snapshot, error)
+	PutSnapshot(ctx context.Context, id string, f persist.Fence, data []byte) (int64, error)
+}
+
+// TicketsConfig wires Tickets.
+type TicketsConfig struct {
+	Ring       *seal.Ring
+	Store      TicketStore
+	TTL        time.Duration // a ticket's life; 0: DefaultTicketTTL
+	MaxPerUser int           // max_sessions_per_user for restored sessions; 0: no cap
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// Tickets seals snapshots for the pages of each session and restores
+// sessions from the tickets pages offer. Snapshot is its
+// sessions.Config.OnSnapshot; web.Config.Tickets turns the pages' side on.
+type Tickets struct {
+	cfg TicketsConfig
+
+	mu    sync.Mutex                          // guards pages; never held while writing to a socket
+	pages map[string]map[*ticketSink]struct{} // session id → its open web pages
+}
+
+// NewTickets returns a Tickets; cfg.Ring and cfg.Store are required.
+func NewTickets(cfg TicketsConfig) *Tickets {
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultTicketTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Tickets{cfg: cfg, pages: map[string]map[*ticketSink]struct{}{}}
+}
+
+// ticketSink holds the newest ticket frame for one page; only the newest
+// matters, so a slow page skips generations instead of queueing them.
+type ticketSink struct {
+	mu    sync.Mutex
+	frame []byte // guarded by mu; nil once sent
+	wake  chan struct{}
+}
+
+// Snapshot seals generation sv for every page open on its session. It is
+// sessions.Config.OnSnapshot: it never blocks on a page.
+func (t *Tickets) Snapshot(sv sessions.Saved) {
+	t.mu.Lock()
+	sinks := make([]*ticketSink, 0, len(t.pages[sv.SessionID]))
+	for k := range t.pages[sv.SessionID] {
+		sinks = append(sinks, k)
+	}
+	t.mu.Unlock()
+	if len(sinks) == 0 {
+		return
+	}
+	text, err := t.seal(sv)
+	if err != nil {
+		t.cfg.Log.Warn("workspace ticket not sealed", "session", sv.SessionID, "gen", sv.Gen, "err", err)
+		return
+	}
+	frame, _ := json.Marshal(map[string]any{"type": "ticket", "session": sv.SessionID, "gen": sv.Gen, "ticket": text})
+	for _, k := range sinks {
+		k.mu.Lock()
+		k.frame = frame
+		k.mu.Unlock()
+		select {
+		case k.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (t *Tickets) seal(sv sessions.Saved) (string, error) {
+	head, _ := json.Marshal(ticketHeader{V: ticketVersion, User: sv.Owner, Session: sv.SessionID, Name: sv.Name, Gen: sv.Gen})
+	payload := make([]byte, 0, len(head)+1+len(sv.Data))
+	payload = append(append(append(payload, head...), '\n'), sv.Data...)
+	return t.cfg.Ring.Seal(ticketPurpose(sv.SessionID), payload, t.cfg.TTL)
+}
+
+func ticketPurpose(sessionID string) string { return "workspace:" + sessionID }
+
+// open reads a ticket sealed for sessionID.
+func (t *Tickets) open(sessionID, text string) (ticketHeader, []byte, error) {
+	var h ticketHeader
+	raw, err := t.cfg.Ring.Open(ticketPurpose(sessionID), text)
+	switch {
+	case errors.Is(err, seal.ErrExpired):
+		return h, nil, fmt.Errorf("%w (%v)", ErrTicketExpired, err)
+	case err != nil:
+		return h, nil, fmt.Errorf("%w (%v)", ErrTicketInvalid, err)
+	}
+	line, data, ok := bytes.Cut(raw, []byte("\n"))
+	if !ok || json.Unmarshal(line, &h) != nil || h.V != ticketVersion {
+		return h, nil, fmt.Errorf("%w (unreadable payload)", ErrTicketInvalid)
+	}
+	return h, data, nil
+}
+
+// Offer judges a ticket a page offers for session sessionID as user, and
+// restores the session from it when the store does not have it (SPEC §10).
+// It reports whether it restored. Refusals wrap one of the ErrTicket*
+// errors: not a valid seal for this session (ErrTicketInvalid), expired,
+// of another user or session, older than the newest generation the store
+// holds (ErrTicketStale: no rollback), or of an ended session. A ticket
+// for a session the store has at that generation or a newer one it does
+// not know (a store restored from a backup) is accepted and not used: the
+// stored session is what attaches. Other errors are the store's.
+func (t *Tickets) Offer(ctx context.Context, user, sessionID, text string) (bool, error) {
+	h, data, err := t.open(sessionID, text)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case h.User != user:
+		return false, fmt.Errorf("%w (ticket of %q)", ErrTicketUser, h.User)
+	case h.Session != sessionID:
+		return false, fmt.Errorf("%w (ticket of %s)", ErrTicketSession, h.Session)
+	}
+	rec, err := t.cfg.Store.GetSession(ctx, sessionID)
+	if errors.Is(err, persist.ErrNotFound) {
+		return t.restore(ctx, h, data)
+	}
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case rec.Owner != user:
+		return false, fmt.Errorf("%w (session of %q)", ErrTicketUser, rec.Owner)
+	case rec.State == persist.StateEnded:
+		return false, ErrTicketEnded
+	}
+	snaps, err := t.cfg.Store.Snapshots(ctx, sessionID)
+	if err != nil {
+		return false, err
+	}
+	if len(snaps) > 0 && h.Gen < snaps[0].Gen {
+		return false, fmt.Errorf("%w (ticket generation %d, store %d)", ErrTicketStale, h.Gen, snaps[0].Gen)
+	}
+	return false, nil
+}
+
+// restore creates the session record (hibernated, with the ticket's id,
+// name and owner) and stores the ticket's workspace as its first
+// generation; attaching then wakes it as after any restart. A name now
+// taken by another of the user's sessions gets a suffix.
+func (t *Tickets) restore(ctx context.Context, h ticketHeader, data []byte) (bool, error) {
+	now := t.cfg.Now()
+	rec := persist.Session{ID: h.Session, Owner: h.User, State: persist.StateHibernated,
+		CreatedAt: now, LastInputAt: now, DetachedAt: now}
+	for i := 1; ; i++ {
+		rec.Name = h.Name
+		if i > 1 {
+			rec.Name = fmt.Sprintf("%s-%d", h.Name, i)
+		}
+		err := t.cfg.Store.CreateSession(ctx, rec, t.cfg.MaxPerUser)
+		if err == nil {
+			break
+		}
+		if _, gerr := t.cfg.Store.GetSession(ctx, h.Session); gerr == nil {
+			return false, nil // another page restored it meanwhile
+		}
+		if !errors.Is(err, persist.ErrExists) || i == 5 {
+			return false, fmt.Errorf("restore session %s from its ticket: %w", h.Session, err)
+		}
+	}
+	if _, err := t.cfg.Store.PutSnapshot(ctx, h.Session, persist.Fence{Epoch: rec.Epoch}, persist.Seal(data)); err != nil {
+		return false, fmt.Errorf("restore session %s from its ticket: %w", h.Session, err)
+	}
+	t.cfg.Log.Info("session restored from a workspace ticket", "session", h.Session, "user", h.User, "ticket_gen", h.Gen)
+	return true, nil
+}
+
+// attach registers a page open on sessionID and writes the tickets meant
+// for it until ctx ends. It returns once the page is registered; the
+// writer runs on its own goroutine, which ctx ends.
+func (t *Tickets) attach(ctx context.Context, sessionID string, ws *websocket.Conn) {
+	k := &ticketSink{wake: make(chan struct{}, 1)}
+	t.mu.Lock()
+	if t.pages[sessionID] == nil {
+		t.pages[sessionID] = map[*ticketSink]struct{}{}
+	}
+	t.pages[sessionID][k] = struct{}{}
+	t.mu.Unlock()
+	go func() {
+		defer func() {
+			t.mu.Lock()
+			delete(t.pages[sessionID], k)
+			if len(t.pages[sessionID]) == 0 {
+				delete(t.pages, sessionID)
+			}
+			t.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-k.wake:
+			}
+			k.mu.Lock()
+			frame := k.frame
+			k.frame = nil
+			k.mu.Unlock()
+			if frame == nil {
+				continue
+			}
+			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			err := ws.Write(wctx, websocket.MessageText, frame)
+			cancel()
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// ticketOffer is the first frame of a page that asked for ?ticket=1.
+type ticketOffer struct {
+	Type   string `json:"type"`
+	Ticket string `json:"ticket"`
+}
+
+// offerTimeout bounds the wait for the page's ticket frame.
+const offerTimeout = 10 * time.Second
+
+// readOffer reads the page's ticket frame (a sealed text is at most
+// seal.MaxSealed characters); "" when the frame holds none.
+func readOffer(ctx context.Context, ws *websocket.Conn) (string, error) {
+	ws.SetReadLimit(seal.MaxSealed + 1024)
+	ctx, cancel := context.WithTimeout(ctx, offerTimeout)
+	defer cancel()
+	typ, data, err := ws.Read(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read ticket offer: %w", err)
+	}
+	var o ticketOffer
+	if typ != websocket.MessageText || json.Unmarshal(data, &o) != nil || o.Type != "ticket" {
+		return "", errors.New("read ticket offer: the first frame is not a ticket")
+	}
+	return o.Ticket, nil
+}
+
+// offerTicket runs the ticket exchange of a page that asked for
+// ?ticket=1, before its session is looked up. It returns the ref to open:
+// ref itself, or "new" when the ticket was refused and the session is
+// gone (a fresh workspace, SPEC §10). A refusal is told to the page.
+func (s *Server) offerTicket(ctx context.Context, ws *websocket.Conn, user sessions.User, ref string) (string, error) {
+	text, err := readOffer(ctx, ws)
+	if err != nil || text == "" {
+		return ref, err
+	}
+	restored, err := s.cfg.Tickets.Offer(ctx, user.Name, ref, text)
+	if err == nil {
+		if restored {
+			s.cfg.Log.Info("web page restored its session from a ticket", "user", user.Name, "session", ref)
+		}
+		return ref, nil
+	}
+	refusal := refusalText(err)
+	if refusal == "" {
+		return ref, err // the store's trouble: not the ticket's fault
+	}
+	s.cfg.Log.Info("workspace ticket refused", "user", user.Name, "session", ref, "err", err)
+	frame, _ := json.Marshal(map[string]string{"type": "ticket-refused", "session": ref, "reason": refusal})
+	if err := ws.Write(ctx, websocket.MessageText, frame); err != nil {
+		return ref, err
+	}
+	if rec, err := s.cfg.Manager.Find(ctx, user.Name, ref); err != nil || rec.State == persist.StateEnded {
+		return "new", nil
+	}
+	return ref, nil
+}
+
+// refusalText is the sentence for a refused ticket, "" for other errors.
+func refusalText(err error) string {
+	for _, r := range []error{ErrTicketInvalid, ErrTicketExpired, ErrTicketUser, ErrTicketSession, ErrTicketStale, ErrTicketEnded} {
+		if errors.Is(err, r) {
+			return r.Error()
+		}
+	}
+	return ""
+}
