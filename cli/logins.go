@@ -104,14 +104,24 @@ func listLogins(ctx context.Context, store persist.Logins, user string, asJSON b
 	return tw.Flush()
 }
 
-func revokeLogins(ctx context.Context, store persist.Logins, user string, ids []string, w io.Writer) error {
+func revokeLogins(ctx context.Context, store persist.Store, user string, ids []string, w io.Writer) error {
 	if (user == "") == (len(ids) == 0) {
 		return errors.New("revoke takes login IDs or --user U (not both)")
 	}
 	if user != "" {
+		// Sealed logins (web_login: client) end with a new login
+		// generation; an account that is gone has none left anyway.
+		u, err := store.GetUser(ctx, user)
+		if err == nil {
+			u.LoginGen++
+			err = store.UpdateUser(ctx, u)
+		}
+		if err != nil && !errors.Is(err, persist.ErrNotFound) {
+			return err
+		}
 		n, err := store.DeleteUserLogins(ctx, user)
 		if err == nil {
-			fmt.Fprintf(w, "revoked %d login(s) of %s\n", n, user)
+			fmt.Fprintf(w, "revoked %d stored login(s) and every sealed login of %s\n", n, user)
 		}
 		return err
 	}

@@ -234,22 +234,22 @@ func (r *Ring) Seal(purpose string, payload []byte, ttl time.Duration) (string, 
 	}
 	k := r.keys.Load().ordered[0]
 	now := r.now()
-	var buf bytes.Buffer
-	buf.Grow(timesSize + len(payload)/2 + 64)
 	var times [timesSize]byte
 	binary.BigEndian.PutUint64(times[:8], uint64(now.UnixMilli()))
 	binary.BigEndian.PutUint64(times[8:], uint64(now.Add(ttl).UnixMilli()))
-	buf.Write(times[:])
-	zw := flateWriter(&buf)
-	if _, err := zw.Write(payload); err != nil {
-		return "", fmt.Errorf("seal: compress: %w", err)
+	// Fast first; only a payload that would not fit is compressed harder.
+	var plain []byte
+	var rawLen int
+	for _, level := range []int{FastLevel, TightLevel} {
+		var err error
+		if plain, err = compress(times[:], payload, level); err != nil {
+			return "", err
+		}
+		rawLen = headerSize + NonceSize + len(plain) + chacha20poly1305.Overhead
+		if b64.EncodedLen(rawLen) <= MaxSealed {
+			break
+		}
 	}
-	if err := zw.Close(); err != nil {
-		return "", fmt.Errorf("seal: compress: %w", err)
-	}
-	putFlateWriter(zw)
-	plain := buf.Bytes()
-	rawLen := headerSize + NonceSize + len(plain) + chacha20poly1305.Overhead
 	if n := b64.EncodedLen(rawLen); n > MaxSealed {
 		return "", fmt.Errorf("%w: sealed text of %d characters (limit %d)", ErrTooLarge, n, MaxSealed)
 	}
@@ -261,6 +261,22 @@ func (r *Ring) Seal(purpose string, payload []byte, ttl time.Duration) (string, 
 	}
 	out = k.aead.Seal(out, out[headerSize:headerSize+NonceSize], plain, additionalData(out[:headerSize], purpose))
 	return b64.EncodeToString(out), nil
+}
+
+// compress returns prefix ‖ DEFLATE(payload) at level.
+func compress(prefix, payload []byte, level int) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(prefix) + len(payload)/2 + 64)
+	buf.Write(prefix)
+	zw := flateWriter(&buf, level)
+	if _, err := zw.Write(payload); err != nil {
+		return nil, fmt.Errorf("seal: compress: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("seal: compress: %w", err)
+	}
+	putFlateWriter(zw, level)
+	return buf.Bytes(), nil
 }
 
 // Opened is what OpenDetails returns.

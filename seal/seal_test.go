@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -322,4 +323,44 @@ func TestWithClock(t *testing.T) {
 	if got := r2.Keys()[0].ID; got != "00000002" {
 		t.Fatalf("WithClock ring has key %s after Replace on the original, want 00000002", got)
 	}
+}
+
+// TestTightFallback: a payload whose fast compression would not fit
+// MaxSealed is compressed harder and still seals (and opens).
+func TestTightFallback(t *testing.T) {
+	var prose []byte
+	for _, f := range []string{"../docs/ARCHITECTURE.md", "../BENCHMARKS.md", "../README.md"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prose = append(prose, b...)
+	}
+	sealedAt := func(p []byte, level int) int {
+		z, err := compress(make([]byte, timesSize), p, level)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b64.EncodedLen(headerSize + NonceSize + len(z) + 16)
+	}
+	var payload []byte
+	for n := 64 << 10; n <= len(prose); n += 4 << 10 {
+		if sealedAt(prose[:n], FastLevel) > MaxSealed {
+			payload = prose[:n]
+			break
+		}
+	}
+	if payload == nil || sealedAt(payload, TightLevel) > MaxSealed {
+		t.Skip("no prose length here that only the tight level fits")
+	}
+	r, _ := testRing(t)
+	s, err := r.Seal("workspace:x", payload, time.Hour)
+	if err != nil {
+		t.Fatalf("%d bytes of prose: %v", len(payload), err)
+	}
+	got, err := r.Open("workspace:x", s)
+	if err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("open: %v", err)
+	}
+	t.Logf("%d bytes of prose: fast %d chars, sealed %d chars", len(payload), sealedAt(payload, FastLevel), len(s))
 }

@@ -65,7 +65,7 @@ func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) {
 	kctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if s.cfg.Tickets != nil {
-		s.cfg.Tickets.attach(kctx, rec.ID, ws)
+		s.cfg.Tickets.attach(kctx, rec, ws)
 	}
 	go conn.keepAlive(kctx, func() {
 		// A live terminal is use of its login; a login revoked or expired

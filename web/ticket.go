@@ -70,6 +70,7 @@ type TicketStore interface {
 	CreateSession(ctx context.Context, s persist.Session, maxPerOwner int) error
 	Snapshots(ctx context.Context, id string) ([]persist.Snapshot, error)
 	PutSnapshot(ctx context.Context, id string, f persist.Fence, data []byte) (int64, error)
+	AppendEvent(ctx context.Context, e persist.Event) error
 }
 
 // TicketsConfig wires Tickets.
@@ -88,8 +89,11 @@ type TicketsConfig struct {
 type Tickets struct {
 	cfg TicketsConfig
 
-	mu    sync.Mutex                          // guards pages; never held while writing to a socket
+	mu    sync.Mutex                          // guards the maps; never held while sealing or writing to a socket
 	pages map[string]map[*ticketSink]struct{} // session id → its open web pages
+	// unsealable holds the sessions whose workspace was too large to seal
+	// (logged once while they have pages).
+	unsealable map[string]bool
 }
 
 // NewTickets returns a Tickets; cfg.Ring and cfg.Store are required.
@@ -103,7 +107,7 @@ func NewTickets(cfg TicketsConfig) *Tickets {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Tickets{cfg: cfg, pages: map[string]map[*ticketSink]struct{}{}}
+	return &Tickets{cfg: cfg, pages: map[string]map[*ticketSink]struct{}{}, unsealable: map[string]bool{}}
 }
 
 // ticketSink holds the newest ticket frame for one page; only the newest
@@ -128,18 +132,41 @@ func (t *Tickets) Snapshot(sv sessions.Saved) {
 	}
 	text, err := t.seal(sv)
 	if err != nil {
-		t.cfg.Log.Warn("workspace ticket not sealed", "session", sv.SessionID, "gen", sv.Gen, "err", err)
+		// A workspace over the seal caps gets no ticket (its pages keep the
+		// last one): said once, not at every snapshot.
+		t.mu.Lock()
+		first := !t.unsealable[sv.SessionID]
+		t.unsealable[sv.SessionID] = true
+		t.mu.Unlock()
+		if first {
+			t.cfg.Log.Warn("workspace ticket not sealed; its pages keep their last ticket", "session", sv.SessionID, "gen", sv.Gen, "bytes", len(sv.Data), "err", err)
+		}
 		return
 	}
-	frame, _ := json.Marshal(map[string]any{"type": "ticket", "session": sv.SessionID, "gen": sv.Gen, "ticket": text})
+	frame := ticketFrame(sv, text)
 	for _, k := range sinks {
-		k.mu.Lock()
-		k.frame = frame
+		k.put(frame, false)
+	}
+}
+
+func ticketFrame(sv sessions.Saved, text string) []byte {
+	frame, _ := json.Marshal(map[string]any{"type": "ticket", "session": sv.SessionID, "gen": sv.Gen, "ticket": text})
+	return frame
+}
+
+// put queues frame for the page (unless onlyFirst and one is queued
+// already) and wakes its writer.
+func (k *ticketSink) put(frame []byte, onlyFirst bool) {
+	k.mu.Lock()
+	if onlyFirst && k.frame != nil {
 		k.mu.Unlock()
-		select {
-		case k.wake <- struct{}{}:
-		default:
-		}
+		return
+	}
+	k.frame = frame
+	k.mu.Unlock()
+	select {
+	case k.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -240,13 +267,20 @@ func (t *Tickets) restore(ctx context.Context, h ticketHeader, data []byte) (boo
 		return false, fmt.Errorf("restore session %s from its ticket: %w", h.Session, err)
 	}
 	t.cfg.Log.Info("session restored from a workspace ticket", "session", h.Session, "user", h.User, "ticket_gen", h.Gen)
+	detail := fmt.Sprintf("restored from the browser's workspace ticket (generation %d)", h.Gen)
+	if err := t.cfg.Store.AppendEvent(ctx, persist.Event{SessionID: h.Session, At: now, Kind: "restored", Actor: h.User, Detail: detail}); err != nil {
+		t.cfg.Log.Warn("history of a restored session", "session", h.Session, "err", err)
+	}
 	return true, nil
 }
 
-// attach registers a page open on sessionID and writes the tickets meant
-// for it until ctx ends. It returns once the page is registered; the
-// writer runs on its own goroutine, which ctx ends.
-func (t *Tickets) attach(ctx context.Context, sessionID string, ws *websocket.Conn) {
+// attach registers a page open on session rec and writes the tickets
+// meant for it until ctx ends: first one of the newest stored generation
+// (so a page holds a ticket of this server's numbering at once, typing or
+// not), then one per snapshot. It returns once the page is registered;
+// the writer runs on its own goroutine, which ctx ends.
+func (t *Tickets) attach(ctx context.Context, rec persist.Session, ws *websocket.Conn) {
+	sessionID := rec.ID
 	k := &ticketSink{wake: make(chan struct{}, 1)}
 	t.mu.Lock()
 	if t.pages[sessionID] == nil {
@@ -260,9 +294,11 @@ func (t *Tickets) attach(ctx context.Context, sessionID string, ws *websocket.Co
 			delete(t.pages[sessionID], k)
 			if len(t.pages[sessionID]) == 0 {
 				delete(t.pages, sessionID)
+				delete(t.unsealable, sessionID)
 			}
 			t.mu.Unlock()
 		}()
+		t.sendStored(ctx, rec, k)
 		for {
 			select {
 			case <-ctx.Done():
@@ -284,6 +320,26 @@ func (t *Tickets) attach(ctx context.Context, sessionID string, ws *websocket.Co
 			}
 		}
 	}()
+}
+
+// sendStored queues for k a ticket of rec's newest stored generation, if
+// it has a readable one and no snapshot's ticket is queued (the writer
+// has not started, so none was sent yet).
+func (t *Tickets) sendStored(ctx context.Context, rec persist.Session, k *ticketSink) {
+	snaps, err := t.cfg.Store.Snapshots(ctx, rec.ID)
+	if err != nil || len(snaps) == 0 {
+		return
+	}
+	data, err := persist.Open(snaps[0].Data)
+	if err != nil {
+		return
+	}
+	sv := sessions.Saved{SessionID: rec.ID, Owner: rec.Owner, Name: rec.Name, Gen: snaps[0].Gen, Data: data}
+	text, err := t.seal(sv)
+	if err != nil {
+		return
+	}
+	k.put(ticketFrame(sv, text), true)
 }
 
 // ticketOffer is the first frame of a page that asked for ?ticket=1.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,13 @@ import (
 // memory) whose web pages get workspace tickets sealed with ring: two of
 // them on one ring are a node before and after a restart.
 func newTicketEnv(t *testing.T, ring *seal.Ring, users ...string) *env {
+	t.Helper()
+	e, _ := newTicketEnvStore(t, ring, users...)
+	return e
+}
+
+// newTicketEnvStore is newTicketEnv that also returns its store.
+func newTicketEnvStore(t *testing.T, ring *seal.Ring, users ...string) (*env, *memory.Store) {
 	t.Helper()
 	ctx := context.Background()
 	st := memory.New(nil)
@@ -61,7 +69,7 @@ func newTicketEnv(t *testing.T, ring *seal.Ring, users ...string) *env {
 			t.Fatal(err)
 		}
 	}
-	return e
+	return e, st
 }
 
 // ticketPage is a Go WebSocket client that behaves as term.js: it offers
@@ -180,7 +188,7 @@ func TestTicketRestore(t *testing.T) {
 	cx, cy := p.scr.Cursor()
 	tk := p.last("ticket", holding(ring, id, "kept across restarts"))
 
-	after := newTicketEnv(t, ring, "alice") // the restart: an empty store
+	after, st := newTicketEnvStore(t, ring, "alice") // the restart: an empty store
 	b2 := after.browser()
 	b2.mustSignIn("alice", "pw-alice")
 	p2 := b2.openPage(id, tk["ticket"].(string))
@@ -192,6 +200,10 @@ func TestTicketRestore(t *testing.T) {
 		x, y := p2.scr.Cursor()
 		return x == cx && y == cy
 	})
+	evs, err := st.Events(t.Context(), id)
+	if err != nil || !slices.ContainsFunc(evs, func(e persist.Event) bool { return e.Kind == "restored" }) {
+		t.Errorf("history of the restored session lacks a restored event: %+v (%v)", evs, err)
+	}
 	// The restored node sends tickets of its own from then on.
 	p2.send(" and after")
 	p2.last("ticket", holding(ring, id, "kept across restarts and after"))
@@ -226,18 +238,26 @@ func TestTicketRefused(t *testing.T) {
 		advance time.Duration
 		want    error
 		fresh   bool // a new session, not id
+		kill    bool // end the session first
 	}{
 		{name: "tampered", user: "alice", ref: id, ticket: string(tampered), want: web.ErrTicketInvalid, fresh: true},
 		{name: "another user", user: "bob", ref: id, ticket: newer, want: web.ErrTicketUser, fresh: true},
 		{name: "another session", user: "alice", ref: "zzzzzzzzzzzzzzzzzzzzzzzzzz", ticket: newer, want: web.ErrTicketInvalid, fresh: true},
 		{name: "older than the store", onOrig: true, user: "alice", ref: id, ticket: old, want: web.ErrTicketStale},
 		{name: "expired", user: "alice", ref: id, ticket: newer, advance: web.DefaultTicketTTL + time.Minute, want: web.ErrTicketExpired, fresh: true},
+		// Last: it ends the origin's session.
+		{name: "session ended", onOrig: true, kill: true, user: "alice", ref: id, ticket: newer, want: web.ErrTicketEnded, fresh: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := origin
 			if !tt.onOrig {
 				e = newTicketEnv(t, ring, "alice", "bob")
+			}
+			if tt.kill {
+				if err := e.mgr.Kill(t.Context(), id, "root"); err != nil {
+					t.Fatal(err)
+				}
 			}
 			clk.Add(tt.advance)
 			defer clk.Add(-tt.advance)
@@ -252,7 +272,7 @@ func TestTicketRefused(t *testing.T) {
 			if tt.fresh == (got == tt.ref) {
 				t.Errorf("session %v after refusal (asked %s), fresh %v wanted", got, tt.ref, tt.fresh)
 			}
-			if tt.onOrig {
+			if tt.onOrig && !tt.fresh {
 				pg.scr.WaitFor(t, "one two", wait) // the store's newer workspace, not the old ticket's
 			}
 		})
