@@ -208,3 +208,47 @@ func TestLoginAccountRate(t *testing.T) {
 func sourceAddr(i int) net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(10, 1, byte(i>>8), byte(i)), Port: 40000}
 }
+
+// An attempt cut short while it waits for its slot (hang-up, login grace)
+// hands the slot back if no later one was given out, and is not counted:
+// the next attempt gets the same slot, not one a delay later.
+func TestLoginCancelledSlotHandedBack(t *testing.T) {
+	tests := []struct {
+		name     string
+		cancel   bool
+		wantWait time.Duration // of the next attempt
+	}{
+		{name: "answered attempt keeps its slot", wantWait: 2 * time.Second},
+		{name: "cancelled attempt hands it back", cancel: true, wantWait: time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk, h := newClock(), &hasher{}
+			a, _ := newLogin(t, clk, h, 2, "alice")
+			ctx := context.Background()
+			for i := range auth.FreeAccountFailures {
+				a.Login(ctx, auth.LoginRequest{User: "alice", Password: "guess", Remote: addr(i)})
+			}
+			real := a.Sleep
+			if tt.cancel {
+				a.Sleep = func(context.Context, time.Duration) error { return context.Canceled }
+			}
+			_, err := a.Login(ctx, auth.LoginRequest{User: "alice", Password: "guess", Remote: addr(10)})
+			if tt.cancel != errors.Is(err, context.Canceled) {
+				t.Fatalf("the first attempt: %v", err)
+			}
+			a.Sleep = real
+			before := len(clk.waits())
+			if _, err := a.Login(ctx, auth.LoginRequest{User: "alice", Password: "right", Remote: addr(11)}); err != nil {
+				t.Fatalf("the next attempt: %v", err)
+			}
+			var waited time.Duration
+			for _, d := range clk.waits()[before:] {
+				waited += d
+			}
+			if waited != tt.wantWait {
+				t.Errorf("the next attempt waited %v, want %v", waited, tt.wantWait)
+			}
+		})
+	}
+}

@@ -101,8 +101,11 @@ func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (se
 			return sessions.User{}, err
 		}
 		msg := "Login incorrect"
-		if errors.Is(err, auth.ErrBadName) || errors.Is(err, errMismatch) || errors.Is(err, auth.ErrNoPassword) {
+		switch {
+		case errors.Is(err, auth.ErrBadName) || errors.Is(err, errMismatch) || errors.Is(err, auth.ErrNoPassword):
 			msg = err.Error()
+		case errors.Is(err, auth.ErrThrottled):
+			msg = auth.ErrThrottled.Error()
 		}
 		tc.Write([]byte("\r\n" + msg + "\r\n\r\n"))
 	}

@@ -2,6 +2,7 @@ package abuse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,6 +17,9 @@ type GuessOptions struct {
 	Telnet  bool     // guess over telnet instead of SSH password auth
 	Sources []string // one source: Conns connections from it; several: one guess from each
 	Conns   int      // parallel connections from a single source (≤ 200)
+	// Repeat: with several sources, each guesses again and again (a new
+	// connection when dropped) instead of exactly once.
+	Repeat bool
 	// Window bounds the attack: answers after it are not counted.
 	Window time.Duration
 }
@@ -57,7 +61,8 @@ func (g GuessResult) Within(d time.Duration) int {
 
 // Guess runs the guessing. From one source, each of Conns connections
 // guesses as fast as the server answers and reconnects when dropped; from
-// several sources, each tries exactly one password.
+// several sources, each tries exactly one password (or, with Repeat,
+// guesses as one such connection does).
 func Guess(ctx context.Context, t Target, o GuessOptions) (GuessResult, error) {
 	if len(o.Sources) == 0 || o.Conns > 200 || len(o.Sources) > 200 {
 		return GuessResult{}, fmt.Errorf("guessing from %d sources with %d connections: want 1..200", len(o.Sources), o.Conns)
@@ -92,7 +97,14 @@ func Guess(ctx context.Context, t Target, o GuessOptions) (GuessResult, error) {
 			}
 		} else {
 			for _, src := range o.Sources {
-				wg.Go(func() { guess(ctx, src, true, answered, &dials) })
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						guess(ctx, src, !o.Repeat, answered, &dials)
+						if !o.Repeat {
+							return
+						}
+					}
+				})
 			}
 		}
 		wg.Wait()
@@ -149,7 +161,15 @@ func (t Target) guessTelnet(ctx context.Context, source string, once bool, answe
 	defer stop()
 	deadline := deadlineOf(ctx)
 	for n := 1; ctx.Err() == nil; n++ {
-		if err := c.Guess(t.Victim.Name, fmt.Sprintf("guess-%d", n), deadline); err != nil {
+		err := c.Guess(t.Victim.Name, fmt.Sprintf("guess-%d", n), deadline)
+		if errors.Is(err, ErrThrottled) { // not checked: not an answer
+			if once {
+				return
+			}
+			pause(ctx, refusedPause)
+			continue
+		}
+		if err != nil {
 			if n == 1 {
 				pause(ctx, refusedPause)
 			}

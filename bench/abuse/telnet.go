@@ -2,6 +2,7 @@ package abuse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -123,15 +124,47 @@ func (t *Telnet) Login(user, password string, start, deadline time.Time) (time.D
 }
 
 // Guess tries one password that is expected to be wrong and returns when
-// the server has answered it ("Login incorrect").
+// the server has answered it ("Login incorrect"), or ErrThrottled when the
+// server refused it unchecked (the account's login rate, issue 8).
 func (t *Telnet) Guess(user, password string, deadline time.Time) error {
+	refused := t.Expect(throttledText)
 	bad, err := t.answer(user, password, "Login incorrect", deadline)
 	if err != nil {
+		t.out.drop(refused)
 		return err
 	}
-	_, err = t.Wait(bad, deadline)
-	return err
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-bad.hit:
+		t.out.drop(refused)
+		return nil
+	case <-refused.hit:
+		t.out.drop(bad)
+		return ErrThrottled
+	case <-t.out.done:
+	case <-timer.C:
+		t.out.drop(bad)
+		t.out.drop(refused)
+		return fmt.Errorf("waiting for the answer to a guess: %w", ErrTimeout)
+	}
+	select {
+	case <-bad.hit:
+		return nil
+	case <-refused.hit:
+		return ErrThrottled
+	default:
+		return fmt.Errorf("waiting for the answer to a guess: %w", ErrClosed)
+	}
 }
+
+// ErrThrottled is a guess the server refused without checking it: the
+// account has had too many failed logins lately (auth.ErrThrottled).
+var ErrThrottled = errors.New("refused unchecked: " + throttledText)
+
+// throttledText is what the server says instead of "Login incorrect" to
+// an attempt it refused unchecked.
+const throttledText = "try again later"
 
 // answer waits for the pending login: prompt, gives user and password,
 // and returns the expectation of after (registered before the password
