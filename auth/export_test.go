@@ -7,3 +7,10 @@ func SetLimiterBounds(keys, peerEntries int) (restore func()) {
 	maxSources, maxPeerEntries = keys, peerEntries
 	return func() { maxSources, maxPeerEntries = k, p }
 }
+
+// RateEntries is the number of accounts the account-wide rate holds.
+func (a *Authenticator) RateEntries() int {
+	a.rate.mu.Lock()
+	defer a.rate.mu.Unlock()
+	return len(a.rate.m)
+}

@@ -20,11 +20,11 @@ const FreeAccountFailures = 3
 // whose slot is further away than its bound is refused at once
 // (ErrThrottled) and reserves nothing.
 //
-// The table holds an account while attempts on it are in flight or its
-// last slot is less than Accounts.MaxDelay old; at maxSources accounts it
-// first drops the others.
+// The table holds an account while attempts on it are in flight, or while
+// it has FreeAccountFailures failures and its last slot is less than
+// Accounts.MaxDelay old; at maxSources accounts it first drops the others.
 type accountRate struct {
-	mu sync.Mutex // guards m and every slots; taken alone, never while waiting
+	mu sync.Mutex // guards m and every slots; never held while waiting or taking the limiter's lock
 	m  map[string]*slots
 }
 
@@ -70,13 +70,17 @@ func (r *accountRate) reserve(user string, now time.Time, failures int, l *Limit
 	}
 	st.pending++
 	return slot, func(cancelled bool) {
+		// Under FreeAccountFailures the last slot spaces nothing: an
+		// account that logins keep succeeding on leaves no entry behind.
+		quiet := l.Failures(user) < FreeAccountFailures
+		now := l.Now()
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		st.pending--
 		if cancelled && st.last.Equal(slot) {
 			st.last = prev
 		}
-		if st.pending == 0 && l.Now().Sub(st.last) >= l.MaxDelay && r.m[user] == st {
+		if st.pending == 0 && (quiet || now.Sub(st.last) >= l.MaxDelay) && r.m[user] == st {
 			delete(r.m, user)
 		}
 	}, true

@@ -252,3 +252,37 @@ func TestLoginCancelledSlotHandedBack(t *testing.T) {
 		})
 	}
 }
+
+// The account-wide rate keeps an account only while it spaces something:
+// ordinary logins, and guesses under FreeAccountFailures, leave nothing
+// behind; an account under attack stays until its failures age out.
+func TestLoginRateTableStaysSmall(t *testing.T) {
+	tests := []struct {
+		name     string
+		password string
+		tries    int // per account
+		want     int // accounts held afterwards
+	}{
+		{name: "logins", password: "right", tries: 3, want: 0},
+		{name: "a few wrong passwords", password: "guess", tries: auth.FreeAccountFailures - 1, want: 0},
+		{name: "guessing", password: "guess", tries: auth.FreeAccountFailures + 1, want: 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var users []string
+			for i := range 50 {
+				users = append(users, fmt.Sprintf("u%d", i))
+			}
+			clk := newClock()
+			a, _ := newLogin(t, clk, &hasher{}, 2, users...)
+			for i, u := range users {
+				for j := range tt.tries {
+					a.Login(context.Background(), auth.LoginRequest{User: u, Password: tt.password, Remote: sourceAddr(i*10 + j)})
+				}
+			}
+			if got := a.RateEntries(); got != tt.want {
+				t.Errorf("the rate holds %d accounts, want %d", got, tt.want)
+			}
+		})
+	}
+}
