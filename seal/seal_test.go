@@ -364,3 +364,17 @@ func TestTightFallback(t *testing.T) {
 	}
 	t.Logf("%d bytes of prose: fast %d chars, sealed %d chars", len(payload), sealedAt(payload, FastLevel), len(s))
 }
+
+// TestOverhead: the documented fixed overhead (61 bytes) is what a seal adds.
+func TestOverhead(t *testing.T) {
+	if Overhead != 61 {
+		t.Fatalf("Overhead = %d, the docs say 61", Overhead)
+	}
+	r, _ := testRing(t)
+	s, _ := r.Seal("x", nil, time.Hour)
+	raw, _ := b64.DecodeString(s)
+	z, _ := compress(nil, nil, FastLevel)
+	if len(raw) != Overhead+len(z) {
+		t.Fatalf("sealed %d bytes = %d + compressed %d", len(raw), Overhead, len(z))
+	}
+}
