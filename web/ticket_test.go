@@ -187,6 +187,8 @@ func TestTicketRestore(t *testing.T) {
 	p.scr.WaitFor(t, "kept across restarts", wait)
 	cx, cy := p.scr.Cursor()
 	tk := p.last("ticket", holding(ring, id, "kept across restarts"))
+	raw, _ := ring.Open("workspace:"+id, tk["ticket"].(string))
+	t.Logf("a one-tab workspace: %d bytes of payload, a ticket of %d characters", len(raw), len(tk["ticket"].(string)))
 
 	after, st := newTicketEnvStore(t, ring, "alice") // the restart: an empty store
 	b2 := after.browser()
