@@ -113,7 +113,13 @@ drain_delay: 400ms
 	n.server = &server{t: t, dataDir: dir, args: []string{"--config", n.cfg, "--ssh-addr", n.ssh, "--metrics-addr", n.metrics},
 		bin: nodeBinary(t)}
 	n.server.start()
-	t.Cleanup(n.server.stop)
+	t.Cleanup(func() {
+		n.server.stop()
+		// A -race node reports a race on its stderr and goes on serving.
+		if i := strings.Index(n.errOut.String(), "WARNING: DATA RACE"); i >= 0 {
+			t.Errorf("node %s reported a data race:\n%s", id, n.errOut.String()[i:])
+		}
+	})
 	return n
 }
 
