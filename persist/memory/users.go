@@ -115,14 +115,8 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	}
 	defer s.unlock()
 	d := s.db
-	for id, r := range d.sessions {
-		if r.s.Owner == name {
-			delete(d.sessions, id)
-			delete(d.events, id)
-			delete(d.snapshots, id)
-			delete(d.quarantine, id)
-			delete(d.topGen, id)
-		}
+	for _, r := range d.byOwner[name] {
+		d.remove(r)
 	}
 	for id, doc := range d.docs {
 		if doc.Owner == name {
