@@ -84,7 +84,6 @@ func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
 	}
 	cur.Role, cur.Keys, cur.PasswordHash = u.Role, u.Keys, u.PasswordHash
 	cur.LoginGen = max(cur.LoginGen, u.LoginGen) // only grows: a stale read cannot undo a bump
-	cur.LoginGen = max(cur.LoginGen, u.LoginGen) // only grows (persist.User.LoginGen)
 	s.db.users[u.Name] = cloneUser(cur)
 	return nil
 }
