@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -66,9 +67,15 @@ func loadConfigUsers(ctx context.Context, cfg config.Config, users persist.Users
 	return nil
 }
 
+// configUserCreated is the creation time of every config user: fixed, so
+// an account from the config file is the same account after a restart and
+// its sealed login cookies (web_login: client binds them to the account's
+// creation time, SPEC §10) still open.
+var configUserCreated = time.Unix(0, 0).UTC()
+
 // configUser checks one config user and turns it into an account.
 func configUser(cu config.User) (persist.User, error) {
-	u := persist.User{Name: cu.Name, Role: cu.Role, PasswordHash: cu.PasswordHash}
+	u := persist.User{Name: cu.Name, Role: cu.Role, PasswordHash: cu.PasswordHash, CreatedAt: configUserCreated}
 	if err := auth.ValidName(cu.Name); err != nil {
 		return u, err
 	}
@@ -158,3 +165,12 @@ func listenAdmin(cfg config.Config, r *admin.Runner, log *slog.Logger) (io.Close
 type nopCloser struct{}
 
 func (nopCloser) Close() error { return nil }
+
+// warnMemory logs what a memory node loses at a restart under the given
+// configuration: server-side web logins (web_login: server keeps them in
+// the store), so every browser signs in again before offering its ticket.
+func warnMemory(cfg config.Config, log *slog.Logger) {
+	if inMemory(cfg) && cfg.WebLogin != "client" {
+		log.Warn("store memory with web_login: server: web sign-ins end at every restart; web_login: client keeps them in a sealed cookie")
+	}
+}

@@ -203,3 +203,17 @@ func TestServeMemoryNeedsSealKeys(t *testing.T) {
 		t.Fatalf("the data dir was made: %v", err)
 	}
 }
+
+// TestMemoryStoreOnlyInServe: the memory store lives inside serve; the
+// other commands say so instead of working on an empty store of their own.
+func TestMemoryStoreOnlyInServe(t *testing.T) {
+	cfg := config.Default()
+	cfg.Store, cfg.DataDir = "memory", filepath.Join(t.TempDir(), "data")
+	_, err := openStore(t.Context(), cfg, false)
+	if !errors.Is(err, ErrNoStore) || !strings.Contains(err.Error(), "over SSH") {
+		t.Fatalf("openStore(memory) outside serve: %v, want ErrNoStore pointing to SSH", err)
+	}
+	if got := storeName(cfg); !strings.Contains(got, "memory") {
+		t.Fatalf("storeName = %q", got)
+	}
+}

@@ -27,8 +27,8 @@ func sealRing(cfg config.Config) (*seal.Ring, error) {
 		return seal.NewRing(keys, nil)
 	}
 	if inMemory(cfg) {
-		return nil, fmt.Errorf("%w: seal_keys: [\"ID:base64secret\"], ID 8 lowercase hex digits, secret 32 random bytes "+
-			"(e.g. head -c32 /dev/urandom | base64); web sessions come back after a restart only if the keys do", ErrMemoryNeedsKeys)
+		return nil, fmt.Errorf("%w: add seal_keys: [\"ID:base64secret\"] (`termhost keys generate` prints an entry); "+
+			"web sessions come back after a restart only if the keys do", ErrMemoryNeedsKeys)
 	}
 	return seal.LoadOrCreate(filepath.Join(cfg.DataDir, "secrets"))
 }

@@ -70,6 +70,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if err := loadConfigUsers(ctx, cfg, store); err != nil {
 		return err
 	}
+	warnMemory(cfg, log)
 	// Metrics and readiness (SPEC §11): every store call below is measured;
 	// /readyz answers 503 from the first moment of a drain.
 	ops := newOps(cfg, store)

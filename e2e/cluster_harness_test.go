@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -109,8 +110,51 @@ drain_delay: 400ms
 	if err := os.WriteFile(n.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n.server = startServer(t, dir, "--config", n.cfg, "--ssh-addr", n.ssh, "--metrics-addr", n.metrics)
+	n.server = &server{t: t, dataDir: dir, args: []string{"--config", n.cfg, "--ssh-addr", n.ssh, "--metrics-addr", n.metrics},
+		bin: nodeBinary(t)}
+	n.server.start()
+	t.Cleanup(func() {
+		n.server.stop()
+		// A -race node reports a race on its stderr and goes on serving.
+		if i := strings.Index(n.errOut.String(), "WARNING: DATA RACE"); i >= 0 {
+			t.Errorf("node %s reported a data race:\n%s", id, n.errOut.String()[i:])
+		}
+	})
 	return n
+}
+
+// nodeBin is the binary cluster nodes run.
+var nodeBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// nodeBinary is the termhost the cluster's nodes run: the one TestMain
+// built, except under -race, where it is a second build without the race
+// detector. The cluster tests assert timings (≤ 200 ms of typing lost at a
+// kill -9, failover within lease_ttl + 1 s, hand-offs inside a rolling
+// restart): three race-instrumented nodes on two cores measure the race
+// detector instead (their snapshot writes lagged 0.5–1 s behind typing in
+// trials). The product's races are hunted in-process by
+// sessions/cluster_test.go and the persist suites under -race.
+// TERMHOST_CLUSTER_RACE=1 runs the nodes with -race anyway.
+func nodeBinary(t *testing.T) string {
+	t.Helper()
+	if !raceEnabled || os.Getenv("TERMHOST_E2E_NORACE") != "" || os.Getenv("TERMHOST_CLUSTER_RACE") == "1" {
+		return ""
+	}
+	nodeBin.once.Do(func() {
+		nodeBin.path = filepath.Join(filepath.Dir(binary), "termhost-norace")
+		out, err := exec.Command("go", "build", "-o", nodeBin.path, "..").CombinedOutput()
+		if err != nil {
+			nodeBin.err = fmt.Errorf("building termhost without -race: %v\n%s", err, out)
+		}
+	})
+	if nodeBin.err != nil {
+		t.Fatal(nodeBin.err)
+	}
+	return nodeBin.path
 }
 
 // cli runs a termhost subcommand with this node's data dir and config (so

@@ -137,7 +137,8 @@ func writeKeys(dir string, keys []Key, replace bool) error {
 }
 
 // Rotate puts a new key first in dir's ring (it seals from now on; the others
-// still open) and returns it.
+// still open) and returns it. It creates the ring when there is none, and
+// holds the ring's lock (lockRing) while it reads and replaces the file.
 func Rotate(dir string, now time.Time) (Key, error) {
 	unlock, err := lockRing(dir)
 	if err != nil {
@@ -158,8 +159,9 @@ func Rotate(dir string, now time.Time) (Key, error) {
 	return k, nil
 }
 
-// Retire removes key id from dir's ring: its seals stop opening. Retiring
-// the last key fails with ErrLastKey, an unknown id with ErrNoKey.
+// Retire removes key id from dir's ring: its seals stop opening (for a
+// running server at its next Reload). Retiring the last key fails with
+// ErrLastKey, an unknown id with ErrNoKey. It holds the ring's lock.
 func Retire(dir, id string) error {
 	unlock, err := lockRing(dir)
 	if err != nil {

@@ -19,7 +19,7 @@
 // MaxPayload (4 MiB) — Open stops decompressing at that cap (ErrTooLarge), so a
 // decompression bomb costs at most 4 MiB of output (and only a holder of a
 // key can make one: Open authenticates before it decompresses). The fixed
-// overhead is Overhead (69) bytes before base64; base64 adds a third.
+// overhead is Overhead (61) bytes before base64; base64 adds a third.
 //
 // Keys come from a Ring: the first key seals, every key opens, a seal of a
 // key no longer in the ring fails with ErrUnknownKey (LoadOrCreate, Rotate,

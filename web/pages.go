@@ -258,7 +258,7 @@ func (s *Server) terminalPage(w http.ResponseWriter, r *http.Request) {
 	title := "New session"
 	if ref != "new" {
 		rec, err := s.cfg.Manager.Find(r.Context(), c.user.Name, ref)
-		if err != nil && s.cfg.Tickets != nil && errors.Is(err, sessions.ErrNoSession) {
+		if err != nil && s.cfg.Tickets != nil && errors.Is(err, sessions.ErrNoSession) && looksLikeSessionID(ref) {
 			// Maybe a session this node lost (a restart of --store memory):
 			// the page offers its workspace ticket, if it has one.
 			rec, err = persist.Session{ID: ref, Name: ref}, nil

@@ -120,3 +120,46 @@ func TestSealedAliveIgnoresIdle(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSealedLogin: issuing (sealing) and checking (opening, plus the
+// account read from SQLite) a login cookie, and its size (name=value).
+func BenchmarkSealedLogin(b *testing.B) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "t.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	k, _ := seal.NewKey(time.Now())
+	ring, _ := seal.NewRing([]seal.Key{k}, nil)
+	sl := newLoginBackend(Config{Store: st, SealedLogins: ring, Now: time.Now, LoginIdle: 12 * time.Hour, LoginMax: 7 * 24 * time.Hour}).(*sealedLogins)
+	ctx := context.Background()
+	if err := st.CreateUser(ctx, persist.User{Name: "alice.example", Role: persist.RoleAdmin}); err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := sl.issue(ctx, "alice.example", "", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("issue", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := sl.issue(ctx, "alice.example", "", ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(LoginCookie)+1+len(tok)), "cookie_B")
+	})
+	b.Run("unseal", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := sl.unseal(tok, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("check", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := sl.check(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

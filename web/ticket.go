@@ -408,3 +408,18 @@ func refusalText(err error) string {
 	}
 	return ""
 }
+
+// looksLikeSessionID reports whether ref has the shape of a session id (26
+// characters of lowercase base32): only an id can have a ticket, so only
+// an unknown id gets the terminal page that offers one.
+func looksLikeSessionID(ref string) bool {
+	if len(ref) != 26 {
+		return false
+	}
+	for _, c := range ref {
+		if (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}

@@ -187,6 +187,8 @@ func TestTicketRestore(t *testing.T) {
 	p.scr.WaitFor(t, "kept across restarts", wait)
 	cx, cy := p.scr.Cursor()
 	tk := p.last("ticket", holding(ring, id, "kept across restarts"))
+	raw, _ := ring.Open("workspace:"+id, tk["ticket"].(string))
+	t.Logf("a one-tab workspace: %d bytes of payload, a ticket of %d characters", len(raw), len(tk["ticket"].(string)))
 
 	after, st := newTicketEnvStore(t, ring, "alice") // the restart: an empty store
 	b2 := after.browser()
@@ -286,4 +288,32 @@ func testHash(password string) string {
 	key := argon2.IDKey([]byte(password), salt, 1, 64, 1, 32)
 	return fmt.Sprintf("$argon2id$v=%d$m=64,t=1,p=1$%s$%s", argon2.Version,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// TestTicketPageForLostSession: with tickets on, /s/{id} of a session the
+// node does not have still serves the terminal page (its script offers the
+// ticket the browser kept); a name the node does not know is still 404.
+func TestTicketPageForLostSession(t *testing.T) {
+	e := newTicketEnv(t, newTestRing(t, nil), "alice")
+	b := e.browser()
+	b.mustSignIn("alice", "pw-alice")
+	tests := []struct {
+		name, ref string
+		want      int
+	}{
+		{name: "an id the node lost", ref: "abcdefghijklmnopqrstuvwxyz", want: 200},
+		{name: "an unknown name", ref: "notes", want: 404},
+		{name: "id-length but not base32", ref: "ABCDEFGHIJKLMNOPQRSTUVWXY1", want: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := b.get("/s/" + tt.ref)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("GET /s/%s: %d, want %d\n%s", tt.ref, resp.StatusCode, tt.want, body)
+			}
+			if tt.want == 200 && !strings.Contains(body, `data-ref="`+tt.ref+`"`) {
+				t.Fatalf("the terminal page does not open %s:\n%s", tt.ref, body)
+			}
+		})
+	}
 }

@@ -39,7 +39,8 @@ func (s *Store) AcquireLease(ctx context.Context, id string, o persist.Owner, tt
 	if !same {
 		r.s.Epoch++
 	}
-	r.leaseOwner, r.leaseExpires, r.s.Node = o, ms(now.Add(ttl)), o.Node
+	s.db.setLease(r, o, ms(now.Add(ttl)))
+	r.s.Node = o.Node
 	return r.lease(), nil
 }
 
@@ -59,11 +60,9 @@ func (s *Store) RenewLeases(ctx context.Context, o persist.Owner, ttl time.Durat
 	defer s.unlock()
 	until := ms(s.db.now().Add(ttl))
 	var out []persist.Lease
-	for _, r := range s.db.sessions {
-		if r.leaseOwner == o {
-			r.leaseExpires = until
-			out = append(out, r.lease())
-		}
+	for _, r := range s.db.byLease[o] {
+		r.leaseExpires = until
+		out = append(out, r.lease())
 	}
 	slices.SortFunc(out, func(a, b persist.Lease) int { return strings.Compare(a.SessionID, b.SessionID) })
 	return out, nil
@@ -80,7 +79,7 @@ func (s *Store) ReleaseLease(ctx context.Context, id string, f persist.Fence) er
 	if err != nil {
 		return err
 	}
-	r.leaseOwner, r.leaseExpires = persist.Owner{}, time.Time{}
+	s.db.setLease(r, persist.Owner{}, time.Time{})
 	return nil
 }
 

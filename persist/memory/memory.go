@@ -57,6 +57,8 @@ type db struct {
 	mu         sync.Mutex // guards every field below; never held with hub.mu
 	users      map[string]persist.User
 	sessions   map[string]*sessionRow
+	byOwner    map[string]map[string]*sessionRow        // session owner → its sessions
+	byLease    map[persist.Owner]map[string]*sessionRow // lease holder → the sessions it holds
 	events     map[string][]persist.Event
 	snapshots  map[string][]persist.Snapshot // oldest first
 	quarantine map[string][]persist.QuarantinedSnapshot
@@ -86,6 +88,8 @@ func New(now func() time.Time) *Store {
 		now:        now,
 		users:      map[string]persist.User{},
 		sessions:   map[string]*sessionRow{},
+		byOwner:    map[string]map[string]*sessionRow{},
+		byLease:    map[persist.Owner]map[string]*sessionRow{},
 		events:     map[string][]persist.Event{},
 		snapshots:  map[string][]persist.Snapshot{},
 		quarantine: map[string][]persist.QuarantinedSnapshot{},
@@ -126,6 +130,49 @@ func (s *Store) lock() error {
 }
 
 func (s *Store) unlock() { s.db.mu.Unlock() }
+
+// add indexes a new session row. Called with mu held.
+func (d *db) add(r *sessionRow) {
+	d.sessions[r.s.ID] = r
+	if d.byOwner[r.s.Owner] == nil {
+		d.byOwner[r.s.Owner] = map[string]*sessionRow{}
+	}
+	d.byOwner[r.s.Owner][r.s.ID] = r
+}
+
+// remove drops a session row and everything kept for it. Called with mu
+// held.
+func (d *db) remove(r *sessionRow) {
+	id := r.s.ID
+	d.setLease(r, persist.Owner{}, time.Time{})
+	delete(d.byOwner[r.s.Owner], id)
+	if len(d.byOwner[r.s.Owner]) == 0 {
+		delete(d.byOwner, r.s.Owner)
+	}
+	delete(d.sessions, id)
+	delete(d.events, id)
+	delete(d.snapshots, id)
+	delete(d.quarantine, id)
+	delete(d.topGen, id)
+}
+
+// setLease gives r's lease to o (zero: nobody) until expires, keeping
+// byLease in step. Called with mu held.
+func (d *db) setLease(r *sessionRow, o persist.Owner, expires time.Time) {
+	if old := r.leaseOwner; !old.IsZero() {
+		delete(d.byLease[old], r.s.ID)
+		if len(d.byLease[old]) == 0 {
+			delete(d.byLease, old)
+		}
+	}
+	r.leaseOwner, r.leaseExpires = o, expires
+	if !o.IsZero() {
+		if d.byLease[o] == nil {
+			d.byLease[o] = map[string]*sessionRow{}
+		}
+		d.byLease[o][r.s.ID] = r
+	}
+}
 
 // ms keeps what the SQL backends keep: milliseconds, in UTC.
 func ms(t time.Time) time.Time {

@@ -18,3 +18,11 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+// BenchmarkRenewLeases: one node's renewal of 10,000 leases (issue 10's
+// size), beside 10,000 of another node's.
+func BenchmarkRenewLeases(b *testing.B) {
+	st := memory.New(nil)
+	defer st.Close()
+	persisttest.BenchRenewLeases(b, st, 10_000)
+}

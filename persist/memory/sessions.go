@@ -28,8 +28,8 @@ func cloneSession(r persist.Session) persist.Session {
 // nameTaken reports whether owner has another session that has not ended
 // named name (the SQL backends' partial unique index).
 func (d *db) nameTaken(owner, name, exceptID string) bool {
-	for id, r := range d.sessions {
-		if id != exceptID && r.s.Owner == owner && r.s.Name == name && r.s.State != persist.StateEnded {
+	for id, r := range d.byOwner[owner] {
+		if id != exceptID && r.s.Name == name && r.s.State != persist.StateEnded {
 			return true
 		}
 	}
@@ -46,8 +46,8 @@ func (s *Store) CreateSession(ctx context.Context, r persist.Session, maxPerOwne
 	d := s.db
 	if maxPerOwner > 0 {
 		n := 0
-		for _, x := range d.sessions {
-			if x.s.Owner == r.Owner && x.s.State != persist.StateEnded {
+		for _, x := range d.byOwner[r.Owner] {
+			if x.s.State != persist.StateEnded {
 				n++
 			}
 		}
@@ -58,7 +58,7 @@ func (s *Store) CreateSession(ctx context.Context, r persist.Session, maxPerOwne
 	if _, ok := d.sessions[r.ID]; ok || (r.State != persist.StateEnded && d.nameTaken(r.Owner, r.Name, r.ID)) {
 		return fmt.Errorf("session %q of %s: %w", r.Name, r.Owner, persist.ErrExists)
 	}
-	d.sessions[r.ID] = &sessionRow{s: cloneSession(r)}
+	d.add(&sessionRow{s: cloneSession(r)})
 	return nil
 }
 
@@ -82,8 +82,12 @@ func (s *Store) ListSessions(ctx context.Context, f persist.SessionFilter) ([]pe
 	}
 	defer s.unlock()
 	detachedBefore, createdBefore := ms(f.DetachedBefore), ms(f.CreatedBefore)
+	rows := s.db.sessions
+	if f.Owner != "" {
+		rows = s.db.byOwner[f.Owner]
+	}
 	var out []persist.Session
-	for _, r := range s.db.sessions {
+	for _, r := range rows {
 		x := cloneSession(r.s)
 		switch {
 		case f.Owner != "" && x.Owner != f.Owner,

@@ -84,7 +84,6 @@ func (s *Store) UpdateUser(ctx context.Context, u persist.User) error {
 	}
 	cur.Role, cur.Keys, cur.PasswordHash = u.Role, u.Keys, u.PasswordHash
 	cur.LoginGen = max(cur.LoginGen, u.LoginGen) // only grows: a stale read cannot undo a bump
-	cur.LoginGen = max(cur.LoginGen, u.LoginGen) // only grows (persist.User.LoginGen)
 	s.db.users[u.Name] = cloneUser(cur)
 	return nil
 }
@@ -115,14 +114,8 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	}
 	defer s.unlock()
 	d := s.db
-	for id, r := range d.sessions {
-		if r.s.Owner == name {
-			delete(d.sessions, id)
-			delete(d.events, id)
-			delete(d.snapshots, id)
-			delete(d.quarantine, id)
-			delete(d.topGen, id)
-		}
+	for _, r := range d.byOwner[name] {
+		d.remove(r)
 	}
 	for id, doc := range d.docs {
 		if doc.Owner == name {
