@@ -86,7 +86,7 @@ type Authenticator struct {
 
 	// Lock order: source turn → account turn → hash slot (all waits bounded
 	// by ctx); rate.mu and knownMu are taken alone, briefly, while holding
-	// the source turn; signupMu is taken after hashing, never while waiting.
+	// the source turn; accountMu is taken after hashing, never by a login.
 	once         sync.Once
 	hashSem      chan struct{} // one token per running hash
 	sourceTurns  turns         // one login attempt in flight per source
