@@ -73,10 +73,11 @@ func TestNonUTF8ClientGetsNoMultibyte(t *testing.T) {
 	tests := []struct {
 		name, term, locale string
 		dot                string // how the status bar's "·" arrives
-		typed              string // how "für 中" arrives
+		send               string // typed text: "für 中" unless set (a CP437 terminal sends CP437)
+		typed              string // how it arrives
 		maxByte            byte
 	}{
-		{name: "syncterm cp437", term: "syncterm", dot: "\xfa", typed: "f\x81r ??", maxByte: 0xff},
+		{name: "syncterm cp437", term: "syncterm", dot: "\xfa", send: "f\x81r \xe4", typed: "f\x81r \xe4", maxByte: 0xff},
 		{name: "vt100 ascii", term: "vt100", dot: ".", typed: "f?r ??", maxByte: 0x7f},
 		{name: "xterm with C locale", term: "xterm-256color", locale: "C", dot: ".", typed: "f?r ??", maxByte: 0x7f},
 	}
@@ -87,7 +88,10 @@ func TestNonUTF8ClientGetsNoMultibyte(t *testing.T) {
 			ci.Term, ci.Locale = tt.term, tt.locale
 			c := e.serve(e.mgr, alice, ci)
 			c.scr.WaitRaw(t, " alice "+tt.dot+" 1", wait)
-			c.send("für 中")
+			if tt.send == "" {
+				tt.send = "für 中"
+			}
+			c.send(tt.send)
 			c.scr.WaitRaw(t, tt.typed, wait)
 			c.send("\x02?") // the help overlay's box
 			c.scr.WaitRaw(t, "any key: close", wait)

@@ -120,6 +120,7 @@ type Client struct {
 func (c *Client) keys(clock Clock, node *nodeInput) *keyReader {
 	if c.input == nil {
 		c.input = newKeyReader(c.conn, clock)
+		c.input.dec.charset = c.charset
 		c.input.budget.node = node
 	}
 	return c.input

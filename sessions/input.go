@@ -32,6 +32,11 @@ const EscapeTime = 50 * time.Millisecond
 // without one (keyReader). A bracketed paste (ESC[200~ … ESC[201~, enabled
 // on attach) becomes one tea.PasteMsg, however many reads it spans.
 type inputDecoder struct {
+	// charset is the client's (CharsetFor): input from a CP437 or ASCII
+	// terminal is made UTF-8 before decoding (toUTF8).
+	charset tui.Charset
+	pend    []byte // ASCII: an unfinished UTF-8 character ending the last read
+
 	dec     uv.EventDecoder
 	tail    []byte
 	afterCR bool // the last key was a CR: an LF right after it is the same Enter
@@ -56,6 +61,9 @@ const maxPaste = tui.MaxDocumentSize + 1
 const maxTail = 64
 
 func (d *inputDecoder) decode(p []byte) []tea.Msg {
+	if d.charset != tui.UTF8 {
+		p = d.toUTF8(p)
+	}
 	if len(p) == 0 {
 		return nil
 	}
@@ -79,6 +87,67 @@ func (d *inputDecoder) decode(p []byte) []tea.Msg {
 		buf = buf[i+len(pasteStart):]
 	}
 	return out
+}
+
+// toUTF8 makes a non-UTF-8 client's input UTF-8 before it is decoded
+// (issue 9: a CP437 terminal's "é" is byte 0x82, and 0x9B, its "¢", read
+// as an 8-bit CSI ate the keys after it). Bytes below 0x80 (keys, escape
+// sequences) pass unchanged. CP437: each byte ≥ 0x80 becomes its CP437
+// character (tui.CP437Rune). ASCII: a terminal that is told ASCII often
+// sends UTF-8 all the same (TERM=vt100 on a UTF-8 terminal), so valid
+// UTF-8 characters other than C1 controls are kept, an unfinished one at
+// the end waits for the next read (pend), and every other byte ≥ 0x80
+// (8-bit C1 controls, Latin-1, stray bytes) is dropped. p is not changed.
+func (d *inputDecoder) toUTF8(p []byte) []byte {
+	if len(d.pend) == 0 && !hasHigh(p) {
+		return p
+	}
+	out := make([]byte, 0, len(p)+len(p)/2+len(d.pend))
+	if d.charset == tui.CP437 {
+		for _, b := range p {
+			if b < 0x80 {
+				out = append(out, b)
+			} else {
+				out = utf8.AppendRune(out, tui.CP437Rune(b))
+			}
+		}
+		return out
+	}
+	if len(d.pend) > 0 {
+		p = append(d.pend, p...)
+		d.pend = nil
+	}
+	for i := 0; i < len(p); {
+		b := p[i]
+		if b < 0x80 {
+			out = append(out, b)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(p[i:])
+		if r == utf8.RuneError && n <= 1 {
+			if !utf8.FullRune(p[i:]) && len(p)-i < utf8.UTFMax {
+				d.pend = append([]byte(nil), p[i:]...)
+				break
+			}
+			i++ // not UTF-8: dropped
+			continue
+		}
+		if r > 0x9f {
+			out = append(out, p[i:i+n]...)
+		}
+		i += n
+	}
+	return out
+}
+
+func hasHigh(p []byte) bool {
+	for _, b := range p {
+		if b >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // pasted takes paste bytes up to the end marker, appending the finished

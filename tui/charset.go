@@ -179,3 +179,8 @@ func seqEnd(frame []byte, i int) int {
 	}
 	return min(j+1, n)
 }
+
+// CP437Rune is the character a CP437 terminal sends as byte b ≥ 0x80
+// (code page 437's upper half); sessions transcodes such a client's input
+// with it.
+func CP437Rune(b byte) rune { return cp437High[b&0x7f] }
