@@ -27,6 +27,7 @@ const usage = `usage:
   termhost logins list [--json] [--user U] | logins revoke ID... | --user U
   termhost nodes list [--json] | nodes drain ID   (both take --store DSN)
   termhost keys list [--json] | keys rotate | keys retire ID | keys generate
+  termhost hash-password [--password-stdin]   (for the config's users list, store: memory)
 every command takes --data-dir and --config; COMMAND --help prints its own usage
 `
 
@@ -51,6 +52,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return nodesCmd(args[1:], stdout, stderr)
 	case "keys", "key":
 		return keysCmd(args[1:], stdout, stderr)
+	case "hash-password":
+		return hashPasswordCmd(args[1:], stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version())
 		return 0

@@ -166,11 +166,22 @@ type nopCloser struct{}
 
 func (nopCloser) Close() error { return nil }
 
-// warnMemory logs what a memory node loses at a restart under the given
-// configuration: server-side web logins (web_login: server keeps them in
-// the store), so every browser signs in again before offering its ticket.
+// warnMemory logs what a memory node's configuration costs: server-side
+// web logins (web_login: server keeps them in the store) end at every
+// restart, so every browser signs in again before offering its ticket;
+// accounts made by signup last until the restart; with neither config
+// users nor signup nobody can sign in.
 func warnMemory(cfg config.Config, log *slog.Logger) {
-	if inMemory(cfg) && cfg.WebLogin != "client" {
+	if !inMemory(cfg) {
+		return
+	}
+	if cfg.WebLogin != "client" {
 		log.Warn("store memory with web_login: server: web sign-ins end at every restart; web_login: client keeps them in a sealed cookie")
+	}
+	switch {
+	case len(cfg.Users) == 0 && !cfg.AllowSignup:
+		log.Warn("store memory with no users in the config file and signup off: nobody can sign in")
+	case cfg.AllowSignup:
+		log.Warn("store memory with allow_signup: accounts made at login last until the restart; list lasting ones under users in the config file")
 	}
 }

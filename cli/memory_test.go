@@ -18,6 +18,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"termhost/auth"
 	"termhost/config"
 	"termhost/internal/testterm"
 	"termhost/persist/memory"
@@ -215,5 +216,40 @@ func TestMemoryStoreOnlyInServe(t *testing.T) {
 	}
 	if got := storeName(cfg); !strings.Contains(got, "memory") {
 		t.Fatalf("storeName = %q", got)
+	}
+}
+
+// TestHashPassword: hash-password prints what the config's users list
+// takes, and the login path accepts it.
+func TestHashPassword(t *testing.T) {
+	tests := []struct {
+		name, stdin string
+		args        []string
+		code        int
+	}{
+		{name: "from stdin", stdin: "pw-alice\n", args: []string{"--password-stdin"}, code: 0},
+		{name: "empty password", stdin: "\n", args: []string{"--password-stdin"}, code: 1},
+		{name: "not a terminal", stdin: "pw\n", code: 2},
+		{name: "stray argument", args: []string{"alice"}, code: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut strings.Builder
+			code := Main(append([]string{"hash-password"}, tt.args...), strings.NewReader(tt.stdin), &out, &errOut)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, errOut.String())
+			}
+			if code != 0 {
+				return
+			}
+			h := strings.TrimSpace(out.String())
+			u, err := configUser(config.User{Name: "alice", PasswordHash: h})
+			if err != nil {
+				t.Fatalf("the config refuses the printed hash: %v", err)
+			}
+			if ok, err := auth.VerifyPassword(u.PasswordHash, "pw-alice"); !ok || err != nil {
+				t.Fatalf("the printed hash does not verify pw-alice: %v %v", ok, err)
+			}
+		})
 	}
 }

@@ -14,7 +14,7 @@ import (
 //	  - name: alice
 //	    role: admin              # user (default) or admin
 //	    keys: ["ssh-ed25519 AAAA… alice@laptop"]
-//	    password_hash: "$argon2id$v=19$m=…"   # an argon2id PHC string (auth.HashPassword)
+//	    password_hash: "$argon2id$v=19$m=…"   # `termhost hash-password` prints one
 //
 // A user needs at least one key or a password hash.
 type User struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"termhost/internal/pgtest"
 	"termhost/persist"
 )
 
@@ -275,5 +276,76 @@ func TestClusterSplitBrainStopCont(t *testing.T) {
 	}
 	if !strings.Contains(a.errOut.String(), "lease lost") {
 		t.Errorf("node a's log does not say it lost the lease:\n%s", a.errOut.String())
+	}
+}
+
+// SPEC §6 Faults: PostgreSQL stopped at once (as in a crash) for 3 ×
+// lease_ttl while a user types on node a. The user stays attached and
+// every key echoes; nothing is fenced (nobody can take a lease without the
+// database either); once it is back, the text typed during the outage
+// lands in the store, and the node's log said both.
+func TestClusterDatabaseOutage(t *testing.T) {
+	const ttl = 2 * time.Second
+	c := startCluster(t, 3, ttl)
+	a := c.node("a")
+	x := mustDial(t, a.ssh, "127.0.0.9", "kate", newSigner(t), "")
+	x.scr.WaitFor(t, " kate · ", 10*time.Second)
+	x.send(t, "before ")
+	x.scr.WaitFor(t, "before", 5*time.Second)
+	id := findSession(a.list(t), "kate").ID
+
+	pg := pgtest.Shared(t)
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Start() // a failed test must leave the shared server running
+	var last string
+	for i, start := 0, time.Now(); time.Since(start) < 3*ttl; i++ {
+		last = fmt.Sprintf("down%02d", i)
+		sep := " "
+		if i%8 == 7 {
+			sep = "\r" // lines shorter than the screen: Notes wraps long ones
+		}
+		x.send(t, last+sep)
+		if !pollScreen(x, 5*time.Second, func(s string) bool { return strings.Contains(s, last) }) {
+			t.Fatalf("%s into the outage %q does not echo; screen:\n%s\nnode a:\n%s", time.Since(start).Round(time.Millisecond), last, x.scr.Text(), a.errOut.String())
+		}
+		time.Sleep(200 * time.Millisecond) // a user's pace, across the outage
+	}
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	db := c.db()
+	deadline := time.Now().Add(20 * time.Second) // retries back off up to 5 s
+	for {
+		stored := false
+		for _, s := range c.snapshots(t, db, id) {
+			stored = stored || strings.Contains(s.payload, last)
+		}
+		if stored {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q typed during the outage is not in the store 20 s after it ended\n%s", last, a.errOut.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	select {
+	case <-x.closed:
+		t.Fatalf("the client was disconnected by the outage; screen:\n%s", x.scr.Raw())
+	default:
+	}
+	if strings.Contains(x.scr.Raw(), "moved to another node") {
+		t.Errorf("the session was fenced by an outage:\n%s", x.scr.Text())
+	}
+	if node, _ := leaseOf(t, db, id); node != "a" {
+		t.Errorf("after the outage the lease is on node %q; want a", node)
+	}
+	x.send(t, "after")
+	x.scr.WaitFor(t, "after", 5*time.Second)
+	for _, want := range []string{"store unreachable", "store reachable again"} {
+		if !strings.Contains(a.errOut.String(), want) {
+			t.Errorf("node a's log does not say %q:\n%s", want, a.errOut.String())
+		}
 	}
 }

@@ -72,8 +72,8 @@ func missing(screen string, words []string) []string {
 	return out
 }
 
-// maxWords keeps every typist's document within one screen (10 words a
-// line, 12 lines), so that the screen shows all of it.
+// maxWords keeps every typist's document within one screen (8 words a
+// line, 15 lines), so that the screen shows all of it.
 const maxWords = 120
 
 // run types until stop is closed, reconnecting as needed, then makes one
@@ -130,7 +130,7 @@ func (ty *typist) session(g *goClient, stop <-chan struct{}) {
 		}
 		word := fmt.Sprintf("%sw%03d", ty.user, n)
 		sep := " "
-		if n%10 == 9 {
+		if n%8 == 7 {
 			sep = "\r"
 		}
 		if _, err := io.WriteString(g.in, word+sep); err != nil {

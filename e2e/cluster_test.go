@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -228,5 +229,56 @@ func TestClusterSharedAcrossNodes(t *testing.T) {
 		if e.kind == "handoff" {
 			t.Errorf("history has a hand-off (%+v): the shared attach moved the session", e)
 		}
+	}
+}
+
+// SPEC §6 Cluster-wide: the first-admin rule holds under concurrent
+// signups on several nodes (a store-side condition, not a process mutex):
+// 12 new users log in at once, four on each node, all from loopback, and
+// exactly one of them becomes admin.
+func TestClusterConcurrentSignupsOneAdmin(t *testing.T) {
+	c := startCluster(t, 3, 2*time.Second)
+	const users = 12
+	errs := make(chan error, users)
+	start := make(chan struct{})
+	for i := range users {
+		n := c.nodes[i%len(c.nodes)]
+		key := newSigner(t)
+		go func() {
+			<-start
+			user := fmt.Sprintf("v%02d", i)
+			g, err := dialGo(n.ssh, "127.0.0.9", user, key, "")
+			if err == nil {
+				// The account exists once its workspace shows.
+				if !pollScreen(g, 15*time.Second, func(s string) bool { return strings.Contains(s, " "+user+" · ") }) {
+					err = fmt.Errorf("%s on node %s: no workspace; screen:\n%s", user, n.id, g.scr.Text())
+				}
+				g.close()
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range users {
+		if err := <-errs; err != nil {
+			t.Errorf("signup: %v", err)
+		}
+	}
+	out, err := c.node("b").cli("user", "list", "--json")
+	if err != nil {
+		t.Fatalf("user list: %v\n%s", err, out)
+	}
+	var list []struct{ Name, Role string }
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("user list --json: %v\n%s", err, out)
+	}
+	var admins []string
+	for _, u := range list {
+		if u.Role == "admin" {
+			admins = append(admins, u.Name)
+		}
+	}
+	if len(list) != users || len(admins) != 1 {
+		t.Errorf("%d users, admins %v; want %d users and exactly one admin", len(list), admins, users)
 	}
 }
