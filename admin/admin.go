@@ -57,21 +57,10 @@ func (r *Runner) Run(ctx context.Context, actor string, args []string, stdout, s
 		return 0
 	}
 	var err error
-	switch args[0] {
-	case "list", "ls":
-		err = r.list(ctx, args[1:], stdout)
-	case "show":
-		err = r.show(ctx, args[1:], stdout)
-	case "detach":
-		err = r.act(ctx, actor, "detach", args[1:], stdout)
-	case "kill":
-		err = r.act(ctx, actor, "kill", args[1:], stdout)
-	case "message", "msg":
-		err = r.message(ctx, actor, args[1:], stdout)
-	case "stats":
-		err = r.stats(args[1:], stdout)
-	default:
-		err = usageError(fmt.Sprintf("unknown verb %q (list, show, detach, kill, message, stats)", args[0]))
+	if v, ok := Lookup(args[0]); ok {
+		err = v.run(r, ctx, actor, args[1:], stdout)
+	} else {
+		err = usageError(fmt.Sprintf("unknown verb %q (%s)", args[0], strings.Join(Names(), ", ")))
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
@@ -83,35 +72,17 @@ func (r *Runner) Run(ctx context.Context, actor string, args []string, stdout, s
 	return 0
 }
 
-// verbUsage is each verb's usage line; Usage prints them.
-var verbUsage = []struct{ verb, usage string }{
-	{"list", "sessions list [--json] [--user U] [--state attached|detached|hibernated|ended]"},
-	{"show", "sessions show ID|NAME [--json]"},
-	{"detach", "sessions detach ID|NAME"},
-	{"kill", "sessions kill ID|NAME"},
-	{"message", "sessions message ID|NAME|--all TEXT"},
-	{"stats", "sessions stats [--json]"},
-}
-
-// Usage is the usage text of one verb ("ls" and "msg" are aliases), or of
-// all of them for "" or an unknown verb. IDs are full ids or unique
-// prefixes of at least 6 characters.
+// Usage is the usage text of one verb (aliases such as "ls" and "msg"
+// name their verb), or of all of them for "" or an unknown verb, generated
+// from Verbs. IDs are full ids or unique prefixes of at least 6 characters.
 func Usage(verb string) string {
-	switch verb {
-	case "ls":
-		verb = "list"
-	case "msg":
-		verb = "message"
+	if v, ok := Lookup(verb); ok {
+		return "usage: " + v.Usage + "\n"
 	}
 	var b strings.Builder
-	for _, v := range verbUsage {
-		if v.verb == verb {
-			return "usage: " + v.usage + "\n"
-		}
-	}
 	b.WriteString("usage:\n")
-	for _, v := range verbUsage {
-		b.WriteString("  " + v.usage + "\n")
+	for _, v := range Verbs {
+		b.WriteString("  " + v.Usage + "\n")
 	}
 	b.WriteString("ID is a session id or a unique prefix of at least 6 characters\n")
 	return b.String()
@@ -128,7 +99,7 @@ func HelpRequested(args []string) bool {
 		return true
 	}
 	scan := args
-	if args[0] == "message" || args[0] == "msg" {
+	if v, ok := Lookup(args[0]); ok && v.Text {
 		scan = args[:min(len(args), 2)] // the verb and ID|--all; the rest is text
 	}
 	for _, a := range scan {
@@ -149,7 +120,7 @@ type usageError string
 
 func (e usageError) Error() string { return string(e) }
 
-func (r *Runner) list(ctx context.Context, args []string, w io.Writer) error {
+func (r *Runner) list(ctx context.Context, _ string, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "")
@@ -175,7 +146,7 @@ func (r *Runner) list(ctx context.Context, args []string, w io.Writer) error {
 	return nil
 }
 
-func (r *Runner) show(ctx context.Context, args []string, w io.Writer) error {
+func (r *Runner) show(ctx context.Context, _ string, args []string, w io.Writer) error {
 	asJSON, rest := popFlag(args, "--json")
 	if len(rest) != 1 {
 		return usageError(strings.TrimSpace(Usage("show")))
@@ -204,55 +175,77 @@ func (r *Runner) show(ctx context.Context, args []string, w io.Writer) error {
 	return nil
 }
 
-func (r *Runner) act(ctx context.Context, actor, verb string, args []string, w io.Writer) error {
-	if len(args) != 1 {
-		return usageError(strings.TrimSpace(Usage(verb)))
+// oneSession parses the command line of a verb that acts on one session
+// ("detach ID", "kill ID") and runs it.
+func oneSession(verb string) func(*Runner, context.Context, string, []string, io.Writer) error {
+	return func(r *Runner, ctx context.Context, actor string, args []string, w io.Writer) error {
+		if len(args) != 1 {
+			return usageError(strings.TrimSpace(Usage(verb)))
+		}
+		v, _ := Lookup(verb)
+		return v.act(r, ctx, actor, args[0], "", w)
 	}
-	rec, err := r.find(ctx, args[0])
+}
+
+// kill ends the session ref names, audited.
+func (r *Runner) kill(ctx context.Context, actor, ref, _ string, w io.Writer) error {
+	rec, err := r.find(ctx, ref)
 	if err != nil {
 		return err
 	}
-	switch verb {
-	case "kill":
-		err = r.Manager.Kill(ctx, rec.ID, actor)
-		if err == nil {
-			fmt.Fprintf(w, "killed %s (%s of %s)\n", rec.ID, rec.Name, rec.Owner)
-		}
-	case "detach":
-		if rec.State == persist.StateEnded {
-			// Nothing to detach; "0 client(s)" would read as success.
-			err = fmt.Errorf("session %s (%s of %s) has ended: %w", rec.ID, rec.Name, rec.Owner, sessions.ErrNoSession)
-			break
-		}
+	err = r.Manager.Kill(ctx, rec.ID, actor)
+	if err == nil {
+		fmt.Fprintf(w, "killed %s (%s of %s)\n", rec.ID, rec.Name, rec.Owner)
+	}
+	r.audit(ctx, actor, "kill", rec.ID, errText(err))
+	return err
+}
+
+// detach disconnects the clients of the session ref names, audited.
+func (r *Runner) detach(ctx context.Context, actor, ref, _ string, w io.Writer) error {
+	rec, err := r.find(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if rec.State == persist.StateEnded {
+		// Nothing to detach; "0 client(s)" would read as success.
+		err = fmt.Errorf("session %s (%s of %s) has ended: %w", rec.ID, rec.Name, rec.Owner, sessions.ErrNoSession)
+	} else {
 		var n int
 		n, err = r.Manager.Detach(ctx, rec.ID, actor)
 		if err == nil {
 			fmt.Fprintf(w, "detached %d client(s) from %s (%s of %s)\n", n, rec.ID, rec.Name, rec.Owner)
 		}
 	}
-	r.audit(ctx, actor, verb, rec.ID, errText(err))
+	r.audit(ctx, actor, "detach", rec.ID, errText(err))
 	return err
 }
 
-func (r *Runner) message(ctx context.Context, actor string, args []string, w io.Writer) error {
+// messageArgs parses "message ID|--all TEXT..." and runs it.
+func (r *Runner) messageArgs(ctx context.Context, actor string, args []string, w io.Writer) error {
 	all, rest := popFlag(args, "--all")
 	if (all && len(rest) < 1) || (!all && len(rest) < 2) {
 		return usageError(strings.TrimSpace(Usage("message")))
 	}
-	id := ""
+	ref := ""
 	if !all {
-		rec, err := r.find(ctx, rest[0])
+		ref, rest = rest[0], rest[1:]
+	}
+	return r.message(ctx, actor, ref, strings.Join(rest, " "), w)
+}
+
+// message shows text in the session ref names, or in every live session
+// for ref "", audited.
+func (r *Runner) message(ctx context.Context, actor, ref, text string, w io.Writer) error {
+	id, target := "", "*"
+	if ref != "" {
+		rec, err := r.find(ctx, ref)
 		if err != nil {
 			return err
 		}
-		id, rest = rec.ID, rest[1:]
+		id, target = rec.ID, rec.ID
 	}
-	text := strings.Join(rest, " ")
 	n, err := r.Manager.Message(ctx, id, actor, text)
-	target := id
-	if all {
-		target = "*"
-	}
 	r.audit(ctx, actor, "message", target, text+errText(err))
 	if err == nil {
 		fmt.Fprintf(w, "message delivered to %d session(s)\n", n)
@@ -260,7 +253,7 @@ func (r *Runner) message(ctx context.Context, actor string, args []string, w io.
 	return err
 }
 
-func (r *Runner) stats(args []string, w io.Writer) error {
+func (r *Runner) stats(_ context.Context, _ string, args []string, w io.Writer) error {
 	asJSON, rest := popFlag(args, "--json")
 	if len(rest) != 0 {
 		return usageError(strings.TrimSpace(Usage("stats")))

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"termhost/admin"
 	"termhost/persist"
+	"termhost/sessions"
 )
 
 // apiCaller authenticates a JSON request; without a valid login it answers
@@ -105,39 +107,23 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"output": strings.TrimSpace(out)})
 }
 
-// runAdmin runs one admin verb on session id through the admin runner and
-// maps its exit status to an HTTP status.
+// runAdmin runs one admin verb on session id through the admin verb table
+// (admin.Runner.Act: the code `termhost sessions VERB` and SSH run) and
+// maps its error to an HTTP status.
 func (s *Server) runAdmin(r *http.Request, c caller, id, verb, text string) (string, int, error) {
-	// The runner parses flags: an id or text that looks like one ("--all")
-	// must not turn into one.
-	if strings.HasPrefix(id, "-") || strings.HasPrefix(strings.TrimSpace(text), "-") {
-		return "", http.StatusBadRequest, errors.New("a session id or message may not start with '-'")
-	}
-	args := []string{"sessions", verb, id}
-	switch verb {
-	case "detach", "kill":
-	case "message":
-		if strings.TrimSpace(text) == "" {
-			return "", http.StatusBadRequest, errors.New("a message needs text")
-		}
-		args = append(args, text)
-	default:
-		return "", http.StatusNotFound, errors.New("unknown action " + verb + " (detach, kill, message)")
-	}
-	var out, errOut bytes.Buffer
-	switch code := s.cfg.Admin.Run(r.Context(), c.user.Name, args, &out, &errOut); code {
-	case 0:
+	var out bytes.Buffer
+	err := s.cfg.Admin.Act(r.Context(), c.user.Name, verb, id, strings.TrimSpace(text), &out)
+	switch {
+	case err == nil:
 		return out.String(), http.StatusOK, nil
-	case 2:
-		return "", http.StatusBadRequest, errors.New(strings.TrimSpace(strings.TrimPrefix(errOut.String(), "error:")))
-	default:
-		msg := strings.TrimSpace(strings.TrimPrefix(errOut.String(), "error:"))
-		status := http.StatusInternalServerError
-		if strings.Contains(msg, "no such session") {
-			status = http.StatusNotFound
-		}
-		return "", status, errors.New(msg)
+	case errors.Is(err, admin.ErrUnknownVerb):
+		return "", http.StatusNotFound, err
+	case errors.Is(err, admin.ErrBadArgs):
+		return "", http.StatusBadRequest, err
+	case errors.Is(err, sessions.ErrNoSession), errors.Is(err, persist.ErrNotFound):
+		return "", http.StatusNotFound, err
 	}
+	return "", http.StatusInternalServerError, err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -40,10 +40,14 @@ import (
 // (auth.LoginRequest.ConfirmSignup); confirm's error is returned as is.
 type LoginFunc func(ctx context.Context, name, password string, remote net.Addr, confirm func(context.Context) error) (persist.User, error)
 
-// AdminRunner runs admin verbs ("sessions list --json", "sessions kill ID",
-// ...) for actor, as the admin socket and SSH do.
+// AdminRunner runs admin verbs from the one verb table (admin.Verbs) for
+// actor, as the admin socket and SSH do: Run a command line
+// ("sessions list --json"), Act one session's verb (detach, kill,
+// message) with its errors (admin.ErrUnknownVerb, admin.ErrBadArgs,
+// sessions.ErrNoSession).
 type AdminRunner interface {
 	Run(ctx context.Context, actor string, args []string, stdout, stderr io.Writer) int
+	Act(ctx context.Context, actor, verb, ref, text string, w io.Writer) error
 }
 
 // Store is the part of the store the web transport reads and writes.
