@@ -150,6 +150,10 @@ func (s *Store) AppendEvent(ctx context.Context, e persist.Event) error {
 		e.At = s.db.now()
 	}
 	e.At = ms(e.At)
+	if _, ok := s.db.sessions[e.SessionID]; !ok {
+		// No orphan history (an event racing DeleteUser), as on SQLite.
+		return fmt.Errorf("append event %q to session %q: %w", e.Kind, e.SessionID, persist.ErrNotFound)
+	}
 	s.db.events[e.SessionID] = trimFront(append(s.db.events[e.SessionID], e), maxEventsPerSession)
 	return nil
 }
