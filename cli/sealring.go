@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"termhost/config"
+	"termhost/hostkeys"
 	"termhost/seal"
 )
 
@@ -31,4 +35,32 @@ func sealRing(cfg config.Config) (*seal.Ring, error) {
 			"web sessions come back after a restart only if the keys do", ErrMemoryNeedsKeys)
 	}
 	return seal.LoadOrCreate(filepath.Join(cfg.DataDir, "secrets"))
+}
+
+// shareRing makes the nodes of a cluster that have no seal_keys seal with
+// one ring (SPEC §10: every node the same): the first node to start offers
+// its DATA/secrets ring to the store, the others adopt it into their own
+// file, as with host keys. Later `keys rotate|retire` edit one node's file
+// only: a cluster that rotates keys sets seal_keys on every node instead.
+func shareRing(ctx context.Context, cfg config.Config, secrets hostkeys.Secrets) (*seal.Ring, error) {
+	dir := filepath.Join(cfg.DataDir, "secrets")
+	path := filepath.Join(dir, seal.KeyFile)
+	local, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("share seal keys: %w", err)
+	}
+	stored, err := secrets.EnsureSecret(ctx, "seal_ring", local)
+	if err != nil {
+		return nil, fmt.Errorf("share seal keys: %w", err)
+	}
+	if !bytes.Equal(stored, local) {
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, stored, 0o600); err != nil {
+			return nil, fmt.Errorf("adopt the cluster's seal keys: %w", err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return nil, fmt.Errorf("adopt the cluster's seal keys: %w", err)
+		}
+	}
+	return seal.LoadOrCreate(dir)
 }

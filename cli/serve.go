@@ -95,6 +95,11 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return err
 	}
+	if shared(cfg) && len(cfg.SealKeys) == 0 {
+		if ring, err = shareRing(ctx, cfg, store); err != nil {
+			return err
+		}
+	}
 	watchRing(ctx, cfg, ring, log) // keys rotate|retire reach this server
 	// Every snapshot of a session with web pages goes to them as a ticket.
 	tickets := web.NewTickets(web.TicketsConfig{Ring: ring, Store: store, TTL: cfg.DetachedTTL, MaxPerUser: cfg.MaxSessions, Log: log})
