@@ -185,7 +185,8 @@ func markerStart(buf, marker []byte) int {
 
 // pasteText is a paste's text as the apps take it: every line end (LF, CR,
 // CR LF) one "\n", tabs kept, other control characters and invalid UTF-8
-// dropped, so a paste cannot write escape sequences into a document.
+// (tui.ControlRune) and invalid UTF-8 dropped, so a paste cannot write
+// escape sequences into a document; zero-width joiners and the like stay.
 func pasteText(raw []byte) string {
 	var b strings.Builder
 	b.Grow(len(raw))
@@ -199,7 +200,7 @@ func pasteText(raw []byte) string {
 			}
 		case r == '\n' || r == '\t':
 			b.WriteRune(r)
-		case r == utf8.RuneError && n <= 1, tui.UnsafeRune(r):
+		case r == utf8.RuneError && n <= 1, tui.ControlRune(r):
 		default:
 			b.Write(raw[i : i+n])
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"termhost/persist"
@@ -54,11 +53,12 @@ func ToJSON(infos []Info, now time.Time) []JSONSession {
 }
 
 // WriteTable prints listings for people. Names and remotes are shown with
-// control characters escaped (tui.Printable, SPEC §4): a name stored before
-// names refused them cannot clear the operator's terminal or shift columns.
+// control and invisible characters escaped (tui.Printable, SPEC §4): a
+// name stored before names refused them cannot clear the operator's
+// terminal. Columns are as wide as their widest cell in terminal cells
+// (tui.Width), plus two spaces, so a wide (CJK) name keeps them aligned.
 func WriteTable(w io.Writer, infos []Info, now time.Time) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tUSER\tNAME\tSTATE\tIDLE\tCLIENTS\tAPPS")
+	rows := [][]string{{"ID", "USER", "NAME", "STATE", "IDLE", "CLIENTS", "APPS"}}
 	for _, in := range infos {
 		var clients, apps []string
 		for _, c := range in.Clients {
@@ -67,8 +67,36 @@ func WriteTable(w io.Writer, infos []Info, now time.Time) {
 		for _, a := range in.Apps {
 			apps = append(apps, tui.Printable(a.App))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", tui.Printable(in.ID[:min(12, len(in.ID))]), tui.Printable(in.Owner), tui.Printable(in.Name), in.State,
-			now.Sub(in.LastInputAt).Round(time.Second), strings.Join(clients, ","), strings.Join(apps, ","))
+		rows = append(rows, []string{tui.Printable(in.ID[:min(12, len(in.ID))]), tui.Printable(in.Owner), tui.Printable(in.Name), in.State,
+			now.Sub(in.LastInputAt).Round(time.Second).String(), strings.Join(clients, ","), strings.Join(apps, ",")})
 	}
-	tw.Flush()
+	writeColumns(w, rows)
+}
+
+// writeColumns prints rows as columns padded to their widest cell in
+// terminal cells (tui.Width) plus two spaces; the last column is not
+// padded and trailing blanks are trimmed.
+func writeColumns(w io.Writer, rows [][]string) {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], tui.Width(c))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		b.Reset()
+		for i, c := range r {
+			if i == len(r)-1 {
+				b.WriteString(c)
+				break
+			}
+			b.WriteString(c)
+			b.WriteString(strings.Repeat(" ", widths[i]-tui.Width(c)+2))
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
 }

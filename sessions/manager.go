@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"termhost/persist"
@@ -343,16 +344,31 @@ func (m *Manager) Create(ctx context.Context, u User, name string) (*Session, er
 }
 
 // validSessionName checks a name a user chose (SPEC §4: names refuse
-// control characters): 1–32 bytes of valid UTF-8, no spaces or slashes, no
-// control or bidi characters (tui.UnsafeRune: C0, DEL, C1, U+202A–202E,
-// U+2066–2069) and no leading "-", which would read as a flag on the
-// command line. Errors wrap ErrBadName.
+// control characters): 1–32 bytes of valid UTF-8; no spaces of any kind
+// or slashes; no control, bidi or invisible characters (tui.UnsafeRune,
+// tui.InvisibleRune: C0, DEL, C1, every format character such as U+200B
+// or U+202E, variation selectors, fillers), nor private-use or unassigned
+// ones, so two names that look the same are the same (issue 9); and no
+// leading "-", which would read as a flag on the command line. Errors wrap
+// ErrBadName and name the character by code point.
 func validSessionName(name string) error {
 	if len(name) == 0 || len(name) > 32 || strings.ContainsAny(name, " \t\r\n/\\") {
 		return fmt.Errorf("%w %q: 1-32 characters, no spaces or slashes", ErrBadName, name)
 	}
-	if !utf8.ValidString(name) || strings.ContainsFunc(name, tui.UnsafeRune) {
-		return fmt.Errorf("%w %q: no control characters", ErrBadName, name)
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%w %q: not valid UTF-8", ErrBadName, name)
+	}
+	for _, r := range name {
+		switch {
+		case tui.ControlRune(r):
+			return fmt.Errorf("%w %q: no control characters (%U)", ErrBadName, name, r)
+		case tui.InvisibleRune(r):
+			return fmt.Errorf("%w %q: no invisible or format characters (%U)", ErrBadName, name, r)
+		case unicode.IsSpace(r):
+			return fmt.Errorf("%w %q: no spaces (%U)", ErrBadName, name, r)
+		case !unicode.IsGraphic(r):
+			return fmt.Errorf("%w %q: no private-use or unassigned characters (%U)", ErrBadName, name, r)
+		}
 	}
 	if strings.HasPrefix(name, "-") {
 		return fmt.Errorf("%w %q: must not start with \"-\"", ErrBadName, name)

@@ -33,6 +33,22 @@ func TestSessionNameRefusesControls(t *testing.T) {
 		{name: "invalid utf-8", session: "a\xff"},
 		{name: "looks like a flag", session: "-rf"},
 		{name: "double dash", session: "--help"},
+		{name: "zero-width space", session: "ad\u200bmin"},
+		{name: "zero-width joiner", session: "a\u200db"},
+		{name: "word joiner", session: "a\u2060b"},
+		{name: "bom", session: "\ufeffwork"},
+		{name: "tag characters", session: "work\U000e0041"},
+		{name: "lrm", session: "a\u200e"},
+		{name: "rlm", session: "a\u200f"},
+		{name: "alm", session: "a\u061c"},
+		{name: "soft hyphen", session: "wo\u00adrk"},
+		{name: "hangul filler", session: "\u3164"},
+		{name: "variation selector", session: "a\ufe0f"},
+		{name: "no-break space", session: "a\u00a0b"},
+		{name: "ideographic space", session: "a\u3000b"},
+		{name: "private use", session: "a\ue000"},
+		{name: "cjk name", session: "中文会话", ok: true},
+		{name: "combining accent", session: "cafe\u0301", ok: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +60,7 @@ func TestSessionNameRefusesControls(t *testing.T) {
 			if !tt.ok && !errors.Is(err, sessions.ErrBadName) {
 				t.Fatalf("Create(%q) = %v, want ErrBadName", tt.session, err)
 			}
-			if !tt.ok && strings.ContainsAny(err.Error(), "\x1b\x07\x00\x7f\u009b\u202e\u2067") {
+			if !tt.ok && strings.ContainsAny(err.Error(), "\x1b\x07\x00\x7f\u009b\u202e\u2067\u200b\u200d\u2060\ufeff\U000e0041\u200e\u200f\u061c\u00ad") {
 				t.Fatalf("error %q carries the raw name", err)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -219,9 +220,17 @@ func (a *Admin) answer() {
 
 var selStyle = lipgloss.NewStyle().Reverse(true)
 
+// adminRow lays out one line of the sessions table in fixed columns of
+// terminal cells (tui.Cell: a wide CJK name counts 2 a character, a longer
+// one is cut with "…"), so no name shifts the columns after it (issue 9).
+func adminRow(id, user, name, state, clients, idle, apps string) string {
+	return tui.Cell(id, 8) + " " + tui.Cell(user, 12) + " " + tui.Cell(name, 16) + " " + tui.Cell(state, 10) + " " +
+		fmt.Sprintf("%3s %8s ", clients, idle) + apps
+}
+
 // View implements tui.App.
 func (a *Admin) View(width, height int) (string, *tui.Cursor) {
-	lines := []string{fmt.Sprintf("%-8s %-12s %-8s %-10s %3s %8s %s", "ID", "USER", "NAME", "STATE", "CL", "IDLE", "APPS")}
+	lines := []string{adminRow("ID", "USER", "NAME", "STATE", "CL", "IDLE", "APPS")}
 	if a.err != nil {
 		lines = append(lines, "error: "+a.err.Error())
 	}
@@ -234,7 +243,7 @@ func (a *Admin) View(width, height int) (string, *tui.Cursor) {
 	}
 	for i := a.top; i < len(a.rows) && i < a.top+listH; i++ {
 		r := a.rows[i]
-		line := fmt.Sprintf("%-8s %-12s %-8s %-10s %3d %8s %s", r.ID[:min(8, len(r.ID))], tui.Printable(r.User), tui.Printable(r.Name), r.State, r.Clients, r.Idle, r.Apps)
+		line := adminRow(r.ID[:min(8, len(r.ID))], tui.Printable(r.User), tui.Printable(r.Name), r.State, strconv.Itoa(r.Clients), r.Idle.String(), r.Apps)
 		if i == a.sel {
 			line = selStyle.Render(line)
 		}
