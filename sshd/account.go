@@ -14,23 +14,15 @@ import (
 	"termhost/sessions"
 )
 
-const (
-	passwdUsage = "usage: passwd   (asks for the current password, if any, then the new one twice; on a pipe, one answer a line)\n"
-	keysUsage   = "usage: keys list | keys add [KEYTEXT] (or the key on stdin) | keys del N|FINGERPRINT\n"
-	// maxAnswer bounds one typed answer or key line, in bytes.
-	maxAnswer = 16 << 10
-)
+// maxAnswer bounds one typed answer or key line, in bytes.
+const maxAnswer = 16 << 10
 
 // account runs the self-service verbs on the user's own account (issue 9):
 // `passwd` and `keys list|add|del`. Admins manage others with `termhost
 // user …`. It returns the exit status.
 func (s *Server) account(ctx ssh.Context, sess ssh.Session, u sessions.User, args []string) int {
 	if slices.ContainsFunc(args[1:], sessions.IsHelp) {
-		usage := passwdUsage
-		if args[0] == "keys" {
-			usage = keysUsage
-		}
-		fmt.Fprint(ptyText(sess), usage)
+		fmt.Fprint(ptyText(sess), sessions.VerbUsage(args[0]))
 		return 0
 	}
 	store, ok := s.cfg.Users.(auth.AccountStore)
@@ -106,10 +98,10 @@ func (s *Server) account(ctx ssh.Context, sess ssh.Session, u sessions.User, arg
 		fmt.Fprintf(sess, "key %s deleted from %s\r\n", fp, u.Name)
 		return 0
 	case args[0] == "passwd":
-		fmt.Fprint(sess.Stderr(), passwdUsage)
+		fmt.Fprint(sess.Stderr(), sessions.VerbUsage("passwd"))
 		return 2
 	}
-	fmt.Fprint(sess.Stderr(), keysUsage)
+	fmt.Fprint(sess.Stderr(), sessions.VerbUsage("keys"))
 	return 2
 }
 

@@ -36,6 +36,10 @@ func (s *Server) handle(sess ssh.Session) {
 		sess.Exit(1)
 		return
 	}
+	// On a pty (ssh -t) the client's terminal is raw: every line of a
+	// command's output must end in CR LF or it stair-steps (issue 9:
+	// `ssh -t host ls`). stdout and stderr say so once, for every verb.
+	stdout, stderr := ptyText(sess), ptyErr(sess)
 	u, err := s.user(ctx)
 	if err != nil {
 		fmt.Fprintf(sess.Stderr(), "login failed: %v\r\n", err)
@@ -47,36 +51,42 @@ func (s *Server) handle(sess ssh.Session) {
 		fmt.Fprint(sess.Stderr(), welcome(u.Name, role))
 	}
 	args := sess.Command()
-	if len(args) > 0 && args[0] == "sessions" {
-		if !u.Admin {
-			fmt.Fprintf(sess.Stderr(), "permission denied: %q is an admin command and %s is not an admin\n", args[0], u.Name)
-			sess.Exit(1)
-			return
-		}
-		sess.Exit(s.cfg.Admin.Run(ctx, u.Name, args, sess, sess.Stderr()))
+	name := ""
+	if len(args) > 0 {
+		name = args[0]
+	}
+	// One table routes every verb (sessions.Verbs; its "sessions" group
+	// is admin.Verbs, which the admin socket and the web API use too).
+	verb, known := sessions.LookupVerb(name)
+	if known && verb.AdminOnly && !u.Admin {
+		fmt.Fprintf(stderr, "permission denied: %q is an admin command and %s is not an admin\n", args[0], u.Name)
+		sess.Exit(1)
 		return
 	}
-	if len(args) > 0 && args[0] == "weblink" {
-		sess.Exit(s.weblink(ctx, u, args[1:], sess, sess.Stderr()))
+	switch {
+	case known && verb.Kind == sessions.VerbAdmin:
+		sess.Exit(s.cfg.Admin.Run(ctx, u.Name, args, stdout, stderr))
 		return
-	}
-	if len(args) > 0 && (args[0] == "passwd" || args[0] == "keys") {
+	case known && verb.Kind == sessions.VerbAccount && verb.Name == "weblink":
+		sess.Exit(s.weblink(ctx, u, args[1:], stdout, stderr))
+		return
+	case known && verb.Kind == sessions.VerbAccount:
 		sess.Exit(s.account(ctx, sess, u, args))
 		return
 	}
 	// attach/new --help or a bad command line: answered before the pty
 	// check and before anything is drawn (issue 9).
-	if code, done := sessions.CheckInteractive(args, ptyText(sess), sess.Stderr()); done {
+	if code, done := sessions.CheckInteractive(args, stdout, stderr); done {
 		sess.Exit(code)
 		return
 	}
-	if !sessions.IsInteractive(args) {
-		sess.Exit(s.cfg.Manager.Command(ctx, u, args, sess, sess.Stderr()))
+	if !known || verb.Kind != sessions.VerbInteractive {
+		sess.Exit(s.cfg.Manager.Command(ctx, u, args, stdout, stderr))
 		return
 	}
 	pty, winCh, ok := sess.Pty()
 	if !ok {
-		fmt.Fprintf(sess.Stderr(), "termhost needs a terminal: use ssh -t\n")
+		fmt.Fprintf(stderr, "termhost needs a terminal: use ssh -t\n")
 		sess.Exit(1)
 		return
 	}
@@ -102,7 +112,7 @@ func (s *Server) handle(sess ssh.Session) {
 // the session args name (SPEC §9: `weblink [SESSION]`).
 func (s *Server) weblink(ctx ssh.Context, u sessions.User, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && sessions.IsHelp(args[0]) {
-		fmt.Fprint(stdout, sessions.WeblinkUsage)
+		fmt.Fprint(stdout, sessions.VerbUsage("weblink"))
 		return 0
 	}
 	if s.cfg.Weblink == nil {
@@ -110,7 +120,7 @@ func (s *Server) weblink(ctx ssh.Context, u sessions.User, args []string, stdout
 		return 1
 	}
 	if len(args) > 1 || (len(args) == 1 && strings.HasPrefix(args[0], "-")) {
-		fmt.Fprintf(stderr, "error: weblink takes one session, got %q\n%s", args, sessions.WeblinkUsage)
+		fmt.Fprintf(stderr, "error: weblink takes one session, got %q\n%s", args, sessions.VerbUsage("weblink"))
 		return 2
 	}
 	ref := ""
@@ -187,21 +197,49 @@ func (c *channelConn) exit(code int) {
 
 var _ sessions.ExitConn = (*channelConn)(nil)
 
-// ptyText is sess's stdout for plain text: on a pty (ssh -t) each LF goes
-// out as CR LF, since the client's terminal is raw and would stair-step.
+// ptyText is sess's stdout for plain text: on a pty (ssh -t) each bare
+// LF goes out as CR LF, since the client's terminal is raw and would
+// stair-step. (sessions.Conn's newline rule is the workspace's side of the
+// same fact.)
 func ptyText(sess ssh.Session) io.Writer {
 	if _, _, tty := sess.Pty(); tty {
-		return crlfWriter{sess}
+		return &crlfWriter{w: sess}
 	}
 	return sess
 }
 
-// crlfWriter turns each "\n" into "\r\n".
-type crlfWriter struct{ w io.Writer }
+// ptyErr is ptyText for sess's stderr: OpenSSH writes it to the same raw
+// terminal.
+func ptyErr(sess ssh.Session) io.Writer {
+	if _, _, tty := sess.Pty(); tty {
+		return &crlfWriter{w: sess.Stderr()}
+	}
+	return sess.Stderr()
+}
 
-func (c crlfWriter) Write(p []byte) (int, error) {
-	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+// crlfWriter turns each bare "\n" into "\r\n"; one already after a CR
+// (text written for a terminal) is left as it is, across writes too.
+type crlfWriter struct {
+	w      io.Writer
+	lastCR bool
+}
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	out := make([]byte, 0, len(p)+bytes.Count(p, []byte("\n")))
+	prevCR := c.lastCR
+	for _, b := range p {
+		if b == '\n' && !prevCR {
+			out = append(out, '\r')
+		}
+		out = append(out, b)
+		prevCR = b == '\r'
+	}
+	if _, err := c.w.Write(out); err != nil {
 		return 0, err
 	}
+	c.lastCR = prevCR
 	return len(p), nil
 }

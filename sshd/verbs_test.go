@@ -7,6 +7,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"termhost/admin"
 	"termhost/persist"
 	"termhost/sessions"
 )
@@ -94,5 +95,51 @@ func TestVerbHelpAndExtraArguments(t *testing.T) {
 	// Nothing above created a session: `new a b` used to create "a".
 	if infos, err := s.mgr.List(context.Background(), "carol", ""); err != nil || len(infos) != 1 {
 		t.Errorf("sessions after the table: %d (%v), want only keep", len(infos), err)
+	}
+}
+
+// Over SSH every verb comes from the one table: each user verb of
+// sessions.Verbs answers --help with that entry's usage and appears in
+// `help`; each admin verb of admin.Verbs answers `sessions VERB --help`
+// with its entry's usage (issue 11: one command tree for SSH, the admin
+// socket and the web API).
+func TestVerbsComeFromTheTable(t *testing.T) {
+	s := startServer(t, false)
+	key := newSigner(t)
+	s.addUser("root", persist.RoleAdmin, "pw", key.PublicKey())
+	c := s.mustDial("root", gossh.PublicKeys(key))
+	_, help, _ := run(t, c, "help")
+	if got := strings.Count(help, "\n  "); got != len(sessions.Verbs) {
+		t.Errorf("help lists %d verbs, the table has %d:\n%s", got, len(sessions.Verbs), help)
+	}
+	type check struct{ name, cmd, want string }
+	var checks []check
+	for _, v := range sessions.Verbs {
+		if !strings.Contains(help, "  "+v.Synopsis) {
+			t.Errorf("help lacks %q:\n%s", v.Synopsis, help)
+		}
+		if v.Usage == "" || v.Kind == sessions.VerbAdmin {
+			continue // the bare connection; the admin group answers with admin.Usage
+		}
+		want := sessions.VerbUsage(v.Name)
+		if v.Name == "help" {
+			want = sessions.HelpText() // help's help is the list itself
+		}
+		for _, name := range append([]string{v.Name}, v.Aliases...) {
+			checks = append(checks, check{"user " + name, name + " --help", want})
+		}
+	}
+	checks = append(checks, check{"admin group", "sessions --help", admin.Usage("")})
+	for _, v := range admin.Verbs {
+		for _, name := range append([]string{v.Name}, v.Aliases...) {
+			checks = append(checks, check{"admin " + name, "sessions " + name + " --help", "usage: " + v.Usage + "\n"})
+		}
+	}
+	for _, tt := range checks {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, out, errOut := run(t, c, tt.cmd); code != 0 || out != tt.want {
+				t.Errorf("%q: exit %d, stdout %q (stderr %q); want the table's %q", tt.cmd, code, out, errOut, tt.want)
+			}
+		})
 	}
 }

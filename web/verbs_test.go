@@ -1,0 +1,49 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+
+	"termhost/admin"
+	"termhost/persist"
+	"termhost/sessions"
+)
+
+// The API's POST /api/sessions/{id}/{verb} takes exactly the one-session
+// verbs of the admin table (admin.Verbs), by name and alias; every other
+// admin verb is no action (issue 11: no second copy of verb parsing).
+func TestAPIVerbsComeFromTheTable(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("root", persist.RoleAdmin, "pw-root")
+	root := e.browser()
+	root.mustSignIn("root", "pw-root")
+	s1, err := e.mgr.Create(context.Background(), sessions.User{Name: "root", Admin: true}, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acting := admin.SessionVerbs()
+	for _, v := range admin.Verbs {
+		for _, name := range append([]string{v.Name}, v.Aliases...) {
+			if name == "kill" {
+				continue // would end the session the others act on; TestAPI kills
+			}
+			t.Run(name, func(t *testing.T) {
+				want := http.StatusNotFound
+				form := url.Values{}
+				if slices.Contains(acting, v.Name) {
+					want = http.StatusOK
+					if v.Text {
+						form.Set("text", "hello")
+					}
+				}
+				resp, body := root.post("/api/sessions/"+s1.ID()+"/"+name, form, "X-CSRF-Token", root.csrf("/"))
+				if resp.StatusCode != want {
+					t.Fatalf("POST %s: %d, want %d\n%s", name, resp.StatusCode, want, body)
+				}
+			})
+		}
+	}
+}
