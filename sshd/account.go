@@ -69,10 +69,12 @@ func (s *Server) account(ctx ssh.Context, sess ssh.Session, u sessions.User, arg
 		if err != nil {
 			return fail(sess, err)
 		}
-		tw := tabwriter.NewWriter(sess, 0, 4, 2, ' ', 0)
-		fmt.Fprint(tw, "N\tTYPE\tFINGERPRINT\r\n")
+		// LF line ends: ptyText makes them CR LF on a pty (a CR inside a
+		// tabwriter cell came out as CR CR LF).
+		tw := tabwriter.NewWriter(ptyText(sess), 0, 4, 2, ' ', 0)
+		fmt.Fprint(tw, "N\tTYPE\tFINGERPRINT\n")
 		for _, k := range keys {
-			fmt.Fprintf(tw, "%d\t%s\t%s\r\n", k.N, k.Type, k.Fingerprint)
+			fmt.Fprintf(tw, "%d\t%s\t%s\n", k.N, k.Type, k.Fingerprint)
 		}
 		tw.Flush()
 		return 0
