@@ -134,6 +134,15 @@ func (g *Gate) Admit(transport string, conn net.Conn, expire func()) (*Ticket, e
 	if !g.cfg.Rate.Allow(src) {
 		return nil, g.refuse(transport, conn, "rate", fmt.Errorf("%s: %w", src, ErrRate))
 	}
+	return g.Hold(transport, conn, expire)
+}
+
+// Hold is Admit without the connection rate, for a transport that took
+// the rate token already when the connection came and now starts a login
+// on it (the web: one sign-in request on a kept-alive connection). Errors:
+// ErrSourceFull or ErrFull, wrapped with the source.
+func (g *Gate) Hold(transport string, conn net.Conn, expire func()) (*Ticket, error) {
+	src := auth.SourceOf(conn.RemoteAddr())
 	if expire == nil {
 		expire = func() { conn.Close() }
 	}

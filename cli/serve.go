@@ -169,7 +169,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	var weblink func(context.Context, sessions.User, string, net.Addr) (string, error)
 	if cfg.HTTPAddr != "" {
 		webSrv, err = web.Listen(web.Config{Addr: cfg.HTTPAddr, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, URL: cfg.WebURL,
-			Store: store, Manager: mgr, Admin: runner, ConnRate: connRate,
+			Store: store, Manager: mgr, Admin: runner, ConnRate: connRate, Admission: gate,
 			Login: func(ctx context.Context, name, password string, remote net.Addr, confirm func(context.Context) error) (persist.User, error) {
 				return authn.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote, ConfirmSignup: confirm})
 			},

@@ -92,6 +92,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with opt changing the web config first (admission
+// tests set ConnRate and Admission).
+func newEnvWith(t *testing.T, opt func(*web.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "termhost.db"), sleeps: &sleeps{}, clock: &clock{t: time.Now()}, log: &testterm.Buffer{}}
 	st, err := sqlite.Open(ctx, e.dbPath)
@@ -107,7 +114,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { e.mgr.Shutdown(context.Background(), "test over") })
 	e.auth = &auth.Authenticator{Users: st, AllowSignup: true, Sleep: e.sleeps.sleep, Log: log}
-	e.web = web.New(web.Config{
+	cfg := web.Config{
 		Store: st, Manager: e.mgr, Admin: &admin.Runner{Manager: e.mgr, Audit: st, Now: time.Now},
 		Login: func(ctx context.Context, name, password string, remote net.Addr, confirm func(context.Context) error) (persist.User, error) {
 			return e.auth.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote, ConfirmSignup: confirm})
@@ -115,8 +122,14 @@ func newEnv(t *testing.T) *env {
 		Signup:    true,
 		LoginIdle: time.Hour, LoginMax: 24 * time.Hour, Now: e.clock.Now, Log: log,
 		SealedLogins: e.sealedRing(), // nil unless the test runs in web_login: client (sealedlogin_test.go)
-	})
-	e.ts = httptest.NewServer(e.web)
+	}
+	if opt != nil {
+		opt(&cfg)
+	}
+	e.web = web.New(cfg)
+	e.ts = httptest.NewUnstartedServer(e.web)
+	e.ts.Config.ConnContext = e.web.ConnContext // as web.Listen wires it
+	e.ts.Start()
 	t.Cleanup(func() {
 		e.web.Close()
 		e.ts.Close()
@@ -147,9 +160,20 @@ type browser struct {
 	jar *cookiejar.Jar
 }
 
-func (e *env) browser() *browser {
+func (e *env) browser() *browser { return e.browserFrom("") }
+
+// browserFrom is a browser whose connections come from the loopback
+// address local (e.g. "127.0.0.2"; "" the default), another source to the
+// server's per-source rules.
+func (e *env) browserFrom(local string) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: e.t, e: e, jar: jar, c: &http.Client{Jar: jar, Timeout: wait,
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if local != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: wait}
+		tr.DialContext = d.DialContext
+	}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	return &browser{t: e.t, e: e, jar: jar, c: &http.Client{Jar: jar, Timeout: wait, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

@@ -28,6 +28,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"termhost/admission"
 	"termhost/persist"
 	"termhost/seal"
 	"termhost/sessions"
@@ -73,8 +74,13 @@ type Config struct {
 	Manager *sessions.Manager
 	Admin   AdminRunner
 	// ConnRate limits new connections per source, shared with SSH and
-	// telnet; nil admits everything.
+	// telnet (conn_rate); over it a connection's request gets 429 (admit.go).
+	// nil admits everything.
 	ConnRate interface{ Allow(source string) bool }
+	// Admission is the node's gate, shared with SSH and telnet: a login
+	// attempt holds one of its unauthenticated slots (max_unauthenticated,
+	// _per_source) while it runs (admit.go); nil: no cap.
+	Admission *admission.Gate
 
 	LoginIdle    time.Duration // web_login_idle: a login unused this long is refused (default 12h)
 	LoginMax     time.Duration // web_login_max: a login older than this is refused (default 7d)
@@ -177,8 +183,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// on our own form posts, which the CSRF check refuses.)
 	h.Set("Referrer-Policy", "same-origin")
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	r = s.renewLogin(rec, r) // web_login: client: a new idle deadline
-	s.mux.ServeHTTP(rec, r)
+	if r2, done, ok := s.admit(rec, r); ok {
+		r = s.renewLogin(rec, r2) // web_login: client: a new idle deadline
+		s.mux.ServeHTTP(rec, r)
+		done()
+	}
 	level := slog.LevelInfo
 	if strings.HasPrefix(r.URL.Path, "/assets/") || r.URL.Path == "/admin/table" {
 		level = slog.LevelDebug // static files and the admin page's 3 s refresh
@@ -195,9 +204,10 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.Addr, err)
 	}
-	s.ln = &admittingListener{Listener: ln, allow: cfg.ConnRate, log: s.cfg.Log}
+	s.ln = ln
 	s.http = &http.Server{
 		Handler:           s,
+		ConnContext:       s.ConnContext, // conn_rate, once per connection (admit.go)
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -305,34 +315,6 @@ func (s *Server) untrack(c *websocket.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
-}
-
-// admittingListener refuses connections over a source's rate (the token
-// bucket SSH and telnet share) before any byte is read.
-type admittingListener struct {
-	net.Listener
-	allow interface{ Allow(source string) bool }
-	log   *slog.Logger
-}
-
-func (l *admittingListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil || l.allow == nil || l.allow.Allow(sourceOf(c.RemoteAddr().String())) {
-			return c, err
-		}
-		l.log.Warn("connection rate exceeded; refusing", "remote", c.RemoteAddr(), "transport", "web")
-		c.Close()
-	}
-}
-
-// sourceOf is the IP of a host:port address.
-func sourceOf(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return host
 }
 
 // statusRecorder remembers the status for the access log and passes

@@ -1,0 +1,105 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"termhost/admission"
+	"termhost/auth"
+)
+
+// The admission gate on the HTTP listener (SPEC §2, §7; issue 11), the
+// same one SSH and telnet pass:
+//   - conn_rate: each new TCP connection spends one token of its source's
+//     bucket (shared with SSH and telnet). Over the rate, the connection
+//     is still read, but its request gets 429 with Retry-After and
+//     "Connection: close" instead of a reset a browser would show as a
+//     broken page.
+//   - max_unauthenticated(_per_source): a login attempt (POST /login, GET
+//     /link) holds one of the gate's unauthenticated slots while it runs,
+//     so one address cannot park more sign-ins (each an argon2id hash and
+//     the shared login delays) than the per-source cap; the excess get 429
+//     with Retry-After. Requests with a login are never counted; pages,
+//     assets and 401s are cheap and not counted either (a school lab
+//     behind one address loads the sign-in page at once).
+
+// rateRefusedKey marks a connection that came over its source's rate.
+type rateRefusedKey struct{}
+
+// ConnContext spends the new connection's conn_rate token and remembers
+// the verdict for its requests. Listen installs it; a caller that serves
+// a Server on its own http.Server sets it as that server's ConnContext.
+func (s *Server) ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if s.cfg.ConnRate != nil && !s.cfg.ConnRate.Allow(auth.SourceOf(c.RemoteAddr())) {
+		s.cfg.Log.Debug("connection rate exceeded; answering 429", "remote", c.RemoteAddr(), "transport", "web")
+		return context.WithValue(ctx, rateRefusedKey{}, true)
+	}
+	return ctx
+}
+
+// admit applies the gate to r before it is routed. It returns the request
+// to serve (with a context the login grace cancels) and a func to call
+// when it is done, or ok false after answering 429.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (_ *http.Request, done func(), ok bool) {
+	if refused, _ := r.Context().Value(rateRefusedKey{}).(bool); refused {
+		w.Header().Set("Connection", "close") // the next try opens a new connection and spends a new token
+		s.tooMany(w, r, s.rateRetry(), "Too many new connections from your address; try again in a moment.")
+		return r, nil, false
+	}
+	if s.cfg.Admission == nil || !isLoginAttempt(r) {
+		return r, func() {}, true
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	t, err := s.cfg.Admission.Hold("web", requestConn{remote: remoteAddr(r)}, cancel)
+	if err != nil {
+		cancel()
+		s.tooMany(w, r, time.Second, "Too many sign-ins from your address at once; try again in a moment.")
+		return r, nil, false
+	}
+	return r.WithContext(ctx), func() { t.Release(); cancel() }, true
+}
+
+// isLoginAttempt reports whether r starts a login: the sign-in form or a
+// one-time link.
+func isLoginAttempt(r *http.Request) bool {
+	return (r.Method == http.MethodPost && r.URL.Path == "/login") || (r.Method == http.MethodGet && r.URL.Path == "/link")
+}
+
+// rateRetry is when the source's bucket has a token again: 1/conn_rate,
+// at least a second (Retry-After counts whole seconds).
+func (s *Server) rateRetry() time.Duration {
+	if cr, ok := s.cfg.ConnRate.(*admission.ConnRate); ok && cr.Rate > 0 {
+		return max(time.Second, time.Duration(float64(time.Second)/cr.Rate))
+	}
+	return time.Second
+}
+
+// tooMany answers 429 with Retry-After (whole seconds, rounded up): JSON
+// for the API, a sentence otherwise.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, retry time.Duration, text string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+	if isAPI(r) {
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": text})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusTooManyRequests)
+	fmt.Fprintln(w, text)
+}
+
+func isAPI(r *http.Request) bool { return len(r.URL.Path) >= 5 && r.URL.Path[:5] == "/api/" }
+
+// requestConn gives the gate a request's source: Gate.Hold reads only
+// RemoteAddr (the embedded Conn is nil and never called).
+type requestConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c requestConn) RemoteAddr() net.Addr { return c.remote }
