@@ -103,3 +103,37 @@ type requestConn struct {
 }
 
 func (c requestConn) RemoteAddr() net.Addr { return c.remote }
+
+// Defaults of Config.MaxSocketsPerUser and MaxSocketsPerSource: those of
+// max_ssh_conns_per_user and _source (config.Defaults).
+const (
+	DefaultMaxSocketsPerUser   = 32
+	DefaultMaxSocketsPerSource = 64
+)
+
+// reserveSocket counts one more terminal socket for user and r's source,
+// or answers 429 and returns false when either is at its cap. A socket
+// another one took over counts until it is really closed. Call the
+// returned func when the socket is gone.
+func (s *Server) reserveSocket(w http.ResponseWriter, r *http.Request, user string) (release func(), ok bool) {
+	u, src := "user:"+user, "source:"+auth.SourceOf(remoteAddr(r))
+	s.mu.Lock()
+	if s.socketsOf[u] >= s.cfg.MaxSocketsPerUser || s.socketsOf[src] >= s.cfg.MaxSocketsPerSource {
+		s.mu.Unlock()
+		s.cfg.Log.Debug("too many terminal sockets; refusing", "user", user, "remote", r.RemoteAddr, "transport", "web")
+		s.tooMany(w, r, time.Second, "Too many open terminals for this user or address; close some and try again.")
+		return nil, false
+	}
+	s.socketsOf[u]++
+	s.socketsOf[src]++
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, k := range []string{u, src} {
+			if s.socketsOf[k]--; s.socketsOf[k] <= 0 {
+				delete(s.socketsOf, k)
+			}
+		}
+	}, true
+}

@@ -91,6 +91,12 @@ type Config struct {
 	// SealedLogins, when set, makes login cookies seals of this ring
 	// (web_login: client, SPEC §10, sealedlogin.go); nil: tokens in the store.
 	SealedLogins *seal.Ring
+	// MaxSocketsPerUser and MaxSocketsPerSource bound the terminal
+	// WebSockets open at once for one user and from one source address,
+	// as max_ssh_conns_per_user/_source bound SSH connections; over them
+	// the upgrade gets 429 (admit.go). 0: DefaultMaxSocketsPerUser and
+	// DefaultMaxSocketsPerSource.
+	MaxSocketsPerUser, MaxSocketsPerSource int
 	// Tickets, when set, sends pages their workspace tickets and takes
 	// them back on reconnect (SPEC §10, ticket.go); nil: off.
 	Tickets *Tickets
@@ -118,9 +124,11 @@ type Server struct {
 	stopOnce sync.Once
 
 	// mu guards conns, the live WebSockets (http.Server.Close leaves
-	// hijacked connections alone, so Close ends them itself).
-	mu    sync.Mutex
-	conns map[*websocket.Conn]struct{}
+	// hijacked connections alone, so Close ends them itself), and
+	// socketsOf, how many each user and each source hold (admit.go).
+	mu        sync.Mutex
+	conns     map[*websocket.Conn]struct{}
+	socketsOf map[string]int // "user:NAME" and "source:ADDR" → open terminal sockets
 }
 
 // New returns a Server for cfg with defaults filled in; it does not listen.
@@ -141,10 +149,17 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxSocketsPerUser <= 0 {
+		cfg.MaxSocketsPerUser = DefaultMaxSocketsPerUser
+	}
+	if cfg.MaxSocketsPerSource <= 0 {
+		cfg.MaxSocketsPerSource = DefaultMaxSocketsPerSource
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, tls: cfg.TLSCert != "" && cfg.TLSKey != "", conns: map[*websocket.Conn]struct{}{}, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, tls: cfg.TLSCert != "" && cfg.TLSKey != "", conns: map[*websocket.Conn]struct{}{},
+		socketsOf: map[string]int{}, stop: make(chan struct{})}
 	s.tokens = newLoginBackend(cfg)
 	s.routes()
 	return s

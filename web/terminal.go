@@ -25,6 +25,11 @@ func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "sign in required", http.StatusUnauthorized)
 		return
 	}
+	release, ok := s.reserveSocket(w, r, c.user.Name)
+	if !ok {
+		return
+	}
+	defer release()
 	// Accept refuses (403) an Origin other than this host: another site's
 	// page cannot open a terminal with the user's cookie.
 	ws, err := websocket.Accept(w, r, nil)
