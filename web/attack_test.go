@@ -2,8 +2,12 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,4 +99,123 @@ func TestAttackThousandSockets(t *testing.T) {
 			other.dial("/s/new/ws", 80, 24).waitFor(tt.user)
 		})
 	}
+}
+
+// A connection that sends its headers slowly, or nothing at all, is
+// closed after HeaderTimeout (slowloris), each within a bound.
+func TestAttackSlowHeaders(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	e := newEnvWith(t, func(c *web.Config) { c.HeaderTimeout = timeout })
+	addr := strings.TrimPrefix(e.ts.URL, "http://")
+	tests := []struct {
+		name  string
+		lines []string // sent 100 ms apart
+	}{
+		{name: "nothing sent"},
+		{name: "one header line at a time", lines: []string{"GET / HTTP/1.1\r\n", "Host: x\r\n", "X-1: a\r\n", "X-2: a\r\n", "X-3: a\r\n", "X-4: a\r\n", "X-5: a\r\n", "X-6: a\r\n", "X-7: a\r\n", "X-8: a\r\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", addr, wait)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			closed := make(chan time.Duration, 1)
+			go func() {
+				_, _ = io.Copy(io.Discard, c) // returns when the server closes
+				closed <- time.Since(start)
+			}()
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for _, l := range tt.lines {
+				select {
+				case d := <-closed:
+					t.Logf("closed after %v", d)
+					if d < timeout {
+						t.Errorf("closed after %v, before the %v header timeout", d, timeout)
+					}
+					return
+				case <-tick.C:
+					if _, err := io.WriteString(c, l); err != nil {
+						t.Logf("write after %v: %v", time.Since(start), err)
+						return
+					}
+				}
+			}
+			select {
+			case d := <-closed:
+				t.Logf("closed after %v", d)
+			case <-time.After(wait):
+				t.Fatalf("still open after %v (header timeout %v)", wait, timeout)
+			}
+		})
+	}
+}
+
+// Cookies: a header block over the limit gets 431 before any handler
+// runs; a thousand small cookies or a huge or mangled login cookie are
+// read as "not signed in", never as a server error.
+func TestAttackHugeCookies(t *testing.T) {
+	e := newEnv(t)
+	many := make([]string, 1000)
+	for i := range many {
+		many[i] = fmt.Sprintf("c%d=v", i)
+	}
+	tests := []struct {
+		name, path, cookie string
+		status             int
+	}{
+		{name: "cookies over the header limit", path: "/", cookie: "x=" + strings.Repeat("a", web.MaxHeaderBytes+8<<10), status: http.StatusRequestHeaderFieldsTooLarge},
+		{name: "a thousand small cookies", path: "/", cookie: strings.Join(many, "; "), status: http.StatusOK},
+		{name: "a huge login cookie on a page", path: "/", cookie: web.LoginCookie + "=" + strings.Repeat("A", 12<<10), status: http.StatusOK},
+		{name: "a huge login cookie on the API", path: "/api/me", cookie: web.LoginCookie + "=" + strings.Repeat("A", 12<<10), status: http.StatusUnauthorized},
+		{name: "a mangled login cookie on the API", path: "/api/me", cookie: web.LoginCookie + "=%ff%00;;==", status: http.StatusUnauthorized},
+		{name: "a thousand login cookies on the API", path: "/api/me", cookie: strings.Repeat(web.LoginCookie+"=x; ", 700), status: http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", e.ts.URL+tt.path, nil)
+			req.Header.Set("Cookie", tt.cookie)
+			start := time.Now()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("took %v", d)
+			}
+		})
+	}
+}
+
+// A resize flood (10,000 control frames, sizes alternating up to the
+// 1000×1000 bound, with bad JSON mixed in) is coalesced: the terminal
+// stays usable and settles at the last size.
+func TestAttackResizeFlood(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	b := e.browser()
+	b.mustSignIn("alice", "pw-alice")
+	tm := b.dial("/s/new/ws", 100, 30)
+	tm.waitFor("alice")
+	start := time.Now()
+	frames := []string{`{"type":"resize","cols":1000,"rows":1000}`, `{"type":"resize","cols":20,"rows":5}`, `{"type":"resize"`, `{"type":"resize","cols":-1,"rows":1e9}`, `[]`}
+	for i := range 10000 {
+		tm.control(frames[i%len(frames)])
+	}
+	tm.control(`{"type":"resize","cols":100,"rows":30}`)
+	sent := time.Since(start)
+	tm.send("flood-over")
+	tm.waitFor("flood-over")
+	t.Logf("10,000 control frames sent in %v; echo after %v", sent, time.Since(start))
+	waitUntil(t, "the last size applied", func() bool {
+		c := webClients(t, e, "alice")
+		return len(c) == 1 && c[0].Width == 100 && c[0].Height == 30
+	})
 }

@@ -128,7 +128,7 @@ func newEnvWith(t *testing.T, opt func(*web.Config)) *env {
 	}
 	e.web = web.New(cfg)
 	e.ts = httptest.NewUnstartedServer(e.web)
-	e.ts.Config.ConnContext = e.web.ConnContext // as web.Listen wires it
+	e.ts.Config = e.web.HTTPServer() // the timeouts and limits web.Listen serves with
 	e.ts.Start()
 	t.Cleanup(func() {
 		e.web.Close()

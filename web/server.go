@@ -91,6 +91,9 @@ type Config struct {
 	// SealedLogins, when set, makes login cookies seals of this ring
 	// (web_login: client, SPEC §10, sealedlogin.go); nil: tokens in the store.
 	SealedLogins *seal.Ring
+	// HeaderTimeout bounds the time a new connection may take to send
+	// its request's headers (slowloris); 0: DefaultHeaderTimeout.
+	HeaderTimeout time.Duration
 	// MaxSocketsPerUser and MaxSocketsPerSource bound the terminal
 	// WebSockets open at once for one user and from one source address,
 	// as max_ssh_conns_per_user/_source bound SSH connections; over them
@@ -107,6 +110,8 @@ const (
 	DefaultLoginIdle = 12 * time.Hour
 	DefaultLoginMax  = 7 * 24 * time.Hour
 	DefaultLinkTTL   = 60 * time.Second
+	// DefaultHeaderTimeout is Config.HeaderTimeout's default.
+	DefaultHeaderTimeout = 10 * time.Second
 )
 
 // Server is the web transport: an http.Handler plus, after Listen, its listener.
@@ -148,6 +153,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.HeaderTimeout <= 0 {
+		cfg.HeaderTimeout = DefaultHeaderTimeout
 	}
 	if cfg.MaxSocketsPerUser <= 0 {
 		cfg.MaxSocketsPerUser = DefaultMaxSocketsPerUser
@@ -220,15 +228,7 @@ func Listen(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.Addr, err)
 	}
 	s.ln = ln
-	s.http = &http.Server{
-		Handler:           s,
-		ConnContext:       s.ConnContext, // conn_rate, once per connection (admit.go)
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
-	}
+	s.http = s.HTTPServer()
 	if s.tls {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -243,6 +243,27 @@ func Listen(cfg Config) (*Server, error) {
 	}
 	return s, nil
 }
+
+// HTTPServer is the http.Server Listen serves s with: s as the handler,
+// conn_rate per connection (ConnContext), and the bounds a slow or greedy
+// client meets — headers within HeaderTimeout (slowloris), a whole request
+// within 30 s, at most MaxHeaderBytes of headers (431 above: huge
+// cookies). Tests serve it with httptest.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ConnContext:       s.ConnContext, // conn_rate, once per connection (admit.go)
+		ReadHeaderTimeout: s.cfg.HeaderTimeout,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
+	}
+}
+
+// MaxHeaderBytes bounds a request's headers, cookies included (net/http
+// allows 4 KiB more before it answers 431).
+const MaxHeaderBytes = 16 << 10
 
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
