@@ -6,9 +6,10 @@
 //
 // The package holds no login rules and parses no verbs of its own: a
 // password goes through Config.Login (the one login path every transport
-// uses), admin verbs through Config.Admin (the runner behind the admin
-// socket and `ssh host sessions ...`), user verbs through
-// sessions.Manager.Command.
+// uses), admin verbs through Config.Admin (the verb table admin.Verbs
+// behind the admin socket and `ssh host sessions ...`), user verbs through
+// sessions.Manager.Command. The admission gate SSH and telnet pass applies
+// to it too (admit.go).
 package web
 
 import (
