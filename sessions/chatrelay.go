@@ -81,7 +81,7 @@ func (m *Manager) relayLoop(wakeups <-chan string) {
 			}
 		case <-t.C:
 		}
-		m.relayOnce(context.Background())
+		m.relayOnce(m.loopCtx)
 	}
 }
 

@@ -69,7 +69,9 @@ type Manager struct {
 	closed  bool
 
 	stopListen context.CancelFunc // ends the Notifier subscriptions (Start)
-	relay      chatRelay          // chat from other nodes (chatrelay.go)
+	loopCtx    context.Context    // the background loops' store calls; cancelled by Shutdown
+	loopCancel context.CancelFunc
+	relay      chatRelay // chat from other nodes (chatrelay.go)
 
 	chat chatHub // its mu guards its queue; taken alone, never with a Session lock
 	// input is the node's input budget, shared by every connection's key
@@ -143,7 +145,9 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Boot == "" {
 		cfg.Boot = newBoot()
 	}
+	loopCtx, loopCancel := context.WithCancel(context.Background())
 	return &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy, node: cfg.Node, reg: cfg.Registry, log: cfg.Log, obs: cfg.Metrics,
+		loopCtx: loopCtx, loopCancel: loopCancel,
 		owner: persist.Owner{Node: cfg.Node, Boot: cfg.Boot}, addr: cfg.Addr, started: time.Now(), onDrain: cfg.OnDrain, forward: cfg.Forwarder, onSnapshot: cfg.OnSnapshot,
 		live: map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{}),
 		chat: chatHub{wake: make(chan struct{}, 1)}, relay: chatRelay{delivered: map[int64]bool{}}}
@@ -256,14 +260,27 @@ func (m *Manager) Shutdown(ctx context.Context, reason string) {
 		live = append(live, s)
 	}
 	m.mu.Unlock()
+	m.loopCancel() // a renewal or chat read in flight gives up now
 	m.wg.Wait()
+	// Several at once: each waits on its commands and a store write, and a
+	// drain should take the time of the slowest session, not of all.
+	sem := make(chan struct{}, shutdownParallel)
+	var wg sync.WaitGroup
 	for _, s := range live {
-		m.hibernate(ctx, s, reason)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			m.hibernate(ctx, s, reason)
+		})
 	}
+	wg.Wait()
 	if m.stopListen != nil {
 		m.stopListen()
 	}
 }
+
+// shutdownParallel is how many sessions Shutdown flushes at once.
+const shutdownParallel = 8
 
 // wakeTimeout bounds the store calls that create or wake a session (the
 // client waits for them): a store that does not answer gives the user an

@@ -162,7 +162,7 @@ func (m *Manager) renewLoop(wakeups <-chan string) {
 	every := max(m.policy.LeaseTTL/3, 50*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
-	m.renew(context.Background())
+	m.renew(m.loopCtx)
 	for {
 		select {
 		case <-m.stop:
@@ -176,9 +176,9 @@ func (m *Manager) renewLoop(wakeups <-chan string) {
 				m.released.fire()
 				continue
 			}
-			m.serveRequests(context.Background())
+			m.serveRequests(m.loopCtx)
 		case <-t.C:
-			m.renew(context.Background())
+			m.renew(m.loopCtx)
 			m.released.fire() // a dead owner's lease may have expired
 		}
 	}
