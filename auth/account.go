@@ -37,9 +37,12 @@ const MaxKeys = 32
 // Login, so its delays and queues apply (no second login path). A key-only
 // account sets its first password this way, and may then use telnet.
 // Errors: ErrDenied (old password wrong or missing), ErrNoPassword (empty
-// new one), and Login's, the hash's and the store's.
+// new one), ErrShortPassword (wrapped; CheckNewPassword), and Login's, the hash's and the store's.
 func (a *Authenticator) ChangePassword(ctx context.Context, store AccountStore, req LoginRequest, newPassword string) error {
 	a.setup()
+	if err := CheckNewPassword(newPassword); err != nil {
+		return err // before the old one is checked: a retry costs no delay
+	}
 	u, err := store.GetUser(ctx, req.User)
 	if err != nil {
 		return err
@@ -51,9 +54,6 @@ func (a *Authenticator) ChangePassword(ctx context.Context, store AccountStore, 
 		if _, err := a.Login(ctx, req); err != nil {
 			return err
 		}
-	}
-	if newPassword == "" {
-		return ErrNoPassword
 	}
 	h, err := a.hash(ctx, newPassword)
 	if err != nil {

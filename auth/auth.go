@@ -131,12 +131,18 @@ func (a *Authenticator) CheckKey(ctx context.Context, name string, key gossh.Pub
 // admin. Password signups come through Login; a key signup calls Signup
 // once the client has proved it holds the key. Hashing takes one of the
 // node's hash slots (bounded by ctx). Errors: ErrBadName, persist.ErrExists
-// (wrapped) when the name was taken meanwhile, ErrSignupLimit (wrapped)
+// (wrapped) when the name was taken meanwhile, ErrShortPassword (wrapped;
+// CheckNewPassword) for a password under MinPasswordLength, ErrSignupLimit (wrapped)
 // when the source has used its signups (Signups), ctx's and the store's.
 func (a *Authenticator) Signup(ctx context.Context, name, key, password string, remote net.Addr) (persist.User, error) {
 	a.setup()
 	if err := ValidName(name); err != nil {
 		return persist.User{}, err
+	}
+	if password != "" {
+		if err := CheckNewPassword(password); err != nil {
+			return persist.User{}, err
+		}
 	}
 	if err := a.Signups.Take(SourceOf(remote)); err != nil {
 		return persist.User{}, fmt.Errorf("sign up %s from %s: %w", name, SourceOf(remote), err)

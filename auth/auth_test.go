@@ -119,7 +119,7 @@ func TestLoginAnswers(t *testing.T) {
 		{name: "unknown, signup off", user: "nobody", password: "x", wantErr: auth.ErrDenied},
 		{name: "unknown, signup with empty password", user: "carol", password: "", signupOn: true, wantErr: auth.ErrNoPassword},
 		{name: "unknown, signup with a bad name", user: "Carol", password: "x", signupOn: true, wantErr: auth.ErrBadName},
-		{name: "unknown, signup creates the account", user: "dave", password: "pw", signupOn: true},
+		{name: "unknown, signup creates the account", user: "dave", password: "password1", signupOn: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +132,7 @@ func TestLoginAnswers(t *testing.T) {
 	}
 	// The signed-up account logs in with its password, signup or not.
 	a := &auth.Authenticator{Users: st}
-	if _, err := a.Login(ctx, auth.LoginRequest{User: "dave", Password: "pw", Remote: remote}); err != nil {
+	if _, err := a.Login(ctx, auth.LoginRequest{User: "dave", Password: "password1", Remote: remote}); err != nil {
 		t.Errorf("signed-up user cannot log in: %v", err)
 	}
 	if _, err := a.Login(ctx, auth.LoginRequest{User: "dave", Password: "other", Remote: remote}); !errors.Is(err, auth.ErrDenied) {
@@ -175,13 +175,13 @@ func TestSignupExistingAdminBlocksLoopbackAdmin(t *testing.T) {
 	st := newStore(t)
 	createUser(t, st, persist.User{Name: "root", Role: persist.RoleAdmin})
 	a := &auth.Authenticator{Users: st, AllowSignup: true}
-	if _, err := a.Signup(context.Background(), "alice", "", "pw", loopback); err != nil {
+	if _, err := a.Signup(context.Background(), "alice", "", "password1", loopback); err != nil {
 		t.Fatal(err)
 	}
 	if role(t, st, "alice") != persist.RoleUser {
 		t.Error("a loopback signup became admin although an admin exists")
 	}
-	if _, err := a.Signup(context.Background(), "alice", "", "pw", loopback); !errors.Is(err, persist.ErrExists) {
+	if _, err := a.Signup(context.Background(), "alice", "", "password1", loopback); !errors.Is(err, persist.ErrExists) {
 		t.Errorf("second signup of one name = %v, want ErrExists", err)
 	}
 }

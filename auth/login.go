@@ -57,8 +57,8 @@ type LoginRequest struct {
 //
 // Every wait ends with ctx: bound ctx by the login grace. Failures are
 // logged here, once for every transport. Errors: ErrDenied (wrong password,
-// or an unknown name without signup), ErrThrottled (wrapped), ErrBadName
-// and ErrNoPassword (signup), ConfirmSignup's error, ctx's error while
+// or an unknown name without signup), ErrThrottled (wrapped), ErrBadName,
+// ErrNoPassword and ErrShortPassword (signup), ConfirmSignup's error, ctx's error while
 // waiting (wrapped), and store or hash errors wrapped with the user name.
 func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (persist.User, error) {
 	a.setup()
@@ -101,7 +101,9 @@ func (a *Authenticator) KeyAccepted(transport string) {
 }
 
 func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string) (persist.User, error) {
-	if req.ConfirmSignup != nil && a.AllowSignup && ValidName(req.User) == nil && req.Password != "" {
+	// A password too short to sign up with is refused by Signup without
+	// asking to repeat it (CheckNewPassword).
+	if req.ConfirmSignup != nil && a.AllowSignup && ValidName(req.User) == nil && CheckNewPassword(req.Password) == nil {
 		_, err := a.Users.GetUser(ctx, req.User)
 		if errors.Is(err, persist.ErrNotFound) {
 			if err := req.ConfirmSignup(ctx); err != nil {

@@ -278,7 +278,7 @@ func TestLoginBoundsConcurrentHashes(t *testing.T) {
 			return err
 		}},
 		{name: "signing up", login: func(a *auth.Authenticator, i int) error {
-			_, err := a.Login(context.Background(), auth.LoginRequest{User: fmt.Sprintf("new%d", i), Password: "pw", Remote: addr(i)})
+			_, err := a.Login(context.Background(), auth.LoginRequest{User: fmt.Sprintf("new%d", i), Password: "password1", Remote: addr(i)})
 			return err
 		}},
 	}
@@ -373,7 +373,7 @@ func TestLoginSignup(t *testing.T) {
 			a, st := newLogin(t, newClock(), &hasher{}, 2, "alice")
 			a.AllowSignup = tt.signupOn
 			asked := false
-			_, err := a.Login(context.Background(), auth.LoginRequest{User: tt.user, Password: "pw", Remote: remote,
+			_, err := a.Login(context.Background(), auth.LoginRequest{User: tt.user, Password: "password1", Remote: remote,
 				ConfirmSignup: func(context.Context) error { asked = true; return tt.confirm }})
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("Login = %v, want %v", err, tt.wantErr)
@@ -400,7 +400,7 @@ func TestLoginSuccessKeepsOtherFailures(t *testing.T) {
 		success  auth.LoginRequest
 		wantWait time.Duration // before the next guess, at another account
 	}{
-		{name: "signup of a fresh account", success: auth.LoginRequest{User: "fresh", Password: "pw"}, wantWait: 250 * time.Millisecond << (fails - 1)},
+		{name: "signup of a fresh account", success: auth.LoginRequest{User: "fresh", Password: "password1"}, wantWait: 250 * time.Millisecond << (fails - 1)},
 		{name: "login to its own account", success: auth.LoginRequest{User: "bob", Password: "right"}, wantWait: 250 * time.Millisecond << (fails - 1)},
 		{name: "login to a guessed account forgets that one", success: auth.LoginRequest{User: "u0", Password: "right"}, wantWait: 250 * time.Millisecond << (fails - 2)},
 	}

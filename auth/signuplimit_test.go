@@ -86,7 +86,7 @@ func TestSignupRefusedPastTheLimit(t *testing.T) {
 			t.Fatalf("signup %d: %v", i, err)
 		}
 	}
-	_, err := a.Signup(ctx, "bot3", "", "pw", remote)
+	_, err := a.Signup(ctx, "bot3", "", "password1", remote)
 	if !errors.Is(err, auth.ErrSignupLimit) {
 		t.Fatalf("4th signup from %s: %v, want ErrSignupLimit", remote, err)
 	}
@@ -94,11 +94,11 @@ func TestSignupRefusedPastTheLimit(t *testing.T) {
 		t.Error("the refused signup created its account")
 	}
 	other := &net.TCPAddr{IP: net.IPv4(198, 51, 100, 7), Port: 4000}
-	if _, err := a.Signup(ctx, "someone", "", "pw", other); err != nil {
+	if _, err := a.Signup(ctx, "someone", "", "password1", other); err != nil {
 		t.Errorf("a signup from another address: %v", err)
 	}
 	clock.add(20 * time.Minute) // one signup back at 3 an hour
-	if _, err := a.Signup(ctx, "bot3", "", "pw", remote); err != nil {
+	if _, err := a.Signup(ctx, "bot3", "", "password1", remote); err != nil {
 		t.Errorf("a signup after 20 minutes: %v", err)
 	}
 }

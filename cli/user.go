@@ -269,8 +269,8 @@ func (u userOps) askPassword() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if pw == "" {
-		return "", auth.ErrNoPassword
+	if err := auth.CheckNewPassword(pw); err != nil {
+		return "", err
 	}
 	again, err := u.prompt("Repeat the new password: ")
 	if err != nil {
@@ -311,8 +311,8 @@ func (u userOps) readPassword() (string, error) {
 		return "", err
 	}
 	pw := strings.TrimRight(line, "\r\n")
-	if pw == "" {
-		return "", auth.ErrNoPassword
+	if err := auth.CheckNewPassword(pw); err != nil {
+		return "", err
 	}
 	return auth.HashPassword(pw)
 }

@@ -85,7 +85,8 @@ func TestUserAddNeedsACredential(t *testing.T) {
 		{name: "neither key nor password", args: []string{"carol"}, code: 2,
 			stderr: "give --key or --password-stdin (an account without either cannot log in)"},
 		{name: "admin without either", args: []string{"carol", "--admin"}, code: 2, stderr: "give --key or --password-stdin"},
-		{name: "password on stdin", args: []string{"carol", "--password-stdin"}, stdin: "pw\n", created: true, wantHash: true},
+		{name: "password on stdin", args: []string{"carol", "--password-stdin"}, stdin: "long-enough\n", created: true, wantHash: true},
+		{name: "short password on stdin", args: []string{"carol", "--password-stdin"}, stdin: "pw\n", code: 1, stderr: "passwords are at least 8 characters (this one has 2)"},
 		{name: "a key", args: []string{"carol", "--key", keyText}, created: true, wantKeys: 1},
 	}
 	for _, tt := range tests {
@@ -122,8 +123,9 @@ func TestUserAddAsksOnTerminal(t *testing.T) {
 		answers []string
 		wantErr error
 	}{
-		{name: "the same twice", answers: []string{"s3cret", "s3cret"}},
-		{name: "a mismatch", answers: []string{"s3cret", "other"}, wantErr: errMismatch},
+		{name: "the same twice", answers: []string{"s3cret-long", "s3cret-long"}},
+		{name: "a mismatch", answers: []string{"s3cret-long", "other"}, wantErr: errMismatch},
+		{name: "too short, said before the repeat", answers: []string{"s3cret"}, wantErr: auth.ErrShortPassword},
 		{name: "empty", answers: []string{""}, wantErr: auth.ErrNoPassword},
 	}
 	for _, tt := range tests {
@@ -158,7 +160,7 @@ func TestUserAddAsksOnTerminal(t *testing.T) {
 			if getErr != nil || rec.PasswordHash == "" {
 				t.Fatalf("carol: %+v, %v; want an account with a password", rec, getErr)
 			}
-			if ok, _ := auth.VerifyPassword(rec.PasswordHash, "s3cret"); !ok {
+			if ok, _ := auth.VerifyPassword(rec.PasswordHash, "s3cret-long"); !ok {
 				t.Errorf("the stored hash does not match the typed password")
 			}
 			if len(asked) != 2 {

@@ -22,7 +22,8 @@ func TestOpenSSHSignupConfirms(t *testing.T) {
 		ok                        bool
 		want                      string // in the output
 	}{
-		{name: "mistyped repeat", user: "dana", first: "pw-right", repeat: "pw-typo", want: "Permission denied"},
+		{name: "mistyped repeat", user: "dana", first: "pw-right", repeat: "pw-typo", want: "passwords do not match"},
+		{name: "too short", user: "dana", first: "short", repeat: "short", want: "passwords are at least 8 characters"},
 		{name: "repeated", user: "dana", first: "pw-right", repeat: "pw-right", ok: true, want: "it is an admin"},
 		{name: "existing account asks once", user: "dana", first: "pw-right", repeat: "never-asked", ok: true, want: "ID"},
 	}
@@ -38,11 +39,11 @@ func TestOpenSSHSignupConfirms(t *testing.T) {
 			}
 		})
 	}
-	out, err := openSSH(t, s, "dana", "pw-right", "", "passwd", "pw-right\nnew-pw\nnew-pw\n")
+	out, err := openSSH(t, s, "dana", "pw-right", "", "passwd", "pw-right\nnew-pw-long\nnew-pw-long\n")
 	if err != nil || !strings.Contains(out, "password of dana changed") {
 		t.Fatalf("passwd: %v\n%s", err, out)
 	}
-	if out, err := openSSH(t, s, "dana", "new-pw", "", "ls", ""); err != nil {
+	if out, err := openSSH(t, s, "dana", "new-pw-long", "", "ls", ""); err != nil {
 		t.Errorf("the new password does not log in: %v\n%s", err, out)
 	}
 }
@@ -60,7 +61,7 @@ func openSSH(t *testing.T, s *server, user, password, repeat, command, stdin str
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ssh", "-F", "/dev/null", "-o", "PubkeyAuthentication=no",
 		"-o", "PreferredAuthentications=keyboard-interactive", "-o", "StrictHostKeyChecking=no",
-		"-o", "UserKnownHostsFile=/dev/null", "-o", "NumberOfPasswordPrompts=1", "-o", "LogLevel=ERROR",
+		"-o", "UserKnownHostsFile=/dev/null", "-o", "NumberOfPasswordPrompts=1", "-o", "LogLevel=INFO", // INFO: as users have it, it shows the server's instruction text
 		"-p", s.port(), user+"@127.0.0.1", command)
 	cmd.Env = append(os.Environ(), "SSH_ASKPASS="+askpass, "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0")
 	cmd.Stdin = strings.NewReader(stdin)
@@ -74,21 +75,21 @@ func openSSH(t *testing.T, s *server, user, password, repeat, command, stdin str
 func TestUserPasswdOnTerminal(t *testing.T) {
 	need(t, "tmux", "ssh")
 	s := startServer(t, "")
-	if out, err := s.run("old-pw\n", "user", "add", "erin", "--password-stdin"); err != nil {
+	if out, err := s.run("old-pw-long\n", "user", "add", "erin", "--password-stdin"); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
 	tm := newTerm(t, 100, 10, binary+" user passwd erin --data-dir "+s.dataDir+"; echo exit=$?")
 	tm.waitFor("New password:")
-	tm.typeText("tty-pw")
+	tm.typeText("tty-pw-long")
 	tm.send("Enter")
 	tm.waitFor("Repeat the new password:")
-	tm.typeText("tty-pw")
+	tm.typeText("tty-pw-long")
 	tm.send("Enter")
 	screen := tm.waitFor("exit=0")
-	if !strings.Contains(screen, "password of erin changed") || strings.Contains(screen, "tty-pw") {
+	if !strings.Contains(screen, "password of erin changed") || strings.Contains(screen, "tty-pw-long") {
 		t.Errorf("screen after passwd:\n%s", screen)
 	}
-	if out, err := openSSH(t, s, "erin", "tty-pw", "", "ls", ""); err != nil {
+	if out, err := openSSH(t, s, "erin", "tty-pw-long", "", "ls", ""); err != nil {
 		t.Errorf("the new password does not log in: %v\n%s", err, out)
 	}
 }

@@ -299,7 +299,7 @@ func TestSSHHostKeysAndRejections(t *testing.T) {
 		t.Fatalf("host keys changed across restart:\n%s\nthen\n%s", first, again)
 	}
 
-	if out, err := s.run("s3cret\n", "user", "add", "erin", "--password-stdin"); err != nil {
+	if out, err := s.run("s3cret-long\n", "user", "add", "erin", "--password-stdin"); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
 	known, stranger := keyFile(t), keyFile(t)
@@ -317,7 +317,7 @@ func TestSSHHostKeysAndRejections(t *testing.T) {
 	if screen := tm.waitFor("[exited]"); !strings.Contains(screen, "Permission denied") {
 		t.Errorf("wrong password not rejected:\n%s", screen)
 	}
-	tm2 := newTerm(t, 100, 10, s.passwordSSH(t, "s3cret", "erin", "ls"))
+	tm2 := newTerm(t, 100, 10, s.passwordSSH(t, "s3cret-long", "erin", "ls"))
 	if screen := tm2.waitFor("[exited]"); !strings.Contains(screen, "ID") {
 		t.Errorf("right password rejected:\n%s", screen)
 	}

@@ -105,7 +105,7 @@ func TestTelnetLoginResizeAndSSHReattach(t *testing.T) {
 // a silent client still gets login:.
 func TestTelnetWrongPasswordAndSilentClient(t *testing.T) {
 	s := startTelnetServer(t)
-	addUser(t, s, "wendy", "right", keyFile(t))
+	addUser(t, s, "wendy", "right-password", keyFile(t))
 
 	// A silent raw TCP client (no option negotiation at all).
 	c, err := net.Dial("tcp", s.telAddr)
@@ -156,8 +156,8 @@ func TestTelnetGarbageDoesNotDisturbOthers(t *testing.T) {
 	other.typeText("before")
 	other.waitFor("before")
 
-	addUser(t, s, "noisy", "pw", keyFile(t))
-	for _, login := range []string{"", "noisy\r\npw\r\n"} {
+	addUser(t, s, "noisy", "noisy-password", keyFile(t))
+	for _, login := range []string{"", "noisy\r\nnoisy-password\r\n"} {
 		sent := sendGarbage(t, s.telAddr, login, 10<<20)
 		t.Logf("login %q: %d bytes of garbage sent before the server hung up", login, sent)
 	}

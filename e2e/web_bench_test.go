@@ -248,7 +248,7 @@ func TestWebBenchClientMemory(b *testing.T) {
 	b.Setenv("TERMHOST_MAX_SESSIONS_PER_USER", "1000")
 	b.Setenv("TERMHOST_CONN_RATE", "0") // 200 sockets from one address at once
 	s := startServer(b, "", "--http-addr", "127.0.0.1:0")
-	tok := webUser(b, s, "mem", "pw-mem")
+	tok := webUser(b, s, "mem", "pw-memory")
 	before := serverMemory(b, s)
 	var terms []*webTerm
 	for range webClients {

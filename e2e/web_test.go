@@ -206,7 +206,7 @@ func TestWebBrowser(t *testing.T) {
 	if out, err := s.run("pw-alice\n", "user", "add", "alice", "--key", key+".pub", "--password-stdin"); err != nil {
 		t.Fatalf("user add alice: %v\n%s", err, out)
 	}
-	if out, err := s.run("pw-root\n", "user", "add", "root", "--admin", "--password-stdin"); err != nil {
+	if out, err := s.run("pw-root1\n", "user", "add", "root", "--admin", "--password-stdin"); err != nil {
 		t.Fatalf("user add root: %v\n%s", err, out)
 	}
 	// The browser reaches the server through a proxy the test can cut.
@@ -335,7 +335,7 @@ func TestWebBrowser(t *testing.T) {
 
 	t.Run("an admin kills the session from /admin", func(t *testing.T) {
 		root := tab(t, browser)
-		signIn(root, "root", "pw-root")
+		signIn(root, "root", "pw-root1")
 		id := strings.TrimPrefix(sessionPath, "/s/")
 		run(t, root, "kill from /admin",
 			chromedp.Navigate(base+"/admin"),

@@ -18,7 +18,7 @@ func TestLiveTables(t *testing.T) {
 		attached string // on the watcher's screen once bob is in
 		detached string // once bob has left
 	}{
-		{name: "admin", app: "5", header: "APPS", attached: "bobwork  attached", detached: "bobwork  detached"},
+		{name: "admin", app: "5", header: "APPS", attached: "bobwork          attached", detached: "bobwork          detached"},
 		{name: "who", app: "4", header: "SESSIONS", attached: "bob              1         attached", detached: "bob              1         detached"},
 	}
 	for _, tt := range tests {

@@ -51,6 +51,9 @@ func (s *Server) account(ctx ssh.Context, sess ssh.Session, u sessions.User, arg
 		if err != nil {
 			return fail(sess, err)
 		}
+		if err := auth.CheckNewPassword(pw); err != nil {
+			return fail(sess, err) // said before the repeat is asked
+		}
 		again, err := in.ask("Repeat the new password: ")
 		if err != nil {
 			return fail(sess, err)

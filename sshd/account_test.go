@@ -48,11 +48,12 @@ func TestSelfServicePasswd(t *testing.T) {
 		loginPw string // a password that must work afterwards
 		failPw  string // one that must not
 	}{
-		{name: "key-only account sets a first password", user: "kim", stdin: "first-pw\nfirst-pw\n", want: "password of kim changed", loginPw: "first-pw"},
-		{name: "old password right", user: "carol", stdin: "old-pw\nnew-pw\nnew-pw\n", want: "password of carol changed", loginPw: "new-pw", failPw: "old-pw"},
-		{name: "old password wrong", user: "carol", stdin: "guess\nnew-pw\nnew-pw\n", code: 1, want: "permission denied", loginPw: "old-pw", failPw: "new-pw"},
-		{name: "new passwords differ", user: "carol", stdin: "old-pw\nnew-pw\nnew-pW\n", code: 1, want: "did not match", loginPw: "old-pw", failPw: "new-pw"},
+		{name: "key-only account sets a first password", user: "kim", stdin: "first-pw-1\nfirst-pw-1\n", want: "password of kim changed", loginPw: "first-pw-1"},
+		{name: "old password right", user: "carol", stdin: "old-pw\nnew-pw-long\nnew-pw-long\n", want: "password of carol changed", loginPw: "new-pw-long", failPw: "old-pw"},
+		{name: "old password wrong", user: "carol", stdin: "guess\nnew-pw-long\nnew-pw-long\n", code: 1, want: "permission denied", loginPw: "old-pw", failPw: "new-pw-long"},
+		{name: "new passwords differ", user: "carol", stdin: "old-pw\nnew-pw-long\nNEW-PW-LONG\n", code: 1, want: "did not match", loginPw: "old-pw", failPw: "new-pw-long"},
 		{name: "empty new password", user: "kim", stdin: "\n\n", code: 1, want: "password is required"},
+		{name: "new password too short", user: "carol", stdin: "old-pw\nshort\nshort\n", code: 1, want: "passwords are at least 8 characters", loginPw: "old-pw", failPw: "short"},
 		{name: "arguments refused", user: "kim", stdin: "", code: 2, want: "usage: passwd"},
 	}
 	for _, tt := range tests {
@@ -93,16 +94,16 @@ func TestSelfServicePasswdOnTerminal(t *testing.T) {
 	tm.waitFor("Current password:")
 	tm.send("old-pw\r")
 	tm.waitFor("New password:")
-	tm.send("tty-pw\r")
+	tm.send("tty-pw-long\r")
 	tm.waitFor("Repeat the new password:")
-	tm.send("tty-pw\r")
+	tm.send("tty-pw-long\r")
 	if code := tm.waitExit(); code != 0 {
 		t.Fatalf("passwd on a terminal exited %d:\n%s\n%s", code, tm.scr.Text(), tm.errOut.String())
 	}
-	if strings.Contains(tm.scr.Text()+tm.errOut.String(), "tty-pw") || strings.Contains(tm.scr.Text()+tm.errOut.String(), "old-pw") {
+	if strings.Contains(tm.scr.Text()+tm.errOut.String(), "tty-pw-long") || strings.Contains(tm.scr.Text()+tm.errOut.String(), "old-pw") {
 		t.Errorf("a typed password was echoed:\n%s", tm.scr.Text())
 	}
-	if _, err := s.dial("carol", gossh.Password("tty-pw")); err != nil {
+	if _, err := s.dial("carol", gossh.Password("tty-pw-long")); err != nil {
 		t.Errorf("the new password does not log in: %v", err)
 	}
 }

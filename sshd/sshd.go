@@ -75,7 +75,7 @@ const (
 
 // ErrSignupMismatch means the repeated password of a new account differed:
 // no account was made.
-var ErrSignupMismatch = errors.New("the passwords did not match; no account was created")
+var ErrSignupMismatch = errors.New("passwords do not match; no account was created")
 
 // Listen binds the address and returns a server ready to Serve.
 func Listen(cfg Config) (*Server, error) {
@@ -195,19 +195,24 @@ func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
 // through it is not confirmed: OpenSSH tries keyboard-interactive first,
 // which does confirm, and scripts that send only a password keep working.
 func (s *Server) password(ctx ssh.Context, password string) bool {
-	return s.login(ctx, password, nil)
+	return s.login(ctx, password, nil) == nil
 }
 
 // keyboardInteractive asks for the password and, for an unknown name with
 // signup on, asks for it again before the account is made (as telnet and
-// the web do, issue 9): a mistyped name makes no account.
+// the web do, issue 9): a mistyped name makes no account. A signup that
+// fails for a reason the user can fix (the repeat differs, the password is
+// too short, the name is not valid) is said in one more round with no
+// questions, whose instruction text OpenSSH prints; the client then asks
+// again (OpenSSH: NumberOfPasswordPrompts) or ends with "Permission
+// denied". A wrong password is not explained.
 func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
 	answers, err := challenge("", "", []string{"Password: "}, []bool{false})
 	if err != nil || len(answers) != 1 {
 		return false
 	}
 	pw := answers[0]
-	return s.login(ctx, pw, func(context.Context) error {
+	err = s.login(ctx, pw, func(context.Context) error {
 		again, err := challenge("", fmt.Sprintf("There is no account %q: repeat the password to create it.", ctx.User()),
 			[]string{"Repeat the password: "}, []bool{false})
 		if err != nil {
@@ -218,12 +223,37 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 		}
 		return nil
 	})
+	if err == nil {
+		return true
+	}
+	if msg := signupMessage(err); msg != "" {
+		_, _ = challenge("", msg, nil, nil)
+	}
+	return false
+}
+
+// signupMessage is what a failed keyboard-interactive login tells the
+// user, "" for nothing (a wrong password or an unknown name stays
+// unexplained).
+func signupMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrSignupMismatch):
+		return "The passwords do not match: no account was created. Try again."
+	case errors.Is(err, auth.ErrShortPassword):
+		return fmt.Sprintf("No account was created: %v.", err)
+	case errors.Is(err, auth.ErrBadName):
+		return fmt.Sprintf("No account was created: %v.", auth.ErrBadName)
+	case errors.Is(err, auth.ErrThrottled):
+		return "Too many failed logins for this account; try again later."
+	}
+	return ""
 }
 
 // login runs one password attempt through the one login path, its waits
 // bounded by the login grace; confirm (nil: none) asks before a signup.
-// A login that created the account leaves its role in ctx.
-func (s *Server) login(ctx ssh.Context, password string, confirm func(context.Context) error) bool {
+// A login that created the account leaves its role in ctx. It returns
+// auth.Login's error.
+func (s *Server) login(ctx ssh.Context, password string, confirm func(context.Context) error) error {
 	lctx := context.Context(ctx)
 	if t := ticketOf(ctx); t != nil {
 		var cancel context.CancelFunc
@@ -242,7 +272,7 @@ func (s *Server) login(ctx ssh.Context, password string, confirm func(context.Co
 	if err == nil && signup {
 		ctx.SetValue(newAccountKey, u.Role)
 	}
-	return err == nil
+	return err
 }
 
 // welcome is the line a login that created its account prints first.

@@ -260,14 +260,18 @@ func TestInteractiveVerbErrorsExit(t *testing.T) {
 func TestSignupByPasswordConfirms(t *testing.T) {
 	tests := []struct {
 		name      string
+		first     string // the password typed first ("pw-right" unless set)
 		repeat    string // answer to the second question ("" : never asked)
 		ok        bool
 		wantAsked int
+		wantLast  string // in the last round's instruction and questions
 		wantRole  string // "" : no account
 		welcome   string
 	}{
-		{name: "mistyped repeat makes no account", repeat: "pw-typo", wantAsked: 2},
-		{name: "repeated makes the first admin", repeat: "pw-right", ok: true, wantAsked: 2, wantRole: persist.RoleAdmin, welcome: "first account, so it is an admin"},
+		{name: "mistyped repeat makes no account and says so", repeat: "pw-typo", wantAsked: 3, wantLast: "passwords do not match"},
+		{name: "repeated makes the first admin", repeat: "pw-right", ok: true, wantAsked: 2, wantLast: "repeat the password", wantRole: persist.RoleAdmin, welcome: "first account, so it is an admin"},
+		{name: "too short is said before a repeat", first: "short", wantAsked: 2, wantLast: "passwords are at least 8 characters"},
+		{name: "bad name is said", wantAsked: 2, wantLast: "user names are 1-32 characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,17 +279,27 @@ func TestSignupByPasswordConfirms(t *testing.T) {
 			var asked []string
 			method := gossh.KeyboardInteractive(func(_, instr string, qs []string, _ []bool) ([]string, error) {
 				asked = append(asked, instr+strings.Join(qs, ""))
+				if len(qs) == 0 {
+					return nil, nil // a message
+				}
 				if len(asked) == 1 {
+					if tt.first != "" {
+						return []string{tt.first}, nil
+					}
 					return []string{"pw-right"}, nil
 				}
 				return []string{tt.repeat}, nil
 			})
-			c, err := s.dial("dana", method)
+			user := "dana"
+			if strings.Contains(tt.name, "bad name") {
+				user = "Dana!"
+			}
+			c, err := s.dial(user, method)
 			if (err == nil) != tt.ok {
 				t.Fatalf("dial = %v, want ok=%v", err, tt.ok)
 			}
-			if len(asked) != tt.wantAsked || !strings.Contains(asked[len(asked)-1], "repeat the password") {
-				t.Errorf("questions %q, want %d ending with a repeat", asked, tt.wantAsked)
+			if len(asked) != tt.wantAsked || !strings.Contains(asked[len(asked)-1], tt.wantLast) {
+				t.Errorf("rounds %q, want %d ending with %q", asked, tt.wantAsked, tt.wantLast)
 			}
 			u, err := s.store.GetUser(context.Background(), "dana")
 			if tt.wantRole == "" {

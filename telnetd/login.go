@@ -102,7 +102,8 @@ func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (se
 		}
 		msg := "Login incorrect"
 		switch {
-		case errors.Is(err, auth.ErrBadName) || errors.Is(err, errMismatch) || errors.Is(err, auth.ErrNoPassword):
+		case errors.Is(err, auth.ErrBadName) || errors.Is(err, errMismatch) || errors.Is(err, auth.ErrNoPassword),
+			errors.Is(err, auth.ErrShortPassword):
 			msg = err.Error()
 		case errors.Is(err, auth.ErrThrottled):
 			msg = auth.ErrThrottled.Error()

@@ -197,6 +197,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			p.Title, p.Confirm, p.Error = "Create account", true, ""
 		case errors.Is(err, errSignupMismatch):
 			p.Title, p.Confirm, p.Error = "Create account", true, "The passwords differ; type them again."
+		case errors.Is(err, auth.ErrShortPassword):
+			// A new account's password under auth.MinPasswordLength (issue 9).
+			p.Error = "No account was created: " + auth.ErrShortPassword.Error() + "."
 		case errors.Is(err, auth.ErrThrottled):
 			p.Error = "Too many failed logins for this account; try again later."
 			s.cfg.Log.Info("web login failed", "transport", "web", "user", name, "remote", r.RemoteAddr, "err", err)
