@@ -28,4 +28,3 @@ func CheckNewPassword(password string) error {
 	}
 	return nil
 }
-
