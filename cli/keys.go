@@ -32,7 +32,9 @@ const ringWatchEvery = 2 * time.Second
 // a key (its seals — login cookies, workspace tickets — stop opening), or
 // generate an entry for config seal_keys. A running server reads the ring
 // again within ringWatchEvery. With seal_keys in the config the ring lives
-// there: list shows it, rotate and retire refuse and say what to edit.
+// there: list shows it, rotate and retire refuse and say what to edit. On
+// a shared store without seal_keys they refuse too (ErrClusterNeedsKeys):
+// one node's ring is not the cluster's.
 // Secrets are never printed, except by generate, whose output is a secret.
 func keysCmd(args []string, stdout, stderr io.Writer) int {
 	var asJSON bool
@@ -73,6 +75,14 @@ func runKeys(cfg config.Config, pos []string, asJSON bool, w io.Writer) error {
 		}
 		_, err = fmt.Fprintln(w, seal.FormatKey(k))
 		return err
+	case "rotate", "retire":
+		if ownRing(cfg) {
+			// The other nodes would keep sealing with the old key, or stop
+			// opening this one's seals (SPEC §10: every node the same).
+			return fmt.Errorf("keys %s %w: put seal_keys in every node's config (termhost keys generate prints an entry) and restart them", pos[0], ErrClusterNeedsKeys)
+		}
+	}
+	switch pos[0] {
 	case "rotate":
 		if fromConfig {
 			return fmt.Errorf("%w: put a new entry first in seal_keys on every node (termhost keys generate prints one) and restart them", errKeysInConfig)

@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"termhost/config"
-	"termhost/hostkeys"
 	"termhost/seal"
 )
 
@@ -37,30 +33,32 @@ func sealRing(cfg config.Config) (*seal.Ring, error) {
 	return seal.LoadOrCreate(filepath.Join(cfg.DataDir, "secrets"))
 }
 
-// shareRing makes the nodes of a cluster that have no seal_keys seal with
-// one ring (SPEC §10: every node the same): the first node to start offers
-// its DATA/secrets ring to the store, the others adopt it into their own
-// file, as with host keys. Later `keys rotate|retire` edit one node's file
-// only: a cluster that rotates keys sets seal_keys on every node instead.
-func shareRing(ctx context.Context, cfg config.Config, secrets hostkeys.Secrets) (*seal.Ring, error) {
-	dir := filepath.Join(cfg.DataDir, "secrets")
-	path := filepath.Join(dir, seal.KeyFile)
-	local, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("share seal keys: %w", err)
+// ErrClusterNeedsKeys (its text follows what is refused, e.g.
+// "web_login: client in a cluster needs …"): a node on a shared store (PostgreSQL, SPEC §6)
+// without seal_keys was asked to seal what another node must open. Each
+// node's DATA/secrets ring is its own, and seal keys are never put in the
+// store (a copy of the database would forge admin sign-ins), so sealed
+// logins and rotation need seal_keys, the same on every node.
+var ErrClusterNeedsKeys = errors.New("in a cluster needs seal_keys, the same on every node")
+
+// ownRing reports whether cfg is a cluster node sealing with its own
+// DATA/secrets ring (shared store, no seal_keys): its seals open on no
+// other node.
+func ownRing(cfg config.Config) bool { return shared(cfg) && len(cfg.SealKeys) == 0 }
+
+// checkClusterSeal refuses at startup what a node with its own ring cannot
+// do (SPEC §10 "all cluster nodes the same"): web_login: client, whose
+// cookie another node behind the load balancer must open. Errors wrap
+// ErrClusterNeedsKeys.
+func checkClusterSeal(cfg config.Config) error {
+	if ownRing(cfg) && cfg.WebLogin == "client" {
+		return fmt.Errorf("web_login: client %w (`termhost keys generate` prints an entry; or use web_login: server)", ErrClusterNeedsKeys)
 	}
-	stored, err := secrets.EnsureSecret(ctx, "seal_ring", local)
-	if err != nil {
-		return nil, fmt.Errorf("share seal keys: %w", err)
-	}
-	if !bytes.Equal(stored, local) {
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, stored, 0o600); err != nil {
-			return nil, fmt.Errorf("adopt the cluster's seal keys: %w", err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return nil, fmt.Errorf("adopt the cluster's seal keys: %w", err)
-		}
-	}
-	return seal.LoadOrCreate(dir)
+	return nil
 }
+
+// ticketsOn reports whether web pages get workspace tickets (SPEC §10).
+// Not on a node with its own ring: the shared durable store already keeps
+// every session for every node, and a ticket sealed with one node's keys
+// would be refused by the next node with a confusing message.
+func ticketsOn(cfg config.Config) bool { return !ownRing(cfg) }

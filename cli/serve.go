@@ -52,6 +52,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 // listeners stop accepting, sessions flush and tell clients why, the store
 // closes last.
 func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Logger) error {
+	if err := checkClusterSeal(cfg); err != nil { // before anything is opened
+		return err
+	}
 	// The lock comes before the store: a second serve must not mark the
 	// running server's sessions hibernated before it finds out. A memory
 	// store has nothing to guard and writes nothing, the lock file included.
@@ -90,19 +93,24 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 			return err
 		}
 	}
-	// Seal keys (SPEC §10) for workspace tickets and sealed logins.
+	// Seal keys (SPEC §10) for workspace tickets and sealed logins. They
+	// never go into the store: a cluster node without seal_keys keeps its
+	// own ring, so no sealed logins (checked first thing) and no tickets.
 	ring, err := sealRing(cfg)
 	if err != nil {
 		return err
 	}
-	if shared(cfg) && len(cfg.SealKeys) == 0 {
-		if ring, err = shareRing(ctx, cfg, store); err != nil {
-			return err
-		}
-	}
 	watchRing(ctx, cfg, ring, log) // keys rotate|retire reach this server
 	// Every snapshot of a session with web pages goes to them as a ticket.
-	tickets := web.NewTickets(web.TicketsConfig{Ring: ring, Store: store, TTL: cfg.DetachedTTL, MaxPerUser: cfg.MaxSessions, Log: log})
+	var tickets *web.Tickets
+	var onSnapshot func(sessions.Saved)
+	if ticketsOn(cfg) {
+		tickets = web.NewTickets(web.TicketsConfig{Ring: ring, Store: store, TTL: cfg.DetachedTTL, MaxPerUser: cfg.MaxSessions, Log: log})
+		onSnapshot = tickets.Snapshot
+	} else {
+		log.Info("workspace tickets off: the shared store keeps every session for every node, and without seal_keys " +
+			"a ticket sealed here would not open on another node (set seal_keys, the same on every node, to turn them on)")
+	}
 	policy := sessions.DefaultPolicy()
 	policy.IdleTimeout, policy.HibernateAfter, policy.DetachedTTL, policy.MaxSessionAge =
 		cfg.IdleTimeout, cfg.HibernateAfter, cfg.DetachedTTL, cfg.MaxSessionAge
@@ -123,7 +131,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		forward = link
 	}
 	mgr := sessions.NewManager(sessions.Config{Store: store, Policy: policy, Node: cfg.NodeID, Registry: apps.Registry(), Log: log, Metrics: ops.metrics,
-		Addr: addr, OnDrain: drainNow, Forwarder: forward, OnSnapshot: tickets.Snapshot})
+		Addr: addr, OnDrain: drainNow, Forwarder: forward, OnSnapshot: onSnapshot})
 	if link != nil {
 		link.SetServe(mgr.Serve)
 		go link.Serve()
