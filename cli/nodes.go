@@ -24,16 +24,11 @@ const nodesUsage = `usage: termhost nodes list [--json] [--store DSN]
 // every session off and exits, as on SIGTERM.
 func nodesCmd(args []string, stdout, stderr io.Writer) int {
 	var asJSON bool
-	var dsn string
 	cfg, pos, fs, err := resolve("nodes", args, false, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		fs.StringVar(&dsn, "store", "", "the cluster's store (overrides config key store)")
 	})
 	if err != nil {
 		return failResolve(err, nodesUsage, fs, stdout, stderr)
-	}
-	if dsn != "" {
-		cfg.Store = dsn
 	}
 	if len(pos) == 1 && pos[0] == "help" {
 		fmt.Fprint(stdout, flagHelp(nodesUsage, fs))

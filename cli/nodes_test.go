@@ -36,8 +36,17 @@ func TestNodesListAndDrain(t *testing.T) {
 	if code := Main([]string{"nodes", "drain", "nosuch", "--data-dir", dir}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "not found") {
 		t.Errorf("drain of an unknown node: %d %q", code, errOut.String())
 	}
-	if code := Main([]string{"nodes", "drain", "node1", "--data-dir", dir}, nil, &out, &errOut); code != 0 {
+	if code := Main([]string{"nodes", "drain", "node1", "--store", "sqlite:" + filepath.Join(dir, "termhost.db")}, nil, &out, &errOut); code != 0 {
 		t.Fatalf("nodes drain: %d %s", code, errOut.String())
+	}
+	// --store names the store as serve's --store does (the README's
+	// cluster walkthrough: `nodes list --store $DSN`), on every command.
+	for _, args := range [][]string{{"nodes", "list", "--store", "sqlite:" + filepath.Join(dir, "termhost.db")}, {"user", "list", "--store", "sqlite:" + filepath.Join(dir, "termhost.db")}} {
+		out.Reset()
+		errOut.Reset()
+		if code := Main(args, nil, &out, &errOut); code != 0 {
+			t.Errorf("%v: exit %d, %s", args, code, errOut.String())
+		}
 	}
 	reqs, err := st.TakeRequests(t.Context(), "node1")
 	if err != nil || len(reqs) != 1 || reqs[0].Kind != persist.RequestDrain {

@@ -11,7 +11,9 @@
 // the store, the same on every node), then frames in both directions:
 // one type byte, a big-endian uint32 length (≤ MaxFrame), the payload.
 // 'd' carries terminal bytes, 'r' a window size (two big-endian uint16:
-// width, height). Closing the TCP connection ends the client. The link is
+// width, height), 'x' (empty) says the owner ended the client on purpose
+// (its farewell was the last 'd'); a link that closes without it lost its
+// owner, and the joining node tells the client so. The link is
 // not encrypted: run nodes on a private network (as their database link).
 package cluster
 
@@ -272,6 +274,11 @@ func (l *Link) Forward(ctx context.Context, node string, conn sessions.Conn, inf
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
+	if !fc.ended {
+		// No 'x': the owner died (kill -9, a lost machine) mid-session.
+		_, _ = io.WriteString(conn, "\r\n[the node running this session stopped; reconnect to resume]\r\n")
+		l.log.Warn("cluster link: the owner went away", "node", node, "session", id)
+	}
 	return err
 }
 
@@ -303,6 +310,7 @@ type frameConn struct {
 	sizes chan sessions.Size // nil on the forwarding side
 	wmu   sync.Mutex         // one frame at a time
 	left  int                // payload bytes of the current 'd' frame not read yet
+	ended bool               // an 'x' frame arrived (read side only)
 }
 
 func (f *frameConn) Read(p []byte) (int, error) {
@@ -318,6 +326,9 @@ func (f *frameConn) Read(p []byte) (int, error) {
 		switch hdr[0] {
 		case 'd':
 			f.left = int(n)
+		case 'x':
+			f.ended = true
+			return 0, io.EOF
 		case 'r':
 			var b [4]byte
 			if n != 4 {
@@ -373,4 +384,12 @@ func (f *frameConn) writeResize(sz sessions.Size) error {
 	return err
 }
 
-func (f *frameConn) Close() error { return f.c.Close() }
+// Close ends the link; on the owner's side it first says so ('x').
+func (f *frameConn) Close() error {
+	if f.sizes != nil { // the owner's side
+		f.wmu.Lock()
+		_, _ = f.c.Write([]byte{'x', 0, 0, 0, 0})
+		f.wmu.Unlock()
+	}
+	return f.c.Close()
+}

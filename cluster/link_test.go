@@ -162,3 +162,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The owner's link going away without a farewell (the node died) is said
+// to the forwarded client; a farewell (the session ended) is not doubled.
+func TestForwardedClientToldWhenOwnerDies(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	logs := &testterm.Buffer{}
+	a, b := startNode(t, path, "a", logs), startNode(t, path, "b", logs)
+	waitFor(t, "both node records", func() bool {
+		ns, _ := a.store.ListNodes(context.Background())
+		return len(ns) == 2
+	})
+	s1, _ := client(t, a, "10.0.0.1:1001", "new", "work")
+	s1.WaitFor(t, " alice · ", wait)
+	s2, _ := client(t, b, "10.0.0.2:2002", "attach", "work", "--shared")
+	s2.WaitFor(t, " alice · ", wait)
+	a.link.Close() // the owner's end of every link drops, as when its process dies
+	s2.WaitFor(t, "the node running this session stopped", wait)
+}

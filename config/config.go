@@ -125,6 +125,11 @@ func Register(fs *flag.FlagSet, serve bool) *Flags {
 	f := &Flags{fs: fs, values: map[string]*string{}}
 	fs.StringVar(&f.configFile, "config", "", "YAML config file")
 	f.values["data_dir"] = fs.String("data-dir", "", "data directory (default ./data)")
+	if !serve {
+		// Every command reaches the same store as serve (SPEC §3): a
+		// cluster's store is a DSN, not a file in the data dir.
+		f.values["store"] = fs.String("store", "", "overrides config key store")
+	}
 	if serve {
 		for name, key := range serveFlags {
 			f.values[key] = fs.String(name, "", "overrides config key "+key)
@@ -159,7 +164,7 @@ func (f *Flags) Resolve() (Config, error) {
 	set := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	for name, key := range serveFlags {
-		if set[name] {
+		if set[name] && f.values[key] != nil {
 			if err := setKey(&c, key, *f.values[key]); err != nil {
 				return c, fmt.Errorf("flag --%s (%s): %w", name, key, err)
 			}
