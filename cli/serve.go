@@ -257,7 +257,12 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if webSrv != nil {
 		webSrv.Drain() // browsers are told to come back rather than to stop
 	}
-	mgr.Shutdown(shutdownCtx, sessions.Restarting)
+	farewell := sessions.Restarting
+	if inMemory(cfg) {
+		// Nothing outlives a storage-less node but web workspace tickets.
+		farewell = "[server stopping; this node keeps no sessions: terminal sessions end now (web pages come back from their tickets)]"
+	}
+	mgr.Shutdown(shutdownCtx, farewell)
 	// Give farewell messages a moment to reach clients before the
 	// connections are torn down.
 	time.Sleep(200 * time.Millisecond)
