@@ -73,7 +73,8 @@ type nodeJSON struct {
 }
 
 // listNodes prints every node the store knows; a node is alive when it
-// heartbeated within three lease TTLs (it heartbeats every TTL/3).
+// heartbeated within 1.5 lease TTLs (it heartbeats every TTL/3; by then
+// a dead node's leases have expired too).
 func listNodes(ctx context.Context, store persist.Nodes, ttl time.Duration, asJSON bool, w io.Writer) error {
 	nodes, err := store.ListNodes(ctx)
 	if err != nil {
@@ -82,7 +83,7 @@ func listNodes(ctx context.Context, store persist.Nodes, ttl time.Duration, asJS
 	out := make([]nodeJSON, 0, len(nodes))
 	for _, n := range nodes {
 		out = append(out, nodeJSON{ID: n.ID, Boot: n.Boot, Addr: n.Addr, Started: n.Started.UTC(), Seen: n.Seen.UTC(),
-			Alive: time.Since(n.Seen) < 3*ttl, Draining: n.Draining})
+			Alive: time.Since(n.Seen) < ttl+ttl/2, Draining: n.Draining})
 	}
 	if asJSON {
 		enc := json.NewEncoder(w)

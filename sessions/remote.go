@@ -53,9 +53,10 @@ func (m *Manager) askAndWait(ctx context.Context, r persist.Request, done func(p
 	}
 }
 
-// nodeAlive reports whether node heartbeated within three lease TTLs.
+// nodeAlive reports whether node heartbeated within 1.5 lease TTLs (it
+// heartbeats every TTL/3, so four beats were missed).
 func (m *Manager) nodeAlive(n persist.Node) bool {
-	return time.Since(n.Seen) < 3*m.policy.LeaseTTL && !n.Seen.IsZero()
+	return time.Since(n.Seen) < m.policy.LeaseTTL+m.policy.LeaseTTL/2 && !n.Seen.IsZero()
 }
 
 // messageLocal shows text on every live session of this node ("" id) or
