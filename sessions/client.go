@@ -3,6 +3,7 @@ package sessions
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -48,6 +49,20 @@ type ClientInfo struct {
 	Height int
 	// Resizes delivers window size changes; may be nil.
 	Resizes <-chan Size
+	// Notice, if set, is shown in the status bar once the workspace is
+	// drawn: a line printed before it would vanish with the alternate
+	// screen (issue 9: the first admin was never told). See
+	// NewAccountNotice.
+	Notice string
+}
+
+// NewAccountNotice is the status-bar notice of a login that created the
+// account name; admin: it is the first account, hence an admin (SPEC §7).
+func NewAccountNotice(name string, admin bool) string {
+	if admin {
+		return fmt.Sprintf("Account %s created: the first one, so it is an admin", name)
+	}
+	return fmt.Sprintf("Account %s created", name)
 }
 
 // Size is a terminal size in cells.

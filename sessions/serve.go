@@ -55,6 +55,9 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 	if err == nil && s != nil {
 		err = s.attach(c, shared)
 	}
+	if err == nil && s != nil && info.Notice != "" {
+		s.message(info.Notice) // after the first frame, in the status bar
+	}
 	if err != nil || s == nil {
 		msg := ""
 		if err != nil {

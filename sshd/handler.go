@@ -46,10 +46,6 @@ func (s *Server) handle(sess ssh.Session) {
 		sess.Exit(1)
 		return
 	}
-	if role, ok := ctx.Value(newAccountKey).(string); ok {
-		ctx.SetValue(newAccountKey, nil) // once per connection
-		fmt.Fprint(sess.Stderr(), welcome(u.Name, role))
-	}
 	args := sess.Command()
 	name := ""
 	if len(args) > 0 {
@@ -58,6 +54,19 @@ func (s *Server) handle(sess ssh.Session) {
 	// One table routes every verb (sessions.Verbs; its "sessions" group
 	// is admin.Verbs, which the admin socket and the web API use too).
 	verb, known := sessions.LookupVerb(name)
+	// A login that created the account says so once per connection: in
+	// the workspace's status bar when one opens (a line printed before it
+	// vanishes with the alternate screen, issue 9), else on stderr.
+	notice, welcomed := "", ""
+	if role, ok := ctx.Value(newAccountKey).(string); ok {
+		ctx.SetValue(newAccountKey, nil)
+		_, _, tty := sess.Pty()
+		if known && verb.Kind == sessions.VerbInteractive && tty {
+			notice, welcomed = sessions.NewAccountNotice(u.Name, role == persist.RoleAdmin), welcome(u.Name, role)
+		} else {
+			fmt.Fprint(sess.Stderr(), welcome(u.Name, role))
+		}
+	}
 	if known && verb.AdminOnly && !u.Admin {
 		fmt.Fprintf(stderr, "permission denied: %q is an admin command and %s is not an admin\n", args[0], u.Name)
 		sess.Exit(1)
@@ -77,6 +86,7 @@ func (s *Server) handle(sess ssh.Session) {
 	// attach/new --help or a bad command line: answered before the pty
 	// check and before anything is drawn (issue 9).
 	if code, done := sessions.CheckInteractive(args, stdout, stderr); done {
+		fmt.Fprint(sess.Stderr(), welcomed) // no workspace to show it in
 		sess.Exit(code)
 		return
 	}
@@ -97,7 +107,8 @@ func (s *Server) handle(sess ssh.Session) {
 	// LANG/LC_* arrive as env requests (OpenSSH's SendEnv): a non-UTF-8
 	// locale gets ASCII drawing characters (sessions.CharsetFor).
 	info := sessions.ClientInfo{Transport: "ssh", Remote: remoteOf(ctx.RemoteAddr()), Term: pty.Term,
-		Locale: sessions.LocaleOf(sess.Environ()), Width: pty.Window.Width, Height: pty.Window.Height, Resizes: resizes}
+		Locale: sessions.LocaleOf(sess.Environ()), Width: pty.Window.Width, Height: pty.Window.Height, Resizes: resizes,
+		Notice: notice}
 	conn := &channelConn{sess: sess}
 	if err := s.cfg.Manager.Serve(ctx, conn, info, u, args); err != nil {
 		s.cfg.Log.Info("ssh session ended with error", "transport", "ssh", "remote", ctx.RemoteAddr(), "user", u.Name, "err", err)

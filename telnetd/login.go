@@ -34,7 +34,7 @@ func (s *Server) handle(nc net.Conn, ticket *admission.Ticket) {
 		return
 	}
 	lr := &lineReader{c: tc}
-	u, err := s.login(lctx, tc, lr)
+	u, created, err := s.login(lctx, tc, lr)
 	if err == nil && !ticket.LoggedIn() {
 		return // the grace ran out as the login finished: the conn is closing
 	}
@@ -55,6 +55,9 @@ func (s *Server) handle(nc net.Conn, ticket *admission.Ticket) {
 	// None announced is "": an unknown terminal gets UTF-8 (SPEC §4's
 	// default) and no colours.
 	info := sessions.ClientInfo{Transport: "telnet", Remote: nc.RemoteAddr().String(), Term: tc.Term(), Width: w, Height: h, Resizes: resizes}
+	if created {
+		info.Notice = sessions.NewAccountNotice(u.Name, u.Admin) // in the status bar (issue 9)
+	}
 	// Keys typed ahead of the workspace are kept, not lost.
 	conn := &nvtConn{Conn: tc, pending: lr.buf}
 	if err := s.cfg.Manager.Serve(ctx, conn, info, u, nil); err != nil {
@@ -65,13 +68,14 @@ func (s *Server) handle(nc net.Conn, ticket *admission.Ticket) {
 // login runs the login:/Password: dialogue through the one login path
 // (auth.Login), with signup for unknown names when allowed: the password
 // is asked twice before the account is created, so a typo does not make a
-// stray account.
-func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (sessions.User, error) {
+// stray account. The bool reports a login that made the account (its
+// notice is shown in the workspace, sessions.NewAccountNotice).
+func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (sessions.User, bool, error) {
 	tc.Write([]byte("termhost (telnet is unencrypted: prefer ssh)\r\n\r\n"))
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		name, err := lr.prompt("login: ", true)
 		if err != nil {
-			return sessions.User{}, err
+			return sessions.User{}, false, err
 		}
 		if name == "" {
 			attempt--
@@ -79,11 +83,13 @@ func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (se
 		}
 		pw, err := lr.prompt("Password: ", false)
 		if err != nil {
-			return sessions.User{}, err
+			return sessions.User{}, false, err
 		}
+		signup := false
 		u, err := s.cfg.Auth.Login(ctx, auth.LoginRequest{
 			Transport: "telnet", User: name, Password: pw, Remote: tc.RemoteAddr(),
 			ConfirmSignup: func(context.Context) error {
+				signup = true
 				again, err := lr.prompt(fmt.Sprintf("\r\nNew account %q. Repeat the password to create it: ", name), false)
 				if err != nil {
 					return err
@@ -95,10 +101,10 @@ func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (se
 			},
 		})
 		if err == nil {
-			return sessions.User{Name: u.Name, Admin: u.Role == persist.RoleAdmin}, nil
+			return sessions.User{Name: u.Name, Admin: u.Role == persist.RoleAdmin}, signup, nil
 		}
 		if errors.Is(err, errAbort) || ctx.Err() != nil {
-			return sessions.User{}, err
+			return sessions.User{}, false, err
 		}
 		msg := "Login incorrect"
 		switch {
@@ -110,7 +116,7 @@ func (s *Server) login(ctx context.Context, tc *telnet.Conn, lr *lineReader) (se
 		}
 		tc.Write([]byte("\r\n" + msg + "\r\n\r\n"))
 	}
-	return sessions.User{}, errors.New("too many failed logins")
+	return sessions.User{}, false, errors.New("too many failed logins")
 }
 
 var errMismatch = errors.New("the passwords did not match; no account was created")
