@@ -180,3 +180,28 @@ func TestForwardedClientToldWhenOwnerDies(t *testing.T) {
 	a.link.Close() // the owner's end of every link drops, as when its process dies
 	s2.WaitFor(t, "the node running this session stopped", wait)
 }
+
+// `attach --shared` without a name joins the user's one session on the
+// node that runs it, as on a single node (it used to hand the session off).
+func TestSharedAttachWithoutNameIsForwarded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	logs := &testterm.Buffer{}
+	a, b := startNode(t, path, "a", logs), startNode(t, path, "b", logs)
+	waitFor(t, "both node records", func() bool {
+		ns, _ := a.store.ListNodes(context.Background())
+		return len(ns) == 2
+	})
+	s1, c1 := client(t, a, "10.0.0.1:1001", "new", "work")
+	s1.WaitFor(t, " alice · ", wait)
+	c1.Write([]byte("kept on a"))
+	s1.WaitFor(t, "kept on a", wait)
+	s2, _ := client(t, b, "10.0.0.2:2002", "attach", "--shared")
+	s2.WaitFor(t, "kept on a", wait)
+	if strings.Contains(s1.Text(), "session attached from") {
+		t.Fatalf("the first client was taken over:\n%s", s1.Text())
+	}
+	recs, err := b.store.ListSessions(context.Background(), persist.SessionFilter{Owner: "alice"})
+	if err != nil || len(recs) != 1 || recs[0].Node != "a" {
+		t.Fatalf("sessions after the shared attach: %+v, %v; want one, still on a", recs, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"termhost/persist"
@@ -37,6 +38,7 @@ type chatRelay struct {
 	mu        sync.Mutex // guards the fields below; taken alone
 	after     int64      // the newest delivered Seq
 	delivered map[int64]bool
+	down      atomic.Bool // reads failing (logged once)
 }
 
 // start sets the relay after the newest stored line: a node delivers only
@@ -97,8 +99,13 @@ func (m *Manager) relayOnce(ctx context.Context) {
 		r.mu.Unlock()
 		msgs, err := m.store.ChatSince(ctx, from, relayBatch)
 		if err != nil {
-			logErr(m.log, "chat relay: read new lines", err)
+			if !r.down.Swap(true) { // once per outage, as the lease renewer does
+				m.log.Warn("chat relay: store unreachable; lines from other nodes wait", "err", err)
+			}
 			return
+		}
+		if r.down.Swap(false) {
+			m.log.Info("chat relay: store reachable again")
 		}
 		var fresh []persist.ChatMessage
 		r.mu.Lock()

@@ -260,6 +260,12 @@ func (m *Manager) Shutdown(ctx context.Context, reason string) {
 		live = append(live, s)
 	}
 	m.mu.Unlock()
+	// `nodes list` says draining at once, not at a next heartbeat that a
+	// stopping node never sends.
+	m.draining.Store(true)
+	hctx, hcancel := context.WithTimeout(ctx, time.Second)
+	logErr(m.log, "node heartbeat", m.store.Heartbeat(hctx, persist.Node{ID: m.node, Boot: m.owner.Boot, Addr: m.addr, Started: m.started, Draining: true}))
+	hcancel()
 	m.loopCancel() // a renewal or chat read in flight gives up now
 	m.wg.Wait()
 	// Several at once: each waits on its commands and a store write, and a

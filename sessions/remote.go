@@ -95,8 +95,19 @@ func (m *Manager) sharedElsewhere(ctx context.Context, u User, ref string) (node
 	if m.forward == nil {
 		return "", ""
 	}
-	rec, err := m.Find(ctx, u.Name, ref)
-	if err != nil || rec.State == persist.StateEnded || m.liveSession(rec.ID) != nil {
+	var rec persist.Session
+	var err error
+	if ref == "" {
+		// `attach --shared` alone joins the user's one session, as on one node.
+		recs, lerr := m.store.ListSessions(ctx, persist.SessionFilter{Owner: u.Name})
+		if lerr != nil || len(recs) != 1 {
+			return "", ""
+		}
+		rec = recs[0]
+	} else if rec, err = m.Find(ctx, u.Name, ref); err != nil {
+		return "", ""
+	}
+	if rec.State == persist.StateEnded || m.liveSession(rec.ID) != nil {
 		return "", ""
 	}
 	node, err = m.remoteOwner(ctx, rec.ID)

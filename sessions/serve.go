@@ -21,7 +21,7 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 		verb, rest = args[0], args[1:]
 	}
 	if verb == "attach" || verb == "a" {
-		if target, shared, err := attachArgs(rest); err == nil && shared && target != "" {
+		if target, shared, err := attachArgs(rest); err == nil && shared {
 			if node, id := m.sharedElsewhere(ctx, u, target); node != "" {
 				m.log.Info("forwarding a shared attach", "session", id, "owner", node, "user", u.Name, "remote", info.Remote)
 				return m.forward.Forward(ctx, node, conn, info, u, id)
