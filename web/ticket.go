@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -46,26 +47,53 @@ var (
 	ErrTicketSession = errors.New("the saved workspace in this browser belongs to another session")
 	ErrTicketStale   = errors.New("the saved workspace in this browser is older than the one on the server; the newer one is kept")
 	ErrTicketEnded   = errors.New("this session has ended; its saved workspace is not restored")
+	// ErrTicketLimit: restoring would exceed max_sessions_per_user. Offer's
+	// error says the number and what to do; the page keeps its ticket.
+	ErrTicketLimit = errors.New("you have the most sessions allowed")
 )
 
 // DefaultTicketTTL is a ticket's life when TicketsConfig.TTL is zero: the
 // default detached_ttl, after which the session would have ended anyway.
 const DefaultTicketTTL = 72 * time.Hour
 
-// ticketVersion is the version of the sealed payload's header.
-const ticketVersion = 1
+// ticketVersion is the version of the sealed payload's header. Version 1
+// (no account, no creation time) is refused as unreadable: it bound the
+// user name only (issue 12).
+const ticketVersion = 2
 
 // ticketHeader is the first line of a ticket's payload.
 type ticketHeader struct {
 	V       int    `json:"v"`
 	User    string `json:"user"`
+	Account int64  `json:"account"` // the owner's account CreatedAt, Unix ms: a re-created account is another (as the login seal)
 	Session string `json:"session"`
 	Name    string `json:"name"`
-	Gen     int64  `json:"gen"` // the store generation the snapshot was written as
+	Created int64  `json:"created"` // the session's CreatedAt, Unix ms: a restore keeps it (max_session_age)
+	Gen     int64  `json:"gen"`     // the store generation the snapshot was written as
+}
+
+// ticketMeta is what a ticket binds beyond the snapshot: read once when
+// the first page of a session attaches.
+type ticketMeta struct {
+	account, created int64 // Unix ms
+}
+
+// sealRetryEvery bounds how often a session whose workspace did not fit
+// in a ticket is tried again (issue 12: a failed attempt compresses the
+// payload twice, ~73 ms of CPU for a large workspace).
+const sealRetryEvery = 5 * time.Second
+
+// sealFailure remembers a workspace that did not fit: payloads of at
+// least size bytes are not tried again, smaller ones not before
+// sealRetryEvery has passed since at.
+type sealFailure struct {
+	size int
+	at   time.Time
 }
 
 // TicketStore is what tickets need of the store.
 type TicketStore interface {
+	GetUser(ctx context.Context, name string) (persist.User, error)
 	GetSession(ctx context.Context, id string) (persist.Session, error)
 	CreateSession(ctx context.Context, s persist.Session, maxPerOwner int) error
 	Snapshots(ctx context.Context, id string) ([]persist.Snapshot, error)
@@ -91,9 +119,12 @@ type Tickets struct {
 
 	mu    sync.Mutex                          // guards the maps; never held while sealing or writing to a socket
 	pages map[string]map[*ticketSink]struct{} // session id → its open web pages
-	// unsealable holds the sessions whose workspace was too large to seal
-	// (logged once while they have pages).
-	unsealable map[string]bool
+	meta  map[string]ticketMeta               // session id → account and creation time, while it has pages
+	// tooLarge holds the sessions whose workspace was too large to seal
+	// (logged once while they have pages; see sealFailure).
+	tooLarge map[string]sealFailure
+
+	attempts atomic.Int64 // calls to Ring.Seal from Snapshot: tests see skipped work
 }
 
 // NewTickets returns a Tickets; cfg.Ring and cfg.Store are required.
@@ -107,7 +138,7 @@ func NewTickets(cfg TicketsConfig) *Tickets {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Tickets{cfg: cfg, pages: map[string]map[*ticketSink]struct{}{}, unsealable: map[string]bool{}}
+	return &Tickets{cfg: cfg, pages: map[string]map[*ticketSink]struct{}{}, meta: map[string]ticketMeta{}, tooLarge: map[string]sealFailure{}}
 }
 
 // ticketSink holds the newest ticket frame for one page; only the newest
@@ -119,30 +150,51 @@ type ticketSink struct {
 }
 
 // Snapshot seals generation sv for every page open on its session. It is
-// sessions.Config.OnSnapshot: it never blocks on a page.
+// sessions.Config.OnSnapshot: it never blocks on a page. A workspace that
+// did not fit in a ticket (over seal.MaxPayload raw, or over seal.MaxSealed
+// once compressed) costs no compression again while it is at least that
+// size, and is retried at most every sealRetryEvery (sealFailure).
 func (t *Tickets) Snapshot(sv sessions.Saved) {
+	now := t.cfg.Now()
 	t.mu.Lock()
 	sinks := make([]*ticketSink, 0, len(t.pages[sv.SessionID]))
 	for k := range t.pages[sv.SessionID] {
 		sinks = append(sinks, k)
 	}
+	meta := t.meta[sv.SessionID]
+	failed, hasFailed := t.tooLarge[sv.SessionID]
 	t.mu.Unlock()
 	if len(sinks) == 0 {
 		return
 	}
-	text, err := t.seal(sv)
+	if hasFailed && (len(sv.Data) >= failed.size || now.Sub(failed.at) < sealRetryEvery) {
+		return // it would not fit again: no compression spent
+	}
+	var text string
+	var err error
+	if len(sv.Data) > seal.MaxPayload {
+		err = fmt.Errorf("%w: payload of %d bytes (limit %d)", seal.ErrTooLarge, len(sv.Data), seal.MaxPayload)
+	} else {
+		t.attempts.Add(1)
+		text, err = t.seal(sv, meta)
+	}
 	if err != nil {
 		// A workspace over the seal caps gets no ticket (its pages keep the
 		// last one): said once, not at every snapshot.
 		t.mu.Lock()
-		first := !t.unsealable[sv.SessionID]
-		t.unsealable[sv.SessionID] = true
+		_, logged := t.tooLarge[sv.SessionID]
+		if len(t.pages[sv.SessionID]) > 0 { // not after the last page left (it would never be cleared)
+			t.tooLarge[sv.SessionID] = sealFailure{size: len(sv.Data), at: now}
+		}
 		t.mu.Unlock()
-		if first {
+		if !logged {
 			t.cfg.Log.Warn("workspace ticket not sealed; its pages keep their last ticket", "session", sv.SessionID, "gen", sv.Gen, "bytes", len(sv.Data), "err", err)
 		}
 		return
 	}
+	t.mu.Lock()
+	delete(t.tooLarge, sv.SessionID) // it fits again
+	t.mu.Unlock()
 	frame := ticketFrame(sv, text)
 	for _, k := range sinks {
 		k.put(frame, false)
@@ -170,8 +222,9 @@ func (k *ticketSink) put(frame []byte, onlyFirst bool) {
 	}
 }
 
-func (t *Tickets) seal(sv sessions.Saved) (string, error) {
-	head, _ := json.Marshal(ticketHeader{V: ticketVersion, User: sv.Owner, Session: sv.SessionID, Name: sv.Name, Gen: sv.Gen})
+func (t *Tickets) seal(sv sessions.Saved, m ticketMeta) (string, error) {
+	head, _ := json.Marshal(ticketHeader{V: ticketVersion, User: sv.Owner, Account: m.account, Session: sv.SessionID,
+		Name: sv.Name, Created: m.created, Gen: sv.Gen})
 	payload := make([]byte, 0, len(head)+1+len(sv.Data))
 	payload = append(append(append(payload, head...), '\n'), sv.Data...)
 	return t.cfg.Ring.Seal(ticketPurpose(sv.SessionID), payload, t.cfg.TTL)
@@ -200,8 +253,11 @@ func (t *Tickets) open(sessionID, text string) (ticketHeader, []byte, error) {
 // restores the session from it when the store does not have it (SPEC §10).
 // It reports whether it restored. Refusals wrap one of the ErrTicket*
 // errors: not a valid seal for this session (ErrTicketInvalid), expired,
-// of another user or session, older than the newest generation the store
-// holds (ErrTicketStale: no rollback), or of an ended session. A ticket
+// of another user or of another account of that name (the account's
+// creation time differs: deleted and made again, ErrTicketUser), of
+// another session, older than the newest generation the store holds
+// (ErrTicketStale: no rollback), of an ended session, or a restore over
+// max_sessions_per_user (ErrTicketLimit; the page keeps it). A ticket
 // for a session the store has at that generation or a newer one it does
 // not know (a store restored from a backup) is accepted and not used: the
 // stored session is what attaches. Other errors are the store's.
@@ -215,6 +271,15 @@ func (t *Tickets) Offer(ctx context.Context, user, sessionID, text string) (bool
 		return false, fmt.Errorf("%w (ticket of %q)", ErrTicketUser, h.User)
 	case h.Session != sessionID:
 		return false, fmt.Errorf("%w (ticket of %s)", ErrTicketSession, h.Session)
+	}
+	acct, err := t.cfg.Store.GetUser(ctx, user)
+	switch {
+	case errors.Is(err, persist.ErrNotFound):
+		return false, fmt.Errorf("%w (no account %q)", ErrTicketUser, user)
+	case err != nil:
+		return false, err
+	case acct.CreatedAt.UnixMilli() != h.Account:
+		return false, fmt.Errorf("%w (ticket of an earlier account named %q)", ErrTicketUser, user)
 	}
 	rec, err := t.cfg.Store.GetSession(ctx, sessionID)
 	if errors.Is(err, persist.ErrNotFound) {
@@ -245,8 +310,12 @@ func (t *Tickets) Offer(ctx context.Context, user, sessionID, text string) (bool
 // taken by another of the user's sessions gets a suffix.
 func (t *Tickets) restore(ctx context.Context, h ticketHeader, data []byte) (bool, error) {
 	now := t.cfg.Now()
+	created := now
+	if h.Created > 0 {
+		created = time.UnixMilli(h.Created) // not a fresh age: max_session_age counts from the first creation
+	}
 	rec := persist.Session{ID: h.Session, Owner: h.User, State: persist.StateHibernated,
-		CreatedAt: now, LastInputAt: now, DetachedAt: now}
+		CreatedAt: created, LastInputAt: now, DetachedAt: now}
 	for i := 1; ; i++ {
 		rec.Name = h.Name
 		if i > 1 {
@@ -258,6 +327,9 @@ func (t *Tickets) restore(ctx context.Context, h ticketHeader, data []byte) (boo
 		}
 		if _, gerr := t.cfg.Store.GetSession(ctx, h.Session); gerr == nil {
 			return false, nil // another page restored it meanwhile
+		}
+		if errors.Is(err, persist.ErrLimit) {
+			return false, fmt.Errorf("%w (%d); end one and reload", ErrTicketLimit, t.cfg.MaxPerUser)
 		}
 		if !errors.Is(err, persist.ErrExists) || i == 5 {
 			return false, fmt.Errorf("restore session %s from its ticket: %w", h.Session, err)
@@ -278,15 +350,23 @@ func (t *Tickets) restore(ctx context.Context, h ticketHeader, data []byte) (boo
 // meant for it until ctx ends: first one of the newest stored generation
 // (so a page holds a ticket of this server's numbering at once, typing or
 // not), then one per snapshot. It returns once the page is registered;
-// the writer runs on its own goroutine, which ctx ends.
+// the writer runs on its own goroutine, which ctx ends. A page whose
+// owner's account cannot be read gets no tickets (logged).
 func (t *Tickets) attach(ctx context.Context, rec persist.Session, ws *websocket.Conn) {
 	sessionID := rec.ID
+	owner, err := t.cfg.Store.GetUser(ctx, rec.Owner)
+	if err != nil {
+		t.cfg.Log.Warn("no workspace tickets for this page: its owner's account is unreadable", "session", sessionID, "user", rec.Owner, "err", err)
+		return
+	}
+	meta := ticketMeta{account: owner.CreatedAt.UnixMilli(), created: rec.CreatedAt.UnixMilli()}
 	k := &ticketSink{wake: make(chan struct{}, 1)}
 	t.mu.Lock()
 	if t.pages[sessionID] == nil {
 		t.pages[sessionID] = map[*ticketSink]struct{}{}
 	}
 	t.pages[sessionID][k] = struct{}{}
+	t.meta[sessionID] = meta
 	t.mu.Unlock()
 	go func() {
 		defer func() {
@@ -294,11 +374,12 @@ func (t *Tickets) attach(ctx context.Context, rec persist.Session, ws *websocket
 			delete(t.pages[sessionID], k)
 			if len(t.pages[sessionID]) == 0 {
 				delete(t.pages, sessionID)
-				delete(t.unsealable, sessionID)
+				delete(t.meta, sessionID)
+				delete(t.tooLarge, sessionID)
 			}
 			t.mu.Unlock()
 		}()
-		t.sendStored(ctx, rec, k)
+		t.sendStored(ctx, rec, meta, k)
 		for {
 			select {
 			case <-ctx.Done():
@@ -325,7 +406,7 @@ func (t *Tickets) attach(ctx context.Context, rec persist.Session, ws *websocket
 // sendStored queues for k a ticket of rec's newest stored generation, if
 // it has a readable one and no snapshot's ticket is queued (the writer
 // has not started, so none was sent yet).
-func (t *Tickets) sendStored(ctx context.Context, rec persist.Session, k *ticketSink) {
+func (t *Tickets) sendStored(ctx context.Context, rec persist.Session, meta ticketMeta, k *ticketSink) {
 	snaps, err := t.cfg.Store.Snapshots(ctx, rec.ID)
 	if err != nil || len(snaps) == 0 {
 		return
@@ -335,7 +416,7 @@ func (t *Tickets) sendStored(ctx context.Context, rec persist.Session, k *ticket
 		return
 	}
 	sv := sessions.Saved{SessionID: rec.ID, Owner: rec.Owner, Name: rec.Name, Gen: snaps[0].Gen, Data: data}
-	text, err := t.seal(sv)
+	text, err := t.seal(sv, meta)
 	if err != nil {
 		return
 	}

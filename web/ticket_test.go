@@ -65,12 +65,17 @@ func newTicketEnvStore(t *testing.T, ring *seal.Ring, users ...string) (*env, *m
 		e.ts.Close()
 	})
 	for _, u := range users {
-		if err := st.CreateUser(ctx, persist.User{Name: u, Role: persist.RoleUser, PasswordHash: testHash("pw-" + u)}); err != nil {
+		// One creation time on every "restart": the same account (as config
+		// users on a memory node), which tickets are bound to.
+		if err := st.CreateUser(ctx, persist.User{Name: u, Role: persist.RoleUser, PasswordHash: testHash("pw-" + u), CreatedAt: accountCreated}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return e, st
 }
+
+// accountCreated is the creation time of the test accounts.
+var accountCreated = time.Unix(1_700_000_000, 0).UTC()
 
 // ticketPage is a Go WebSocket client that behaves as term.js: it offers
 // a ticket first when it has one and keeps the text frames it receives.
@@ -178,7 +183,7 @@ func newTestRing(t *testing.T, now func() time.Time) *seal.Ring {
 // back to its text, cursor and session id from the ticket it kept.
 func TestTicketRestore(t *testing.T) {
 	ring := newTestRing(t, nil)
-	before := newTicketEnv(t, ring, "alice")
+	before, st0 := newTicketEnvStore(t, ring, "alice")
 	b := before.browser()
 	b.mustSignIn("alice", "pw-alice")
 	p := b.openPage("new", "")
@@ -196,6 +201,14 @@ func TestTicketRestore(t *testing.T) {
 	p2 := b2.openPage(id, tk["ticket"].(string))
 	if got := p2.last("session", nil)["id"]; got != id {
 		t.Fatalf("restored session id %v, want %s", got, id)
+	}
+	// Its age goes on (max_session_age): the original creation time, not the restore's.
+	orig, err := st0.GetSession(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := st.GetSession(t.Context(), id); err != nil || !rec.CreatedAt.Equal(orig.CreatedAt) {
+		t.Errorf("restored session created %v (%v), want the original %v", rec.CreatedAt, err, orig.CreatedAt)
 	}
 	p2.scr.WaitFor(t, "kept across restarts", wait)
 	waitUntil(t, "the cursor where it was", func() bool {
@@ -241,9 +254,13 @@ func TestTicketRefused(t *testing.T) {
 		want    error
 		fresh   bool // a new session, not id
 		kill    bool // end the session first
+		// recreated: alice was deleted and made again before the restart
+		// (another account of that name, issue 12).
+		recreated bool
 	}{
 		{name: "tampered", user: "alice", ref: id, ticket: string(tampered), want: web.ErrTicketInvalid, fresh: true},
 		{name: "another user", user: "bob", ref: id, ticket: newer, want: web.ErrTicketUser, fresh: true},
+		{name: "another account of the same name", recreated: true, user: "alice", ref: id, ticket: newer, want: web.ErrTicketUser, fresh: true},
 		{name: "another session", user: "alice", ref: "zzzzzzzzzzzzzzzzzzzzzzzzzz", ticket: newer, want: web.ErrTicketInvalid, fresh: true},
 		{name: "older than the store", onOrig: true, user: "alice", ref: id, ticket: old, want: web.ErrTicketStale},
 		{name: "expired", user: "alice", ref: id, ticket: newer, advance: web.DefaultTicketTTL + time.Minute, want: web.ErrTicketExpired, fresh: true},
@@ -253,7 +270,15 @@ func TestTicketRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := origin
-			if !tt.onOrig {
+			switch {
+			case tt.recreated:
+				var st *memory.Store
+				e, st = newTicketEnvStore(t, ring, "bob")
+				if err := st.CreateUser(t.Context(), persist.User{Name: "alice", Role: persist.RoleUser, PasswordHash: testHash("pw-alice"),
+					CreatedAt: accountCreated.Add(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+			case !tt.onOrig:
 				e = newTicketEnv(t, ring, "alice", "bob")
 			}
 			if tt.kill {
