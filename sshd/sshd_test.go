@@ -159,7 +159,9 @@ func TestAdminVerbsOverExec(t *testing.T) {
 
 func TestWindowChangeResizes(t *testing.T) {
 	s := startServer(t, true)
-	tm := shell(t, s.mustDial("alice", gossh.PublicKeys(newSigner(t))), 80, 24, "")
+	key := newSigner(t)
+	s.addUser("alice", persist.RoleUser, "", key.PublicKey()) // no signup: its notice would fill a 50-column bar
+	tm := shell(t, s.mustDial("alice", gossh.PublicKeys(key)), 80, 24, "")
 	tm.waitFor(" alice · 1")
 	if !strings.Contains(tm.scr.Line(23), "alice · 1") {
 		t.Fatalf("status bar not on row 23:\n%s", tm.scr.Text())
@@ -211,7 +213,9 @@ func TestNoPtyIsRefused(t *testing.T) {
 // Closing the client's input ends the session cleanly and leaves it detached.
 func TestInputEOFDetaches(t *testing.T) {
 	s := startServer(t, true)
-	tm := shell(t, s.mustDial("alice", gossh.PublicKeys(newSigner(t))), 80, 24, "")
+	key := newSigner(t)
+	s.addUser("alice", persist.RoleUser, "", key.PublicKey()) // no signup: its notice would fill a 50-column bar
+	tm := shell(t, s.mustDial("alice", gossh.PublicKeys(key)), 80, 24, "")
 	tm.waitFor(" alice · 1")
 	tm.in.Close()
 	tm.waitExit()
