@@ -56,6 +56,12 @@ type Users interface {
 type Authenticator struct {
 	Users       Users
 	AllowSignup bool
+	// NoFirstAdmin turns off the first-admin rule (the first account
+	// signed up from a loopback address becomes admin, SPEC §7): a memory
+	// node (SPEC §10) forgets its accounts at every restart, so the rule
+	// would hand out admin again after each one; its admins come from the
+	// config file.
+	NoFirstAdmin bool
 
 	// Sources delays the next attempt from a source after failures
 	// (doubling, capped); nil: NewLimiter(time.Now).
@@ -160,7 +166,7 @@ func (a *Authenticator) Signup(ctx context.Context, name, key, password string, 
 	}
 	// The first-admin check and the insert are one store transaction:
 	// concurrent signups on several nodes make exactly one admin.
-	stored, err := a.Users.SignUp(ctx, u, IsLoopback(remote))
+	stored, err := a.Users.SignUp(ctx, u, IsLoopback(remote) && !a.NoFirstAdmin)
 	if err != nil {
 		return u, fmt.Errorf("sign up %s: %w", name, err)
 	}

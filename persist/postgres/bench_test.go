@@ -2,10 +2,7 @@ package postgres_test
 
 import (
 	"fmt"
-	"runtime"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"termhost/internal/pgtest"
 	"termhost/persist"
@@ -66,36 +63,7 @@ func BenchmarkPutSnapshot(b *testing.B) {
 		b.Run(fmt.Sprint(sessions, "sessions"), func(b *testing.B) {
 			s := open(b, freshDSN(b))
 			defer s.Close()
-			ctx := b.Context()
-			o := persist.Owner{Node: "node-a", Boot: "bench"}
-			ids := make([]string, sessions)
-			fences := make([]persist.Fence, sessions)
-			for i := range sessions {
-				ids[i] = fmt.Sprintf("snapbench%018d", i)
-				r := persist.Session{ID: ids[i], Owner: "alice", Name: ids[i], State: persist.StateAttached}
-				if err := s.CreateSession(ctx, r, 0); err != nil {
-					b.Fatal(err)
-				}
-				l, err := s.AcquireLease(ctx, ids[i], o, time.Hour)
-				if err != nil {
-					b.Fatal(err)
-				}
-				fences[i] = persist.Fence{Node: o.Node, Epoch: l.Epoch}
-			}
-			data := make([]byte, 4096)
-			var next atomic.Int64
-			b.SetParallelism(max(1, sessions/runtime.GOMAXPROCS(0)))
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := int(next.Add(1)-1) % sessions
-				for pb.Next() {
-					if _, err := s.PutSnapshot(ctx, ids[i], fences[i], data); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+			persisttest.BenchPutSnapshot(b, s, sessions)
 		})
 	}
 }

@@ -230,6 +230,52 @@ func BenchmarkRenewLeases(b *testing.B) {
 	}
 }
 
+// BenchmarkPutSnapshot: fenced 4 KiB snapshot writes, one session and 32
+// at once (issue 10: snapshot writes per second, SQLite vs PostgreSQL).
+func BenchmarkPutSnapshot(b *testing.B) {
+	for _, sessions := range []int{1, 32} {
+		b.Run(fmt.Sprint(sessions, "sessions"), func(b *testing.B) {
+			s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "termhost.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			persisttest.BenchPutSnapshot(b, s, sessions)
+		})
+	}
+}
+
+// BenchmarkListSessions100k: ListSessions with 100,000 stored (the store's
+// share of `sessions list --json`); rows written by one INSERT … SELECT.
+func BenchmarkListSessions100k(b *testing.B) {
+	const n = 100_000
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "termhost.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.DB().ExecContext(b.Context(), `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+		INSERT INTO sessions(id, owner, name, state, node, created_at, last_input_at, epoch, apps)
+		SELECT printf('bench%021d', i), 'user' || (i % 1000), 's' || i,
+			CASE i % 3 WHEN 0 THEN 'attached' WHEN 1 THEN 'detached' ELSE 'hibernated' END,
+			'node-' || (i % 3), 1700000000000 + i, 1700000000000 + i, 1,
+			'[{"app":"notes","documents":["d1","d2"]},{"app":"chat","documents":[]}]'
+		FROM seq`, n); err != nil {
+		b.Fatalf("fill: %v", err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		got, err := s.ListSessions(b.Context(), persist.SessionFilter{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got) != n {
+			b.Fatalf("ListSessions = %d, want %d", len(got), n)
+		}
+	}
+	b.ReportMetric(n, "sessions/op")
+}
+
 // The in-process notifier is per database file: handles on one file (the
 // path spelled differently) share it, another file does not hear it, and
 // closing a handle ends its own listeners only.
