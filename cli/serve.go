@@ -147,7 +147,9 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		return err
 	}
 	// One login path and one admission gate for every transport.
-	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup, Log: log, Metrics: ops.metrics,
+	// A memory node forgets its accounts at every restart: its admins come
+	// from the config file, never from the first-admin rule (NoFirstAdmin).
+	authn := &auth.Authenticator{Users: store, AllowSignup: cfg.AllowSignup, NoFirstAdmin: inMemory(cfg), Log: log, Metrics: ops.metrics,
 		Signups: auth.NewSignupLimit(cfg.SignupRate, time.Now)} // signup_rate per source (issue 8)
 	connRate := admission.NewConnRate(cfg.ConnRate, float64(cfg.ConnBurst), time.Now) // one bucket per source for every transport
 	gate := admission.New(admission.Config{Rate: connRate,
@@ -321,6 +323,10 @@ func printSignup(ctx context.Context, say *startup, cfg config.Config, users per
 	list, err := users.ListUsers(ctx)
 	if err != nil && !errors.Is(err, persist.ErrNotFound) {
 		say.say("signup: on", "signup", "signup", true)
+		return
+	}
+	if inMemory(cfg) { // NoFirstAdmin: admins come from the config file
+		say.say("signup: on (accounts last until the restart; signups are never admin here)", "signup", "signup", true)
 		return
 	}
 	for _, u := range list {
