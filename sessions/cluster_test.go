@@ -175,3 +175,26 @@ func TestLeaseLostFencesTheOldOwner(t *testing.T) {
 	c2.send("!")
 	c2.waitFor("before the pause!")
 }
+
+// A node judges other nodes dead only after renewing without a break for
+// two lease TTLs itself: right after an outage of the store every node's
+// heartbeat looks stale (attack trial: a sweeper that came back first
+// retired a live node's attached sessions and lost its users' typing).
+func TestOrphanSweepWaitsTwoTTLsOfItsOwn(t *testing.T) {
+	e := newEnv(t, testPolicy())
+	const ttl = 300 * time.Millisecond
+	a := e.node("a", ttl, false) // its session's node never heartbeats
+	c1 := e.serve(a, alice, info("10.0.0.1:1001", 80, 24))
+	c1.waitFor(" alice · ")
+	id := e.only(alice).ID
+	time.Sleep(ttl) // a's lease has expired: a looks dead
+	b := e.node("b", ttl, true)
+	b.Sweep(context.Background())
+	if r := e.record(id); r.State == persist.StateHibernated || r.Node != "a" {
+		t.Fatalf("a node that just started (or came back) retired another node's session: %+v", r)
+	}
+	waitFor(t, "the session of the dead node to be retired", func() bool {
+		b.Sweep(context.Background())
+		return e.record(id).State == persist.StateHibernated
+	})
+}

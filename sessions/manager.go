@@ -57,6 +57,8 @@ type Manager struct {
 
 	released  broadcast // fired when a lease this node waits for may be free
 	storeDown bool      // renewals failing; only renewLoop's goroutine touches it
+	upSince   atomic.Int64 // unix ns since renewals last began to succeed (sweepOrphans waits on it)
+	renewing  atomic.Bool  // renewLoop runs (Start)
 	draining  atomic.Bool
 
 	// mu guards live, loading, gen and closed. It is never held while taking a

@@ -162,6 +162,7 @@ func (m *Manager) renewLoop(wakeups <-chan string) {
 	every := max(m.policy.LeaseTTL/3, 50*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	m.renewing.Store(true)
 	m.renew(m.loopCtx)
 	for {
 		select {
@@ -194,6 +195,7 @@ func (m *Manager) renew(ctx context.Context) {
 	leases, err := m.store.RenewLeases(ctx, m.owner, m.policy.LeaseTTL)
 	m.obs.LeaseRenewed(err == nil)
 	if err != nil {
+		m.upSince.Store(0)
 		if !m.storeDown {
 			m.log.Warn("store unreachable: leases not renewed; sessions keep running and writes are retried", "err", err)
 			m.storeDown = true
@@ -203,6 +205,9 @@ func (m *Manager) renew(ctx context.Context) {
 	if m.storeDown {
 		m.log.Info("store reachable again: leases renewed", "leases", len(leases))
 		m.storeDown = false
+	}
+	if m.upSince.Load() == 0 {
+		m.upSince.Store(time.Now().UnixNano())
 	}
 	held := make(map[string]int64, len(leases))
 	for _, l := range leases {

@@ -23,6 +23,9 @@ func (m *Manager) Sweep(ctx context.Context) {
 	for _, s := range live {
 		m.sweepLive(ctx, s, now)
 	}
+	if m.renewing.Load() && m.upSince.Load() == 0 {
+		return // the store is down (the renewer said so once): nothing below can work
+	}
 	m.sweepHibernated(ctx, now)
 	m.sweepOrphans(ctx)
 }
@@ -32,6 +35,15 @@ func (m *Manager) Sweep(ctx context.Context) {
 // and its lease expired. Each is taken by lease, so exactly one node marks
 // it hibernated; until then an attach takes it just as well.
 func (m *Manager) sweepOrphans(ctx context.Context) {
+	// After an outage of the store every node's heartbeat looks stale, and
+	// the nodes that were cut off renew only once it is back: retiring
+	// their sessions now would take them from under their typing users
+	// (SPEC §6 Faults). Only a node that has renewed without a break for
+	// two lease TTLs (every live node renewed by then) judges the others.
+	up := m.upSince.Load()
+	if up == 0 || time.Since(time.Unix(0, up)) < 2*m.policy.LeaseTTL {
+		return
+	}
 	nodes, err := m.store.ListNodes(ctx)
 	if err != nil {
 		m.log.Error("sweep: list nodes", "err", err)
