@@ -55,8 +55,8 @@ type Manager struct {
 	// onSnapshot is told every generation written (Config.OnSnapshot).
 	onSnapshot func(Saved)
 
-	released  broadcast // fired when a lease this node waits for may be free
-	storeDown bool      // renewals failing; only renewLoop's goroutine touches it
+	released  broadcast    // fired when a lease this node waits for may be free
+	storeDown bool         // renewals failing; only renewLoop's goroutine touches it
 	upSince   atomic.Int64 // unix ns since renewals last began to succeed (sweepOrphans waits on it)
 	renewing  atomic.Bool  // renewLoop runs (Start)
 	draining  atomic.Bool
