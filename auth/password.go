@@ -39,34 +39,57 @@ func HashPassword(password string) (string, error) {
 // VerifyPassword reports whether password matches a hash from HashPassword,
 // honouring the parameters stored in the hash.
 func VerifyPassword(hash, password string) (bool, error) {
+	h, err := parseHash(hash)
+	if err != nil {
+		return false, err
+	}
+	got := argon2.IDKey([]byte(password), h.salt, h.time, h.mem, h.threads, uint32(len(h.key)))
+	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
+}
+
+// CheckHash reports whether hash is an argon2id PHC string VerifyPassword
+// accepts, without hashing anything (a config user's password_hash is
+// checked at start). Errors wrap ErrBadHash.
+func CheckHash(hash string) error {
+	_, err := parseHash(hash)
+	return err
+}
+
+// argonHash is a parsed argon2id PHC string.
+type argonHash struct {
+	mem, time uint32
+	threads   uint8
+	salt, key []byte
+}
+
+func parseHash(hash string) (argonHash, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, ErrBadHash
+		return argonHash{}, ErrBadHash
 	}
 	var version int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, fmt.Errorf("%w: version %q", ErrBadHash, parts[2])
+		return argonHash{}, fmt.Errorf("%w: version %q", ErrBadHash, parts[2])
 	}
 	var mem, time uint32
 	var threads uint8
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &time, &threads); err != nil ||
 		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", mem, time, threads) {
-		return false, fmt.Errorf("%w: params %q", ErrBadHash, parts[3])
+		return argonHash{}, fmt.Errorf("%w: params %q", ErrBadHash, parts[3])
 	}
 	// A stored hash decides the work of every login attempt: keep it
 	// within what argon2 accepts (t ≥ 1, m ≥ 8p) and what a server can
 	// afford (≤ 256 MiB, ≤ 10 passes, ≤ 16 lanes).
 	if time < 1 || time > 10 || threads < 1 || threads > 16 || mem < 8*uint32(threads) || mem > 256<<10 {
-		return false, fmt.Errorf("%w: params out of range %q", ErrBadHash, parts[3])
+		return argonHash{}, fmt.Errorf("%w: params out of range %q", ErrBadHash, parts[3])
 	}
 	salt, err := b64.DecodeString(parts[4])
 	if err != nil {
-		return false, fmt.Errorf("%w: salt", ErrBadHash)
+		return argonHash{}, fmt.Errorf("%w: salt", ErrBadHash)
 	}
 	want, err := b64.DecodeString(parts[5])
 	if err != nil || len(want) == 0 || len(want) > 128 {
-		return false, fmt.Errorf("%w: key", ErrBadHash)
+		return argonHash{}, fmt.Errorf("%w: key", ErrBadHash)
 	}
-	got := argon2.IDKey([]byte(password), salt, time, mem, threads, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	return argonHash{mem: mem, time: time, threads: threads, salt: salt, key: want}, nil
 }

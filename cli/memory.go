@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -43,7 +42,7 @@ var ErrConfigUsers = errors.New("config users")
 // for the memory store: a durable store keeps accounts made with `termhost
 // user add`, and two sources of truth would disagree. Each user needs a
 // valid name, role user or admin, and at least one SSH key (authorized_keys
-// text) or an argon2id password hash. Errors wrap ErrConfigUsers and name
+// text) or an argon2id password hash that parses (auth.CheckHash). Errors wrap ErrConfigUsers and name
 // the user.
 func loadConfigUsers(ctx context.Context, cfg config.Config, users persist.Users) error {
 	if len(cfg.Users) == 0 {
@@ -86,8 +85,12 @@ func configUser(cu config.User) (persist.User, error) {
 	default:
 		return u, fmt.Errorf("role %q: want user or admin", cu.Role)
 	}
-	if cu.PasswordHash != "" && !strings.HasPrefix(cu.PasswordHash, "$argon2id$") {
-		return u, errors.New("password_hash: want an argon2id PHC string ($argon2id$v=19$m=…)")
+	if cu.PasswordHash != "" {
+		// Parsed now, as a login would (auth.CheckHash): a malformed hash
+		// would otherwise start and then refuse every password of the user.
+		if err := auth.CheckHash(cu.PasswordHash); err != nil {
+			return u, fmt.Errorf("password_hash: want an argon2id PHC string as termhost hash-password prints ($argon2id$v=19$m=…): %w", err)
+		}
 	}
 	for _, k := range cu.Keys {
 		norm, err := auth.ParseKey(k)

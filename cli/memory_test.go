@@ -158,6 +158,9 @@ func TestConfigUsersRefused(t *testing.T) {
 		{name: "bad role", store: "memory", users: []config.User{{Name: "al", Role: "root", Keys: []string{key}}}, want: "role"},
 		{name: "no credential", store: "memory", users: []config.User{{Name: "al"}}, want: "keys or a password_hash"},
 		{name: "bad hash", store: "memory", users: []config.User{{Name: "al", PasswordHash: "secret"}}, want: "argon2id"},
+		// Parsed at start (issue 12 finding 6): the prefix alone passed before.
+		{name: "argon2id hash with bad params", store: "memory", users: []config.User{{Name: "al", PasswordHash: "$argon2id$v=19$m=lots$c2FsdHNhbHRzYWx0$a2V5"}}, want: "malformed password hash"},
+		{name: "argon2id hash cut short", store: "memory", users: []config.User{{Name: "al", PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0"}}, want: "malformed password hash"},
 		{name: "bad key", store: "memory", users: []config.User{{Name: "al", Keys: []string{"ssh-ed25519 nope"}}}, want: "key"},
 		{name: "twice", store: "memory", users: []config.User{{Name: "al", Keys: []string{key}}, {Name: "al", Keys: []string{key}}}, want: "listed twice"},
 		{name: "not memory", store: "", users: []config.User{{Name: "al", Keys: []string{key}}}, want: "store: memory only"},
