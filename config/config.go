@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -141,6 +142,10 @@ func Register(fs *flag.FlagSet, serve bool) *Flags {
 // Resolve builds the Config: defaults < file < env < flags.
 func (f *Flags) Resolve() (Config, error) {
 	c := Default()
+	// from is where each key's value came from, for errors found once all
+	// are merged (Validate): "flag --idle-timeout", "env TERMHOST_…",
+	// "config FILE: line N". A key left at its default has none.
+	from := map[string]string{}
 	file := f.configFile
 	if file == "" {
 		file = os.Getenv("TERMHOST_CONFIG")
@@ -150,8 +155,12 @@ func (f *Flags) Resolve() (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("config: %w", err)
 		}
-		if err := decodeFile(&c, data); err != nil {
+		lines := map[string]int{}
+		if err := decodeFile(&c, data, lines); err != nil {
 			return c, fmt.Errorf("config %s: %w", file, err)
+		}
+		for key, line := range lines {
+			from[key] = fmt.Sprintf("config %s: line %d: %s:", file, line, key)
 		}
 	}
 	for _, key := range keys() {
@@ -159,6 +168,7 @@ func (f *Flags) Resolve() (Config, error) {
 			if err := setKey(&c, key, v); err != nil {
 				return c, fmt.Errorf("env TERMHOST_%s (%s): %w", strings.ToUpper(key), key, err)
 			}
+			from[key] = fmt.Sprintf("env TERMHOST_%s (%s):", strings.ToUpper(key), key)
 		}
 	}
 	set := map[string]bool{}
@@ -168,6 +178,7 @@ func (f *Flags) Resolve() (Config, error) {
 			if err := setKey(&c, key, *f.values[key]); err != nil {
 				return c, fmt.Errorf("flag --%s (%s): %w", name, key, err)
 			}
+			from[key] = fmt.Sprintf("flag --%s (%s):", name, key)
 		}
 	}
 	if set["data-dir"] {
@@ -182,14 +193,67 @@ func (f *Flags) Resolve() (Config, error) {
 		return c, err
 	}
 	c.DataDir = abs
-	return c, c.Validate()
+	if err := c.Validate(); err != nil {
+		var ke *KeyError
+		if errors.As(err, &ke) && from[ke.Key] != "" {
+			return c, fmt.Errorf("%s %w", from[ke.Key], ke.Err)
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// KeyError is a Validate error about one key's value; Resolve names where
+// the value came from (the flag, the environment variable or the config
+// file's line, issue 9) in front of it.
+type KeyError struct {
+	Key string
+	Err error
+}
+
+func (e *KeyError) Error() string { return e.Key + ": " + e.Err.Error() }
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// keyErr is a KeyError with a formatted message.
+func keyErr(key, format string, args ...any) error {
+	return &KeyError{Key: key, Err: fmt.Errorf(format, args...)}
+}
+
+// addrKeys are the listener addresses: host:port, an empty host for every
+// interface, port 0 for any; "" turns a listener off where SPEC §2 says so.
+var addrKeys = []string{"ssh_addr", "telnet_addr", "metrics_addr", "http_addr", "cluster_addr"}
+
+// checkAddr accepts "host:port" with a port number 0–65535.
+func checkAddr(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (\":2222\", \"127.0.0.1:2222\")", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port %q is not a number 0-65535", v, port)
+	}
+	return nil
+}
+
+// checkStore accepts what the commands open (cli.openStore): "" (the data
+// dir's SQLite file), sqlite:PATH, postgres:// or postgresql:// DSNs, and
+// memory.
+func checkStore(v string) error {
+	switch {
+	case v == "", v == "memory",
+		strings.HasPrefix(v, "sqlite:") && len(v) > len("sqlite:"),
+		strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
+		return nil
+	}
+	return fmt.Errorf("%q: want sqlite:PATH, postgres://… or memory", v)
 }
 
 // decodeFile sets every key of a YAML mapping through setKey, the parser
 // of environment variables and flags, so that a value is read the same way
 // wherever it comes from and an error names its key and line
-// ("line 2: idle_timeout: time: invalid duration "banana"").
-func decodeFile(c *Config, data []byte) error {
+// ("line 2: idle_timeout: time: invalid duration "banana""). lines, if
+// not nil, gets the line of each key set.
+func decodeFile(c *Config, data []byte, lines map[string]int) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return err
@@ -235,6 +299,9 @@ func decodeFile(c *Config, data []byte) error {
 		if err := setKey(c, k.Value, text); err != nil {
 			return fmt.Errorf("line %d: %s: %w", v.Line, k.Value, err)
 		}
+		if lines != nil {
+			lines[k.Value] = v.Line
+		}
 	}
 	return nil
 }
@@ -278,23 +345,35 @@ func (c Config) Validate() error {
 			negative = f.Float() < 0
 		}
 		if negative {
-			return fmt.Errorf("%s: %v must not be negative", t.Field(i).Tag.Get("yaml"), f.Interface())
+			return keyErr(t.Field(i).Tag.Get("yaml"), "%v must not be negative", f.Interface())
 		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return fmt.Errorf("log_format: %q: want text or json", c.LogFormat)
+		return keyErr("log_format", "%q: want text or json", c.LogFormat)
+	}
+	addrs := map[string]string{"ssh_addr": c.SSHAddr, "telnet_addr": c.TelnetAddr, "metrics_addr": c.MetricsAddr,
+		"http_addr": c.HTTPAddr, "cluster_addr": c.ClusterAddr}
+	for _, key := range addrKeys {
+		if v := addrs[key]; v != "" {
+			if err := checkAddr(v); err != nil {
+				return &KeyError{Key: key, Err: err}
+			}
+		}
+	}
+	if err := checkStore(c.Store); err != nil {
+		return &KeyError{Key: "store", Err: err}
 	}
 	for _, n := range []struct {
 		key string
 		v   int
 	}{{"max_unauthenticated", c.MaxUnauth}, {"max_unauthenticated_per_source", c.MaxUnauthPer}} {
 		if n.v < 0 {
-			return fmt.Errorf("%s: %d must not be negative (0 turns the cap off)", n.key, n.v)
+			return keyErr(n.key, "%d must not be negative (0 turns the cap off)", n.v)
 		}
 	}
 	for _, r := range c.ProxyTrusted {
 		if err := checkRange(r); err != nil {
-			return fmt.Errorf("proxy_trusted: %w", err)
+			return &KeyError{Key: "proxy_trusted", Err: err}
 		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -304,7 +383,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("web_login_idle (%v) and web_login_max (%v) must be positive", c.WebLoginIdle, c.WebLoginMax)
 	}
 	if c.WebLogin != "server" && c.WebLogin != "client" {
-		return fmt.Errorf("web_login: %q: want server or client", c.WebLogin)
+		return keyErr("web_login", "%q: want server or client", c.WebLogin)
 	}
 	if len(c.SealKeys) > 0 {
 		if _, err := seal.ParseKeys(c.SealKeys); err != nil {
@@ -312,7 +391,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.LeaseTTL < time.Second {
-		return fmt.Errorf("lease_ttl: %v is too short (at least 1s; renewals run every lease_ttl/3)", c.LeaseTTL)
+		return keyErr("lease_ttl", "%v is too short (at least 1s; renewals run every lease_ttl/3)", c.LeaseTTL)
 	}
 	if c.ProxyProtocol && len(c.ProxyTrusted) == 0 {
 		return errors.New("proxy_protocol is on but proxy_trusted is empty: no peer could send a PROXY header; list your load balancers' addresses")

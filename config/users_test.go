@@ -24,7 +24,7 @@ func TestUsersFromFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Default()
-			err := decodeFile(&c, []byte(tt.yaml))
+			err := decodeFile(&c, []byte(tt.yaml), nil)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want one saying %q", err, tt.err)
