@@ -13,6 +13,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"termhost/admission"
 )
 
 // ErrNoServer means no server answers on the admin socket.
@@ -73,11 +75,16 @@ func (s *Socket) Close() error {
 
 func (s *Socket) serve() {
 	defer s.wg.Done()
+	var backoff admission.AcceptBackoff
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
+			if backoff.Wait(err, s.log, "admin socket") {
+				continue
+			}
 			return
 		}
+		backoff.Reset()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()

@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"termhost/admission"
 	"termhost/persist"
 	"termhost/sessions"
 )
@@ -78,7 +79,8 @@ type hello struct {
 	Locale    string `json:"locale"`
 	Width     int    `json:"width"`
 	Height    int    `json:"height"`
-	At        int64  `json:"at"` // unix seconds
+	At        int64  `json:"at"`    // unix seconds
+	Nonce     string `json:"nonce"` // random; a hello is accepted once (no replay within helloSkew)
 	MAC       string `json:"mac,omitempty"`
 }
 
@@ -103,10 +105,15 @@ type Link struct {
 	log   *slog.Logger
 	ln    net.Listener
 
-	mu     sync.Mutex // guards conns and closed
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex // guards the fields below
+	conns   map[net.Conn]struct{}
+	closed  bool
+	waiting int                  // connections that have not sent a valid hello yet
+	seen    map[string]time.Time // nonces of accepted hellos, until they could no longer be fresh
+	served  map[net.Conn]bool    // connections past their hello
+	refused int                  // refusals since the last log line
+	logged  time.Time
+	wg      sync.WaitGroup
 }
 
 // Listen opens the link listener on addr and reads (or creates) the
@@ -127,7 +134,7 @@ func Listen(ctx context.Context, addr, node string, store Store, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Link{node: node, key: key, store: store, log: log, ln: ln, conns: map[net.Conn]struct{}{}}, nil
+	return &Link{node: node, key: key, store: store, log: log, ln: ln, conns: map[net.Conn]struct{}{}, seen: map[string]time.Time{}, served: map[net.Conn]bool{}}, nil
 }
 
 // Addr is the listener's address (what the node record advertises).
@@ -138,45 +145,105 @@ func (l *Link) SetServe(s Serve) { l.serve = s }
 
 // Serve accepts forwarded clients until Close.
 func (l *Link) Serve() error {
+	var backoff admission.AcceptBackoff
 	for {
 		c, err := l.ln.Accept()
 		if err != nil {
 			l.mu.Lock()
 			closed := l.closed
 			l.mu.Unlock()
-			if closed {
+			if closed || !backoff.Wait(err, l.log, "cluster link") {
 				return nil
 			}
-			return err
+			continue
 		}
-		if !l.track(c) {
+		backoff.Reset()
+		switch l.track(c) {
+		case trackClosed:
 			c.Close()
 			return nil
+		case trackFull:
+			c.Close()
+			l.refuse(fmt.Errorf("%d connections waiting for a hello (max %d)", maxWaiting, maxWaiting), c)
+			continue
 		}
 		l.wg.Go(func() {
 			defer l.untrack(c)
 			defer c.Close()
 			if err := l.accept(c); err != nil {
-				l.log.Warn("cluster link: forwarded client refused", "peer", c.RemoteAddr().String(), "err", err)
+				l.refuse(err, c)
 			}
 		})
 	}
 }
 
-func (l *Link) track(c net.Conn) bool {
+// maxWaiting bounds connections that have not sent a valid hello: the
+// link is for a few nodes, and each waits up to 10 s for its hello.
+const maxWaiting = 64
+
+const (
+	tracked = iota
+	trackClosed
+	trackFull
+)
+
+func (l *Link) track(c net.Conn) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
+		return trackClosed
+	}
+	if l.waiting >= maxWaiting {
+		return trackFull
+	}
+	l.waiting++
+	l.conns[c] = struct{}{}
+	return tracked
+}
+
+// greeted counts c as served once its hello is valid, and reports false
+// when the hello's nonce was used before (a replay).
+func (l *Link) greeted(c net.Conn, nonce string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	for n, until := range l.seen {
+		if now.After(until) {
+			delete(l.seen, n)
+		}
+	}
+	if _, dup := l.seen[nonce]; dup || nonce == "" {
 		return false
 	}
-	l.conns[c] = struct{}{}
+	l.seen[nonce] = now.Add(2 * helloSkew)
+	l.waiting--
+	l.served[c] = true
 	return true
 }
 
 func (l *Link) untrack(c net.Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.served[c] {
+		l.waiting--
+	}
+	delete(l.served, c)
 	delete(l.conns, c)
+}
+
+// refuse logs a refused connection, at most one line a second (a flood of
+// bad hellos must not become a flood of log lines).
+func (l *Link) refuse(err error, c net.Conn) {
+	l.mu.Lock()
+	l.refused++
+	if time.Since(l.logged) < time.Second {
+		l.mu.Unlock()
+		return
+	}
+	n := l.refused
+	l.refused, l.logged = 0, time.Now()
+	l.mu.Unlock()
+	l.log.Warn("cluster link: connection refused", "peer", c.RemoteAddr().String(), "err", err, "refused_since_last_line", n)
 }
 
 // Close stops the listener and ends every forwarded client.
@@ -213,6 +280,9 @@ func (l *Link) accept(c net.Conn) error {
 	if h.V != 1 || h.Session == "" || h.User == "" || l.serve == nil {
 		return fmt.Errorf("%w: version %d, session %q, user %q", ErrBadHello, h.V, h.Session, h.User)
 	}
+	if !l.greeted(c, h.Nonce) {
+		return fmt.Errorf("%w: replayed", ErrBadHello)
+	}
 	_ = c.SetReadDeadline(time.Time{})
 	sizes := make(chan sessions.Size, 1)
 	fc := &frameConn{c: c, r: r, sizes: sizes}
@@ -238,7 +308,7 @@ func (l *Link) Forward(ctx context.Context, node string, conn sessions.Conn, inf
 	}
 	defer c.Close()
 	h := hello{V: 1, From: l.node, User: u.Name, Admin: u.Admin, Session: id, Transport: info.Transport, Remote: info.Remote,
-		Term: info.Term, Locale: info.Locale, Width: info.Width, Height: info.Height, At: time.Now().Unix()}
+		Term: info.Term, Locale: info.Locale, Width: info.Width, Height: info.Height, At: time.Now().Unix(), Nonce: nonce()}
 	h.MAC = h.sum(l.key)
 	b, _ := json.Marshal(h)
 	if _, err := c.Write(append(b, '\n')); err != nil {
@@ -392,4 +462,12 @@ func (f *frameConn) Close() error {
 		f.wmu.Unlock()
 	}
 	return f.c.Close()
+}
+
+func nonce() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
 }

@@ -70,6 +70,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve accepts connections until Close. Admission runs on each
 // connection's goroutine, so a trusted proxy's header is awaited there.
 func (s *Server) Serve() error {
+	var backoff admission.AcceptBackoff
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
@@ -83,8 +84,12 @@ func (s *Server) Serve() error {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
+			if backoff.Wait(err, s.cfg.Log, "telnet") {
+				continue // out of descriptors: keep serving once they are back
+			}
 			return err
 		}
+		backoff.Reset()
 		if !s.track(nc) {
 			nc.Close()
 			continue
