@@ -112,6 +112,10 @@ func (s *Socket) handle(c net.Conn) {
 	_ = json.NewEncoder(c).Encode(resp)
 }
 
+// callTimeout bounds one admin command over the socket: the slowest verbs
+// (kill or detach of a session on another node) wait up to 5 s for it.
+const callTimeout = time.Minute
+
 // Call sends args to the server at path and copies its output; it returns
 // the exit status.
 func Call(path string, args []string, stdout, stderr io.Writer) (int, error) {
@@ -120,12 +124,15 @@ func Call(path string, args []string, stdout, stderr io.Writer) (int, error) {
 		return 1, fmt.Errorf("%w: %v", ErrNoServer, err)
 	}
 	defer c.Close()
+	// A server that accepted nothing (its accept loop backing off, a full
+	// backlog) must not leave the operator's command hanging.
+	_ = c.SetDeadline(time.Now().Add(callTimeout))
 	if err := json.NewEncoder(c).Encode(request{Args: args}); err != nil {
 		return 1, err
 	}
 	var resp response
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		return 1, fmt.Errorf("admin socket %s: %w", path, err)
+		return 1, fmt.Errorf("admin socket %s: no answer within %s: %w", path, callTimeout, err)
 	}
 	io.WriteString(stdout, resp.Stdout)
 	io.WriteString(stderr, resp.Stderr)
