@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -120,7 +121,7 @@ func BenchmarkSnapshotTooLarge(b *testing.B) {
 		rememberFailure bool
 	}{{name: "first attempt"}, {name: "after a failure", rememberFailure: true}} {
 		b.Run(bb.name, func(b *testing.B) {
-			tk := NewTickets(TicketsConfig{Ring: internalRing(b), Store: memory.New(nil)})
+			tk := NewTickets(TicketsConfig{Ring: internalRing(b), Store: memory.New(nil), Log: slog.New(slog.DiscardHandler)})
 			withPage(tk, "s1")
 			sv := sessions.Saved{SessionID: "s1", Owner: "alice", Name: "w", Gen: 1, Data: data}
 			if bb.rememberFailure {
