@@ -33,6 +33,69 @@ var userUsage = map[string]string{
 
 var userAliases = map[string]string{"ls": "list", "rm": "del"}
 
+// userVerbs are the user subcommands in the order help lists them.
+var userVerbs = []string{"add", "list", "del", "passwd", "key"}
+
+// userFlags are each subcommand's own flags; every one also takes
+// commonFlags.
+var userFlags = map[string][]string{"add": {"admin", "key", "password-stdin"}, "list": {"json"}, "passwd": {"password-stdin"}}
+
+var commonFlags = []string{"config", "data-dir", "store"}
+
+// userFlagHelp is the --help of `user VERB`: its usage and its own flags;
+// for no known verb, every subcommand's usage and flags (issue 9: the
+// subcommands shared one merged help). The common flags come last.
+func userFlagHelp(verb string, fs *flag.FlagSet) string {
+	if v, ok := userAliases[verb]; ok {
+		verb = v
+	}
+	verbs := []string{verb}
+	if _, ok := userUsage[verb]; !ok {
+		verbs = userVerbs
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for i, v := range verbs {
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprint(tw, userUsage[v])
+		writeFlags(tw, fs, userFlags[v])
+	}
+	fmt.Fprint(tw, "\ncommon flags:\n")
+	writeFlags(tw, fs, commonFlags)
+	tw.Flush()
+	return b.String()
+}
+
+// foreignFlag is a flag set on the command line that verb does not take
+// (`user del --json`), "" if none: the subcommands share one flag set.
+func foreignFlag(verb string, fs *flag.FlagSet) string {
+	if v, ok := userAliases[verb]; ok {
+		verb = v
+	}
+	bad := ""
+	fs.Visit(func(fl *flag.Flag) {
+		if bad == "" && !slices.Contains(userFlags[verb], fl.Name) && !slices.Contains(commonFlags, fl.Name) {
+			bad = fl.Name
+		}
+	})
+	return bad
+}
+
+// writeFlags lists the named flags of fs, one a line with its usage.
+func writeFlags(b io.Writer, fs *flag.FlagSet, names []string) {
+	for _, name := range names {
+		if fl := fs.Lookup(name); fl != nil {
+			arg, usage := flag.UnquoteUsage(fl)
+			if arg != "" {
+				arg = " " + arg
+			}
+			fmt.Fprintf(b, "  --%s%s\t%s\n", name, arg, usage)
+		}
+	}
+}
+
 func userHelp(verb string) string {
 	if v, ok := userAliases[verb]; ok {
 		verb = v
@@ -55,25 +118,29 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var admin, pwStdin, asJSON bool
 	var keys multiFlag
 	cfg, pos, fs, err := resolve("user", args, false, func(fs *flag.FlagSet) {
-		fs.BoolVar(&admin, "admin", false, "make the user an admin (add)")
-		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input (add, passwd)")
-		fs.BoolVar(&asJSON, "json", false, "print JSON (list)")
-		fs.Var(&keys, "key", "public key file or authorized_keys text, repeatable (add)")
+		fs.BoolVar(&admin, "admin", false, "make the user an admin")
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.Var(&keys, "key", "public key `file` or authorized_keys text, repeatable")
 	})
 	verb := ""
 	if len(pos) > 0 {
 		verb = pos[0]
 	}
+	if errors.Is(err, flag.ErrHelp) || (err == nil && len(pos) == 1 && pos[0] == "help") {
+		fmt.Fprint(stdout, userFlagHelp(verb, fs))
+		return 0
+	}
 	if err != nil {
 		return failResolve(err, userHelp(verb), fs, stdout, stderr)
-	}
-	if len(pos) == 1 && pos[0] == "help" {
-		fmt.Fprint(stdout, flagHelp(userHelp(""), fs))
-		return 0
 	}
 	n, ok := map[string]int{"add": 2, "list": 1, "ls": 1, "del": 2, "rm": 2, "passwd": 2, "key": 4}[verb]
 	if !ok || len(pos) < n || (verb != "key" && len(pos) != n) || (verb == "key" && pos[1] != "add" && pos[1] != "del") {
 		fmt.Fprint(stderr, userHelp(verb))
+		return 2
+	}
+	if bad := foreignFlag(verb, fs); bad != "" {
+		fmt.Fprintf(stderr, "error: --%s is not a flag of user %s\n%s", bad, verb, userHelp(verb))
 		return 2
 	}
 	var prompt func(string) (string, error)
