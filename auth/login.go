@@ -161,6 +161,11 @@ func (a *Authenticator) login(ctx context.Context, req LoginRequest, src string)
 		answered = true
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		// Cut short (grace, hang-up) before an answer: not a guess.
+	case !errors.Is(err, ErrDenied):
+		// Not a wrong password: the store failing (an outage), a signup
+		// refused. No delay grows from it (attack trial: users retrying
+		// through a database outage met 8 s delays after it).
+		answered = true
 	default:
 		a.Sources.Fail(src, req.User)
 		if exists && !known {

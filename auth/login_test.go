@@ -512,3 +512,21 @@ func TestLoginOwnerNotHeldByGuesses(t *testing.T) {
 		})
 	}
 }
+
+// A store that fails is not a wrong password: retries through a database
+// outage grow no failure delay (attack trial: users met 8 s delays after
+// the database came back).
+func TestStoreErrorsAreNotGuesses(t *testing.T) {
+	clk := newClock()
+	a, st := newLogin(t, clk, &hasher{}, 2, "alice")
+	st.Close() // every store call fails from now on
+	for i := range 3 {
+		_, err := a.Login(t.Context(), auth.LoginRequest{Transport: "ssh", User: "alice", Password: "right", Remote: addr(1)})
+		if err == nil || errors.Is(err, auth.ErrDenied) {
+			t.Fatalf("attempt %d on a closed store: %v; want a store error", i, err)
+		}
+	}
+	if d := a.Sources.Delay("198.51.100.1"); d != 0 {
+		t.Errorf("source delay after store errors = %s, want 0", d)
+	}
+}
