@@ -69,7 +69,7 @@ func (p *Picker) View(width, height int) string {
 		if i == p.sel {
 			mark = "> "
 		}
-		lines = append(lines, fmt.Sprintf("%s%-12s %-10s %-8s %s", mark, Printable(it.Name), it.State, it.LastActive, it.Apps))
+		lines = append(lines, fmt.Sprintf("%s%s %-10s %-8s %s", mark, Pad(Printable(it.Name), 12), it.State, it.LastActive, it.Apps))
 	}
 	mark := "  "
 	if p.sel == len(p.Items) {

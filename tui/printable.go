@@ -73,6 +73,10 @@ func InvisibleRune(r rune) bool {
 // take none. Tables pad with it (Cell) so a wide name cannot shift columns.
 func Width(s string) int { return ansi.StringWidthWc(s) }
 
+// Pad pads s with spaces to w cells (Width); wider text is kept whole, as
+// fmt's %-Ns does, but counted in cells, not runes.
+func Pad(s string, w int) string { return s + strings.Repeat(" ", max(w-Width(s), 0)) }
+
 // Cell fits s into exactly w cells (Width): padded with spaces on the
 // right, or cut with "…" when wider. A wide character that would straddle
 // the edge is dropped and its cell padded.

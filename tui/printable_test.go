@@ -1,8 +1,11 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 func TestPrintable(t *testing.T) {
@@ -103,5 +106,39 @@ func TestInvisibleRune(t *testing.T) {
 				t.Errorf("UnsafeRune(%U) = %v", tt.r, got)
 			}
 		})
+	}
+}
+
+// Pad counts cells: a CJK name is padded to the same column as an ASCII
+// one (the picker and the document list), and longer text is kept whole.
+func TestPad(t *testing.T) {
+	tests := []struct {
+		name, in string
+		w        int
+		want     string
+	}{
+		{name: "ascii", in: "ab", w: 4, want: "ab  "},
+		{name: "cjk", in: "中文", w: 6, want: "中文  "},
+		{name: "longer kept", in: "中文会话", w: 4, want: "中文会话"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Pad(tt.in, tt.w); got != tt.want {
+				t.Fatalf("Pad(%q, %d) = %q, want %q", tt.in, tt.w, got, tt.want)
+			}
+		})
+	}
+}
+
+// The session picker keeps its STATE column in place for a CJK name.
+func TestPickerAlignsWideNames(t *testing.T) {
+	p := &Picker{User: "alice", Items: []PickItem{
+		{Name: "work", State: "detached", LastActive: "1m", Apps: "notes"},
+		{Name: "中文会话", State: "detached", LastActive: "1m", Apps: "notes"},
+	}}
+	lines := strings.Split(ansi.Strip(p.View(80, 24)), "\n")
+	a, b := lines[1], lines[2]
+	if wa, wb := Width(a[:strings.Index(a, "detached")]), Width(b[:strings.Index(b, "detached")]); wa != wb {
+		t.Fatalf("STATE at cell %d and %d:\n%s\n%s", wa, wb, a, b)
 	}
 }

@@ -293,7 +293,7 @@ func (d *Docs) View(width, height int) (string, *tui.Cursor) {
 	}
 	for i := d.top; i < len(d.list) && i < d.top+listH; i++ {
 		doc := d.list[i]
-		line := fmt.Sprintf("%-30s v%d", tui.Printable(doc.Title), doc.Version)
+		line := fmt.Sprintf("%s v%d", tui.Pad(tui.Printable(doc.Title), 30), doc.Version)
 		if i == d.sel {
 			line = selStyle.Render(line)
 		}
