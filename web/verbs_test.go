@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -45,5 +46,27 @@ func TestAPIVerbsComeFromTheTable(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// The /admin page offers exactly the one-session verbs of the table, one
+// form each per session row.
+func TestAdminPageVerbsComeFromTheTable(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("root", persist.RoleAdmin, "pw-root")
+	root := e.browser()
+	root.mustSignIn("root", "pw-root")
+	s1, err := e.mgr.Create(context.Background(), sessions.User{Name: "root", Admin: true}, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := root.get("/admin")
+	got := regexp.MustCompile(`action="/admin/sessions/`+s1.ID()+`/([a-z]+)"`).FindAllStringSubmatch(body, -1)
+	var verbs []string
+	for _, m := range got {
+		verbs = append(verbs, m[1])
+	}
+	if want := admin.SessionVerbs(); !slices.Equal(verbs, want) {
+		t.Errorf("/admin offers %v for a session, the table's session verbs are %v", verbs, want)
 	}
 }
