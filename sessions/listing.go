@@ -58,7 +58,7 @@ func ToJSON(infos []Info, now time.Time) []JSONSession {
 // terminal. Columns are as wide as their widest cell in terminal cells
 // (tui.Width), plus two spaces, so a wide (CJK) name keeps them aligned.
 func WriteTable(w io.Writer, infos []Info, now time.Time) {
-	rows := [][]string{{"ID", "USER", "NAME", "STATE", "IDLE", "CLIENTS", "APPS"}}
+	rows := [][]string{{"ID", "USER", "NAME", "STATE", "NODE", "IDLE", "CLIENTS", "APPS"}}
 	for _, in := range infos {
 		var clients, apps []string
 		for _, c := range in.Clients {
@@ -68,7 +68,7 @@ func WriteTable(w io.Writer, infos []Info, now time.Time) {
 			apps = append(apps, tui.Printable(a.App))
 		}
 		rows = append(rows, []string{tui.Printable(in.ID[:min(12, len(in.ID))]), tui.Printable(in.Owner), tui.Printable(in.Name), in.State,
-			now.Sub(in.LastInputAt).Round(time.Second).String(), strings.Join(clients, ","), strings.Join(apps, ",")})
+			tui.Printable(in.Node), now.Sub(in.LastInputAt).Round(time.Second).String(), strings.Join(clients, ","), strings.Join(apps, ",")})
 	}
 	writeColumns(w, rows)
 }
