@@ -337,17 +337,33 @@ func TestWebBrowser(t *testing.T) {
 		root := tab(t, browser)
 		signIn(root, "root", "pw-root1")
 		id := strings.TrimPrefix(sessionPath, "/s/")
-		run(t, root, "kill from /admin",
+		run(t, root, "open /admin",
 			chromedp.Navigate(base+"/admin"),
 			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-id="%s"] button.danger`, id))),
+		)
+		// Kill asks first (web trial: one click ended another user's
+		// session); the test answers the question and checks it was asked.
+		eval[bool](t, root, `(window.confirm = (q) => { sessionStorage.setItem("asked", q); return true; }, true)`)
+		run(t, root, "kill from /admin",
 			chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-id="%s"] button.danger`, id))),
 			chromedp.WaitVisible(chromedp.CSS(`p.flash`)),
 		)
+		if asked := eval[string](t, root, `String(sessionStorage.getItem("asked") || "")`); !strings.Contains(asked, "End session") {
+			t.Errorf("kill did not ask first (asked %q)", asked)
+		}
 		flash := get(t, root, "read the result", chromedp.Text(chromedp.CSS(`p.flash`)))
 		if !strings.Contains(flash, "killed") {
 			t.Fatalf("/admin says %q after kill", flash)
 		}
 		waitPage(t, alice, "the kill reaches the page", `termhost.state() === "ended" && `+statusHas("killed by root"))
+		// The keyboard leaves the terminal for the status line (xterm keeps
+		// Tab), and an ended session offers no Reconnect (web trial).
+		if got := eval[string](t, alice, `document.activeElement ? document.activeElement.textContent : ""`); got != "Your sessions" {
+			t.Errorf("focus after the kill is on %q, want the Your sessions link", got)
+		}
+		if eval[bool](t, alice, `!!document.querySelector("#status button")`) {
+			t.Error("an ended session still offers Reconnect")
+		}
 	})
 
 	t.Run("a one-time link opens the session and works once", func(t *testing.T) {

@@ -94,7 +94,7 @@ func (s *Server) redeemLink(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Log.Error("take link", "err", err)
 		}
 		s.message(w, r, http.StatusGone, nil, "Link not valid",
-			"This sign-in link was used already or has expired: a link works once, within a minute. Run `ssh HOST weblink` again, or sign in.")
+			"This sign-in link was used already or has expired: a link works once, within a minute. Run “ssh HOST weblink” again, or sign in.")
 		return
 	}
 	if _, err := s.cfg.Store.GetUser(r.Context(), l.User); err != nil {

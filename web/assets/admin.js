@@ -14,4 +14,9 @@
     } catch (e) { /* offline for a moment: try again next tick */ }
   }
   setInterval(refresh, 3000);
+  // Kill ends another user's session for good: ask first, as ctrl+b q does.
+  root.addEventListener("submit", (ev) => {
+    const f = ev.target;
+    if (f.classList && f.classList.contains("confirm") && !window.confirm(f.dataset.confirm)) ev.preventDefault();
+  });
 })();

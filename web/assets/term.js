@@ -28,20 +28,34 @@
   let ws = null, state = "connecting", attempts = 0, reconnects = 0, timer = null, opened = false;
   let restarting = false; // told 4001: failed attempts until the server is back say so too
 
-  function show(text, button) {
+  // show puts text in the status line; button (if any) reconnects, and a
+  // link leads to the session list. final: the attachment ended on purpose,
+  // so the keyboard leaves the terminal for the status line (xterm keeps
+  // Tab, and a keyboard-only user could not reach the buttons); an ended
+  // session offers no Reconnect (it would quietly start a new session).
+  function show(text, button, final) {
     status.textContent = text;
+    let first = null;
     if (button) {
       const b = document.createElement("button");
       b.type = "button";
       b.textContent = button;
       b.addEventListener("click", () => { attempts = 0; connect(); });
       status.appendChild(b);
+      first = b;
+    }
+    if (button || final) {
       const a = document.createElement("a");
       a.href = "/";
       a.textContent = "Your sessions";
       status.appendChild(a);
+      first = first || a;
     }
     status.hidden = false;
+    if (final && first) {
+      term.blur();
+      first.focus();
+    }
   }
   function hide() { status.hidden = true; status.textContent = ""; }
 
@@ -117,7 +131,9 @@
       ws = null;
       if (ev.code === 4000) {
         state = "ended";
-        show(ev.reason || "The session was detached.", "Reconnect");
+        const reason = ev.reason || "The session was detached.";
+        // "[session NAME ended: …]": nothing to reconnect to.
+        show(reason, / ended: /.test(reason) ? "" : "Reconnect", true);
         return;
       }
       if (!opened) {
