@@ -46,7 +46,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 }
 
 func (s *Server) start(ctx context.Context) error {
-	args := append([]string{"serve", "--data-dir", s.opts.DataDir, "--ssh-addr", "127.0.0.1:0", "--telnet-addr", "", "--http-addr", ""}, s.opts.Args...)
+	args := append([]string{"serve", "--data-dir", s.opts.DataDir, "--ssh-addr", "127.0.0.1:0", "--telnet-addr", "", "--http-addr", "", "--metrics-addr", ""}, s.opts.Args...)
 	cmd := exec.Command(s.opts.Bin, args...)
 	cmd.Env = append(os.Environ(), s.opts.Env...)
 	stdout, err := cmd.StdoutPipe()
