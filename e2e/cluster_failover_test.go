@@ -343,9 +343,23 @@ func TestClusterDatabaseOutage(t *testing.T) {
 	}
 	x.send(t, "after")
 	x.scr.WaitFor(t, "after", 5*time.Second)
+	// The renewer says so at its next round (every lease_ttl/3), which can
+	// come after the retried snapshot write landed.
 	for _, want := range []string{"store unreachable", "store reachable again"} {
-		if !strings.Contains(a.errOut.String(), want) {
+		if !pollLog(a, 5*time.Second, want) {
 			t.Errorf("node a's log does not say %q:\n%s", want, a.errOut.String())
+		}
+	}
+}
+
+// pollLog waits (bounded) for n's log to contain want.
+func pollLog(n *clusterNode, d time.Duration, want string) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
+		if strings.Contains(n.errOut.String(), want) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 	}
 }
