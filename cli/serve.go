@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os/signal"
@@ -180,6 +181,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if cfg.HTTPAddr != "" {
 		webSrv, err = web.Listen(web.Config{Addr: cfg.HTTPAddr, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, URL: cfg.WebURL,
 			Store: store, Manager: mgr, Admin: runner, ConnRate: connRate, Admission: gate,
+			// A web terminal is a connection like an SSH one: the same caps.
+			MaxSocketsPerUser: capOrOff(cfg.MaxSSHConnsPerUser), MaxSocketsPerSource: capOrOff(cfg.MaxSSHConnsPerSource),
 			Login: func(ctx context.Context, name, password string, remote net.Addr, confirm func(context.Context) error) (persist.User, error) {
 				return authn.Login(ctx, auth.LoginRequest{Transport: "web", User: name, Password: password, Remote: remote, ConfirmSignup: confirm})
 			},
@@ -279,6 +282,15 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	}
 	sock.Close()
 	return nil
+}
+
+// capOrOff turns a config cap where 0 means off into web.Config's, where
+// 0 means the default.
+func capOrOff(n int) int {
+	if n == 0 {
+		return math.MaxInt32
+	}
+	return n
 }
 
 // shared reports whether the store is shared by several nodes (cluster

@@ -247,6 +247,8 @@ func TestWebBenchClientMemory(b *testing.T) {
 	const webClients = 200
 	b.Setenv("TERMHOST_MAX_SESSIONS_PER_USER", "1000")
 	b.Setenv("TERMHOST_CONN_RATE", "0") // 200 sockets from one address at once
+	b.Setenv("TERMHOST_MAX_SSH_CONNS_PER_USER", "0")
+	b.Setenv("TERMHOST_MAX_SSH_CONNS_PER_SOURCE", "0")
 	s := startServer(b, "", "--http-addr", "127.0.0.1:0")
 	tok := webUser(b, s, "mem", "pw-memory")
 	before := serverMemory(b, s)
