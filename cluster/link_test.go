@@ -54,6 +54,20 @@ func startNode(t *testing.T, path, id string, logs *testterm.Buffer) node {
 	return node{m: m, link: link, store: st}
 }
 
+// twoNodes starts nodes a and b on one store and waits until each has
+// announced its link address (a forward needs the owner's).
+func twoNodes(t *testing.T) (node, node) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	logs := &testterm.Buffer{}
+	a, b := startNode(t, path, "a", logs), startNode(t, path, "b", logs)
+	waitFor(t, "both node records", func() bool {
+		ns, _ := a.store.ListNodes(context.Background())
+		return len(ns) == 2
+	})
+	return a, b
+}
+
 // client serves one user connection on n through an in-memory pipe.
 func client(t *testing.T, n node, remote string, args ...string) (*testterm.Screen, net.Conn) {
 	t.Helper()
@@ -76,14 +90,7 @@ func client(t *testing.T, n node, remote string, args ...string) (*testterm.Scre
 }
 
 func TestSharedAttachFromAnotherNodeIsForwarded(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shared.db")
-	logs := &testterm.Buffer{}
-	a, b := startNode(t, path, "a", logs), startNode(t, path, "b", logs)
-	// The nodes must know each other's link address before a forward.
-	waitFor(t, "both node records", func() bool {
-		ns, _ := a.store.ListNodes(context.Background())
-		return len(ns) == 2
-	})
+	a, b := twoNodes(t)
 
 	s1, c1 := client(t, a, "10.0.0.1:1001", "new", "work")
 	s1.WaitFor(t, " alice · ", wait)
@@ -166,13 +173,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // The owner's link going away without a farewell (the node died) is said
 // to the forwarded client; a farewell (the session ended) is not doubled.
 func TestForwardedClientToldWhenOwnerDies(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shared.db")
-	logs := &testterm.Buffer{}
-	a, b := startNode(t, path, "a", logs), startNode(t, path, "b", logs)
-	waitFor(t, "both node records", func() bool {
-		ns, _ := a.store.ListNodes(context.Background())
-		return len(ns) == 2
-	})
+	a, b := twoNodes(t)
 	s1, _ := client(t, a, "10.0.0.1:1001", "new", "work")
 	s1.WaitFor(t, " alice · ", wait)
 	s2, _ := client(t, b, "10.0.0.2:2002", "attach", "work", "--shared")
@@ -184,13 +185,7 @@ func TestForwardedClientToldWhenOwnerDies(t *testing.T) {
 // `attach --shared` without a name joins the user's one session on the
 // node that runs it, as on a single node (it used to hand the session off).
 func TestSharedAttachWithoutNameIsForwarded(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shared.db")
-	logs := &testterm.Buffer{}
-	a, b := startNode(t, path, "a", logs), startNode(t, path, "b", logs)
-	waitFor(t, "both node records", func() bool {
-		ns, _ := a.store.ListNodes(context.Background())
-		return len(ns) == 2
-	})
+	a, b := twoNodes(t)
 	s1, c1 := client(t, a, "10.0.0.1:1001", "new", "work")
 	s1.WaitFor(t, " alice · ", wait)
 	c1.Write([]byte("kept on a"))
