@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"termhost/persist"
+	"termhost/persist/notifyhub"
 )
 
 // keepGenerations is how many snapshot generations survive per session,
@@ -75,7 +76,7 @@ type db struct {
 	requestSeq int64
 	secrets    map[string][]byte
 
-	hub *hub // notifier shared by every handle (notify.go)
+	hub *notifyhub.Hub // notifier shared by every handle (notify.go)
 }
 
 // New returns a handle on a new, empty store whose clock is now (nil:
@@ -100,7 +101,7 @@ func New(now func() time.Time) *Store {
 		links:      map[string]persist.Link{},
 		nodes:      map[string]persist.Node{},
 		secrets:    map[string][]byte{},
-		hub:        &hub{listeners: map[string]map[chan string]struct{}{}},
+		hub:        &notifyhub.Hub{},
 	}
 	return &Store{db: d, closed: make(chan struct{})}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+
+	"termhost/persist/notifyhub"
 )
 
 // SQLite has no LISTEN/NOTIFY: the Notifier is an in-process broadcast
@@ -16,23 +18,11 @@ import (
 // Processes do not share hubs: a second process on the same file gets no
 // wake-ups, only what it polls.
 
-// listenBuffer is how many undelivered payloads a listener holds before
-// further ones are dropped (wake-ups, not data: the reader polls anyway).
-const listenBuffer = 64
-
-// maxPayload and maxChannel are PostgreSQL's limits (NOTIFY payload, an
-// identifier), kept here so SQLite refuses what PostgreSQL would.
-const (
-	maxPayload = 1000
-	maxChannel = 63
-)
-
-// ErrBadChannel is returned by Notify and Listen for a channel name that
-// PostgreSQL could not carry either (empty, over 63 bytes, or holding a
-// byte outside printable ASCII or a '"') or a payload over 1,000 bytes.
-// The contract's lowercase set is not enforced: persist.NodeChannel embeds
+// ErrBadChannel is returned by Notify and Listen for a channel name or
+// payload PostgreSQL could not carry either (notifyhub.Check). The
+// contract's lowercase set is not enforced: persist.NodeChannel embeds
 // node ids, and host names carry '-' (and may carry capitals).
-var ErrBadChannel = errors.New("bad notifier channel or payload")
+var ErrBadChannel = notifyhub.ErrBadChannel
 
 // errClosed: Notify or Listen on a Store after its Close.
 var errClosed = errors.New("sqlite store closed")
@@ -47,9 +37,7 @@ var hubs = struct {
 type hub struct {
 	key  string
 	refs int // open Stores using it; guarded by hubs.mu
-
-	mu        sync.Mutex
-	listeners map[string]map[chan string]struct{} // channel → listeners; guarded by mu
+	notifyhub.Hub
 }
 
 // acquireHub returns the hub of the database at path, creating it.
@@ -65,7 +53,7 @@ func acquireHub(path string) (*hub, error) {
 	defer hubs.mu.Unlock()
 	h := hubs.m[key]
 	if h == nil {
-		h = &hub{key: key, listeners: map[string]map[chan string]struct{}{}}
+		h = &hub{key: key}
 		hubs.m[key] = h
 	}
 	h.refs++
@@ -82,27 +70,12 @@ func (h *hub) release() {
 	}
 }
 
-func checkChannel(channel string) error {
-	if channel == "" || len(channel) > maxChannel {
-		return fmt.Errorf("channel %q: %w", channel, ErrBadChannel)
-	}
-	for _, c := range []byte(channel) {
-		if c < 0x21 || c > 0x7e || c == '"' {
-			return fmt.Errorf("channel %q: %w", channel, ErrBadChannel)
-		}
-	}
-	return nil
-}
-
 // Notify implements persist.Notifier: payload goes to every listener of
 // channel on every handle of this file in this process; a listener whose
 // buffer is full misses it. ErrBadChannel.
 func (s *Store) Notify(ctx context.Context, channel, payload string) error {
-	if err := checkChannel(channel); err != nil {
+	if err := notifyhub.Check(channel, payload); err != nil {
 		return err
-	}
-	if len(payload) > maxPayload {
-		return fmt.Errorf("payload of %d bytes on %s: %w", len(payload), channel, ErrBadChannel)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -112,21 +85,14 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 		return fmt.Errorf("notify %s: %w", channel, errClosed)
 	default:
 	}
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	for ch := range s.hub.listeners[channel] {
-		select {
-		case ch <- payload:
-		default: // full: a wake-up is already pending
-		}
-	}
+	s.hub.Notify(channel, payload)
 	return nil
 }
 
 // Listen implements persist.Notifier: the channel is closed when ctx ends
 // or this Store is closed. ErrBadChannel; an error after Close.
 func (s *Store) Listen(ctx context.Context, channel string) (<-chan string, error) {
-	if err := checkChannel(channel); err != nil {
+	if err := notifyhub.Check(channel, ""); err != nil {
 		return nil, err
 	}
 	select {
@@ -134,26 +100,5 @@ func (s *Store) Listen(ctx context.Context, channel string) (<-chan string, erro
 		return nil, fmt.Errorf("listen %s: %w", channel, errClosed)
 	default:
 	}
-	ch := make(chan string, listenBuffer)
-	h := s.hub
-	h.mu.Lock()
-	if h.listeners[channel] == nil {
-		h.listeners[channel] = map[chan string]struct{}{}
-	}
-	h.listeners[channel][ch] = struct{}{}
-	h.mu.Unlock()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-s.closed:
-		}
-		h.mu.Lock()
-		delete(h.listeners[channel], ch)
-		if len(h.listeners[channel]) == 0 {
-			delete(h.listeners, channel)
-		}
-		close(ch) // under mu: Notify never sends on a closed channel
-		h.mu.Unlock()
-	}()
-	return ch, nil
+	return s.hub.Listen(ctx, channel, s.closed), nil
 }
