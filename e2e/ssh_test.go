@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -67,9 +68,14 @@ func TestSSHSignupDetachReattach(t *testing.T) {
 	tm.typeText("hello world")
 	tm.send("Enter")
 	tm.typeText("second line")
-	tm.send("Left", "Left")
 	tm.waitFor("second line")
-	before := tm.cursor()
+	var x, y int
+	if _, err := fmt.Sscanf(tm.cursor(), "%d,%d", &x, &y); err != nil {
+		t.Fatalf("cursor: %v", err)
+	}
+	tm.send("Left", "Left")
+	before := fmt.Sprintf("%d,%d", x-2, y)
+	tm.waitCursor(before)
 	tm.send("C-b", "d")
 	out := tm.waitFor("[exited]")
 	if !strings.Contains(out, "detached from session") {
@@ -85,9 +91,7 @@ func TestSSHSignupDetachReattach(t *testing.T) {
 	if !strings.Contains(screen, "hello world") {
 		t.Fatalf("reattach lost text:\n%s", screen)
 	}
-	if got := tm2.cursor(); got != before {
-		t.Errorf("cursor after reattach = %s, want %s", got, before)
-	}
+	tm2.waitCursor(before)
 	users, err := s.run("", "user", "list", "--json")
 	if err != nil || !strings.Contains(users, `"role": "admin"`) {
 		t.Errorf("first loopback signup should be admin: %v\n%s", err, users)

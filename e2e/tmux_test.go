@@ -51,6 +51,22 @@ func (tm *term) cursor() string {
 	return strings.TrimSpace(tm.tmux("display", "-p", "-t", "t", "#{cursor_x},#{cursor_y}"))
 }
 
+// waitCursor waits until the pane's cursor is at want ("x,y"): keys sent
+// through tmux reach the server asynchronously, so a position read right
+// after send may predate them.
+func (tm *term) waitCursor(want string) {
+	tm.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	got := tm.cursor()
+	for got != want && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		got = tm.cursor()
+	}
+	if got != want {
+		tm.t.Fatalf("cursor at %s, want %s; screen:\n%s", got, want, tm.screen())
+	}
+}
+
 func (tm *term) resize(w, h int) {
 	tm.tmux("resize-window", "-t", "t", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h))
 }

@@ -94,9 +94,7 @@ func TestWorkspaceSurvivesRestartExactly(t *testing.T) {
 	if clockRE.ReplaceAllString(after, "hh:mm") != clockRE.ReplaceAllString(before, "hh:mm") {
 		t.Fatalf("screen differs after restart\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	if c := again.cursor(); c != beforeCursor {
-		t.Errorf("cursor %s, want %s", c, beforeCursor)
-	}
+	again.waitCursor(beforeCursor)
 	again.send("C-b", "4")
 	again.waitFor("a draft not yet sent")
 	again.send("C-b", "1")
