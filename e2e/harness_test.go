@@ -27,6 +27,10 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(echoFloorEnv) == "1" {
+		echoFloorServer() // a child of TestWebBenchKeyEcho, not a test run
+		return
+	}
 	dir, err := os.MkdirTemp("", "termhost-e2e")
 	if err != nil {
 		panic(err)

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -75,7 +77,15 @@ func webUser(tb testing.TB, s *server, name, password string) string {
 // webTerm is a bare WebSocket terminal client: frames in, keys out.
 type webTerm struct {
 	ws     *websocket.Conn
-	frames chan []byte
+	frames chan frame
+}
+
+// frame is output as the client's reader got it, stamped when its read
+// returned: the hand-off to the measuring goroutine is the client's cost,
+// not the server's.
+type frame struct {
+	data []byte
+	at   time.Time
 }
 
 func dialWeb(tb testing.TB, s *server, token, path string) *webTerm {
@@ -87,7 +97,7 @@ func dialWeb(tb testing.TB, s *server, token, path string) *webTerm {
 		tb.Fatalf("dial %s: %v", path, err)
 	}
 	ws.SetReadLimit(4 << 20)
-	w := &webTerm{ws: ws, frames: make(chan []byte, 1024)}
+	w := &webTerm{ws: ws, frames: make(chan frame, 1024)}
 	go func() {
 		defer close(w.frames)
 		for {
@@ -96,7 +106,7 @@ func dialWeb(tb testing.TB, s *server, token, path string) *webTerm {
 				return
 			}
 			if typ == websocket.MessageBinary {
-				w.frames <- data
+				w.frames <- frame{data, time.Now()}
 			}
 		}
 	}()
@@ -115,9 +125,8 @@ func (w *webTerm) until(tb testing.TB, want []byte) time.Time {
 			if !ok {
 				tb.Fatalf("socket closed waiting for %q; seen %q", want, seen)
 			}
-			now := time.Now()
-			if seen = append(seen, f...); bytes.Contains(f, want) || bytes.Contains(seen, want) {
-				return now
+			if seen = append(seen, f.data...); bytes.Contains(f.data, want) || bytes.Contains(seen, want) {
+				return f.at
 			}
 		case <-timeout:
 			tb.Fatalf("no %q within 10 s; seen %q", want, seen)
@@ -145,18 +154,24 @@ func (w *webTerm) drain() {
 func TestWebBenchKeyEcho(b *testing.T) {
 	benchOnly(b)
 	const keysN = 2000
-	s := startServer(b, "", "--http-addr", "127.0.0.1:0")
+	metricsAddr := freeAddr(b)
+	s := startServer(b, "", "--http-addr", "127.0.0.1:0", "--metrics-addr", metricsAddr)
 	tok := webUser(b, s, "bench", "pw-bench")
 	w := dialWeb(b, s, tok, "/s/new/ws?cols=80&rows=24")
 	w.until(b, []byte("bench"))
 	sh := dialSSHBench(b, s, "bench", "pw-bench")
 	sh.until(b, []byte("bench"))
 
+	floor := dialEchoFloor(b)
+
 	keys := []byte("abcdefghijklmnopqrstuvwxyz")
-	var web, ssh []time.Duration
+	var web, ssh, raw []time.Duration
 	for i := range keysN {
 		k := keys[i%len(keys)]
 		newline := i%60 == 59 // a new line now and then keeps frames small, as typing does
+
+		time.Sleep(10 * time.Millisecond)
+		raw = append(raw, floor.echo(b, k))
 
 		time.Sleep(10 * time.Millisecond)
 		w.drain()
@@ -183,16 +198,106 @@ func TestWebBenchKeyEcho(b *testing.T) {
 	for _, r := range []struct {
 		name string
 		lat  []time.Duration
-	}{{"web", web}, {"ssh", ssh}} {
+	}{{"web", web}, {"ssh", ssh}, {"tcp echo (machine floor)", raw}} {
 		slices.Sort(r.lat)
 		b.Logf("%s key→echo over %d keys: p50 %v, p99 %v, max %v", r.name, len(r.lat), r.lat[len(r.lat)/2], r.lat[len(r.lat)*99/100], r.lat[len(r.lat)-1])
 	}
+	// The server's own share: from reading the key to writing its frame
+	// (termhost_key_echo_seconds, both transports together).
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "termhost_key_echo_seconds_bucket") || strings.HasPrefix(line, "termhost_key_echo_seconds_count") {
+			b.Log(line)
+		}
+	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// echoFloorEnv makes the test binary a plain TCP echo server (TestMain):
+// a byte to a separate Go process over loopback and back, with the same
+// pause, is the least any key→echo can take on this machine.
+const echoFloorEnv = "TERMHOST_ECHO_FLOOR"
+
+// echoFloorServer prints its address, echoes one connection until it
+// ends, and exits.
+func echoFloorServer() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(l.Addr())
+	c, err := l.Accept()
+	if err != nil {
+		os.Exit(1)
+	}
+	io.Copy(c, c)
+	os.Exit(0)
+}
+
+// echoFloor is the client of an echoFloorServer child process.
+type echoFloor struct {
+	c   net.Conn
+	buf []byte
+}
+
+func dialEchoFloor(tb testing.TB) *echoFloor {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), echoFloorEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var addr string
+	if _, err := fmt.Fscanln(out, &addr); err != nil {
+		tb.Fatalf("echo floor server: %v", err)
+	}
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return &echoFloor{c: c, buf: make([]byte, 64)}
+}
+
+// echo sends k and returns how long until it came back.
+func (f *echoFloor) echo(tb testing.TB, k byte) time.Duration {
+	tb.Helper()
+	f.c.SetDeadline(time.Now().Add(10 * time.Second))
+	sent := time.Now()
+	if _, err := f.c.Write([]byte{k}); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.ReadFull(f.c, f.buf[:1]); err != nil || f.buf[0] != k {
+		tb.Fatalf("echo floor: %v (got %q, want %q)", err, f.buf[0], k)
+	}
+	return time.Since(sent)
 }
 
 // sshTerm is an x/crypto SSH client on a pty: output chunks in, keys out.
 type sshTerm struct {
 	in     io.Writer
-	frames chan []byte
+	frames chan frame
 }
 
 func dialSSHBench(tb testing.TB, s *server, user, password string) *sshTerm {
@@ -215,14 +320,14 @@ func dialSSHBench(tb testing.TB, s *server, user, password string) *sshTerm {
 	if err := sess.Start("new"); err != nil { // its own session: a plain attach would take the web one over
 		tb.Fatal(err)
 	}
-	t := &sshTerm{in: in, frames: make(chan []byte, 1024)}
+	t := &sshTerm{in: in, frames: make(chan frame, 1024)}
 	go func() {
 		defer close(t.frames)
 		for {
 			buf := make([]byte, 32<<10)
 			n, err := out.Read(buf)
 			if n > 0 {
-				t.frames <- buf[:n]
+				t.frames <- frame{buf[:n], time.Now()}
 			}
 			if err != nil {
 				return
@@ -265,6 +370,15 @@ func TestWebBenchClientMemory(b *testing.T) {
 	b.Logf("per web client (%d): heap %.1f KiB, RSS %.1f KiB, goroutines %.1f", webClients,
 		float64(after.heap-before.heap)/webClients/1024, float64(after.rss-before.rss)/webClients/1024,
 		float64(after.goroutines-before.goroutines)/webClients)
+	// A client of a session typed in keeps its screen (sessions.HotScreenIdle).
+	for _, w := range terms {
+		w.drain()
+		w.ws.Write(context.Background(), websocket.MessageBinary, []byte{'q'})
+		w.until(b, []byte{'q'})
+	}
+	typed := serverMemory(b, s)
+	b.Logf("per web client typing (%d): heap %.1f KiB, RSS %.1f KiB", webClients,
+		float64(typed.heap-before.heap)/webClients/1024, float64(typed.rss-before.rss)/webClients/1024)
 	for _, w := range terms {
 		w.ws.Close(websocket.StatusNormalClosure, "")
 	}

@@ -118,6 +118,9 @@ type Client struct {
 	frame         bytes.Buffer
 	cursorShown   bool
 	started       bool
+	screen        uv.ScreenBuffer // the last frame drawn, kept while the session is typed in (screen.go)
+	lines         []lineState     // what each row of screen was drawn from
+	dirty         []int           // scratch: the rows a frame changes
 
 	charset tui.Charset // set at creation: frames are encoded in it
 	enc     []byte      // a frame encoded in charset (not UTF8)
@@ -203,7 +206,7 @@ func (c *Client) resetRenderer(w, h int) {
 	r.SetColorProfile(profileFor(c.info.Term))
 	r.SetFullscreen(true)
 	r.SetRelativeCursor(false)
-	r.SetScrollOptim(true)
+	r.SetScrollOptim(true) // render turns it off for frames where nothing scrolled
 	// Transports turn "\n" into CR LF (the SSH pty writer, telnet NVT), so
 	// the renderer must know a newline also returns the carriage.
 	r.SetMapNewline(true)
@@ -212,6 +215,7 @@ func (c *Client) resetRenderer(w, h int) {
 	c.renderer = r
 	c.vw, c.vh = w, h
 	c.started = false
+	c.releaseScreen()
 }
 
 // scratch holds screen buffers for drawing frames. A client keeps only its
@@ -303,9 +307,10 @@ func profileFor(term string) colorprofile.Profile {
 	return colorprofile.Env([]string{"TERM=" + term})
 }
 
-// draw renders content at w×h into the client's queue.
-func (c *Client) draw(content string, cur *tui.Cursor, w, h int) {
-	if frame := c.render(content, cur, w, h); len(frame) > 0 {
+// draw renders content at w×h into the client's queue; hot: keep the
+// frame's screen for the next one (screen.go).
+func (c *Client) draw(content string, cur *tui.Cursor, w, h int, hot bool) {
+	if frame := c.render(content, cur, w, h, hot); len(frame) > 0 {
 		if c.charset != tui.UTF8 {
 			// One view for every client of the session: each gets it
 			// in its own charset (tui.Charset.Encode keeps cell widths).
@@ -328,8 +333,10 @@ func (c *Client) draw(content string, cur *tui.Cursor, w, h int) {
 const maxIdleBuffer = 64 << 10
 
 // render diffs content at w×h against what the client shows and returns
-// the bytes that update it (valid until the next render).
-func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
+// the bytes that update it (valid until the next render). hot: the
+// session is being typed in, so the screen is kept and the next frame
+// draws only the rows that changed (screen.go).
+func (c *Client) render(content string, cur *tui.Cursor, w, h int, hot bool) []byte {
 	if c.renderer == nil || c.out.takeStale() || c.vw != w || c.vh != h {
 		c.resetRenderer(w, h)
 	}
@@ -340,16 +347,13 @@ func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
 		c.cursorShown = false
 		c.started = true
 	}
-	screen := borrowScreen(w, h)
-	uv.NewStyledString(content).Draw(screen, screen.Bounds())
-	// The borrowed buffer last held some other frame, so its own change
-	// tracking means nothing here: every line is offered to the renderer,
-	// which diffs it against what this terminal shows.
-	for y := range h {
-		screen.TouchLine(0, y, w)
-	}
+	screen, changed := c.drawScreen(content, w, h)
+	// The renderer's scroll optimisation hashes every touched line of both
+	// screens; a frame that changed fewer than scrollMinLines rows (typing,
+	// a cursor move, a status bar tick) has nothing to scroll.
+	c.renderer.SetScrollOptim(changed >= scrollMinLines)
 	c.renderer.Render(screen.RenderBuffer)
-	returnScreen(screen)
+	c.keepScreen(screen, hot)
 	if cur != nil {
 		c.renderer.MoveTo(min(cur.X, w-1), min(cur.Y, h-1))
 	}
@@ -367,7 +371,11 @@ func (c *Client) render(content string, cur *tui.Cursor, w, h int) []byte {
 
 // farewell leaves the alternate screen and bracketed paste, prints why the client is leaving
 // and closes the connection once everything queued is written.
+//
+// The client is no longer in its session's list, so nothing renders it
+// again: its kept screen goes back to the pool here, whoever calls.
 func (c *Client) farewell(reason string) {
+	c.releaseScreen()
 	if f, ok := c.conn.(FarewellConn); ok {
 		f.Farewell(reason)
 	}
@@ -378,13 +386,20 @@ func (c *Client) farewell(reason string) {
 	c.out.closeAfter([]byte(msg))
 }
 
-// outbox is a client's bounded output queue, drained by one goroutine.
+// outbox is a client's bounded output queue, drained by one goroutine —
+// except the echo of the client's own input, which its pump writes itself
+// once the input is applied (inputDone): a key then wakes no goroutine
+// between the read and the write (BENCHMARKS "Web terminal").
 type outbox struct {
 	w       io.WriteCloser
 	mu      sync.Mutex
 	pending []byte
-	stale   bool // bytes were dropped: the next frame must repaint everything
+	spare   []byte // the other buffer, reused by the next write
+	stale   bool   // bytes were dropped: the next frame must repaint everything
 	closing bool
+	holding bool // the pump is applying this client's input: it writes what is queued (inputDone)
+	writing bool // a write is in flight (run or inputDone): that writer writes what is queued after it
+	failed  bool // a write failed and the connection is closed
 	wake    chan struct{}
 	done    chan struct{}
 	lat     latency // frame latency for the metrics (observer.go)
@@ -410,8 +425,11 @@ func (o *outbox) push(p []byte) {
 		o.pending = append(o.pending, p...)
 	}
 	o.lat.queuedFrame()
+	hold := o.holding
 	o.mu.Unlock()
-	o.signal()
+	if !hold {
+		o.signal()
+	}
 }
 
 func (o *outbox) takeStale() bool {
@@ -455,29 +473,57 @@ func (o *outbox) signal() {
 
 func (o *outbox) run() {
 	defer close(o.done)
-	var buf []byte
 	for range o.wake {
-		o.mu.Lock()
-		buf, o.pending = o.pending, buf[:0]
-		closing := o.closing
-		var mark flushMark
-		if len(buf) > 0 {
-			mark = o.lat.take()
-		}
-		o.mu.Unlock()
-		if len(buf) > 0 {
-			if _, err := o.w.Write(buf); err != nil {
-				o.w.Close()
-				return
-			}
-			mark.report()
-		}
-		if cap(buf) > maxIdleBuffer {
-			buf = nil
-		}
-		if closing {
-			o.w.Close()
+		if o.write(false) {
 			return
+		}
+	}
+}
+
+// write writes what is queued, until nothing is, unless another write is
+// in flight (whose writer then writes it). inline: the pump calls it; it
+// leaves the last bytes and the close to run. It reports whether the
+// outbox is finished: its connection closed, after the farewell or a
+// failed write.
+func (o *outbox) write(inline bool) (finished bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for {
+		switch {
+		case o.failed:
+			return true
+		case o.writing:
+			return false
+		case inline && o.closing:
+			o.signal()
+			return false
+		case len(o.pending) == 0:
+			if o.closing {
+				o.w.Close()
+				o.failed = true
+				return true
+			}
+			return false
+		}
+		buf := o.pending
+		o.pending, o.spare = o.spare[:0], nil
+		mark := o.lat.take()
+		o.writing = true
+		o.mu.Unlock()
+		_, err := o.w.Write(buf)
+		if err == nil {
+			mark.report()
+		} else {
+			o.w.Close()
+		}
+		o.mu.Lock()
+		o.writing = false
+		if cap(buf) <= maxIdleBuffer {
+			o.spare = buf[:0]
+		}
+		if err != nil {
+			o.failed = true
+			o.signal() // run ends (done) only once it sees it
 		}
 	}
 }

@@ -238,23 +238,31 @@ func (d *inputDecoder) flush() []tea.Msg {
 	return d.events(tail)
 }
 
-// keyReader reads one connection on its own goroutine and hands the pump
-// (or the session picker before it) decoded events in order. The read
-// goroutine waits for each read to be decoded before reading again, so the
-// buffer is never copied; a held tail is flushed EscapeTime after the read
-// that left it (timed by the manager's clock) unless more input came.
-// Only the goroutine calling next touches dec, gen and timer.
+// keyReader reads one connection and hands its caller (the session
+// picker, then the pump) decoded events in order. It reads in the caller's
+// goroutine: a key wakes one goroutine on its way to the screen, not two
+// (a read goroutine handing reads over a channel cost every echo a wake,
+// about 0.3 ms on this machine; BENCHMARKS "Web terminal"). Only while the
+// decoder holds an unfinished tail (a lone ESC above all) does the next
+// read run on a goroutine of its own, so that the flush EscapeTime later
+// (timed by the manager's clock) can win against it. Only the goroutine
+// calling next touches the reader, and it calls close after its last next
+// (Serve, deferred).
 type keyReader struct {
-	clock   Clock
-	dec     inputDecoder
-	budget  inputBudget // only the read goroutine uses it
-	buf     []byte
-	reads   chan readResult
-	more    chan struct{} // the buffer is free: read again
-	expired chan int      // a flush timer fired (its generation)
-	done    chan struct{}
-	gen     int
-	timer   Timer
+	r      io.Reader
+	clock  Clock
+	dec    inputDecoder
+	budget inputBudget // charged after each read (pace)
+	buf    []byte
+	last   int // bytes of the last read, not yet paced
+
+	// inflight, when not nil, delivers a read running on its own
+	// goroutine into buf: until it does, buf is not ours.
+	inflight chan readResult
+	expired  chan int // a flush timer fired (its generation)
+	done     chan struct{}
+	gen      int
+	timer    Timer
 }
 
 type readResult struct {
@@ -263,35 +271,11 @@ type readResult struct {
 	err error
 }
 
-// newKeyReader starts reading r; close stops it (a Read in progress ends
-// when the transport closes the connection).
+// newKeyReader reads r; close stops it (a Read in progress ends when the
+// transport closes the connection).
 func newKeyReader(r io.Reader, clock Clock) *keyReader {
-	k := &keyReader{clock: clock, buf: make([]byte, 4096), reads: make(chan readResult),
-		more: make(chan struct{}), expired: make(chan int, 1), done: make(chan struct{})}
-	go k.run(r)
-	return k
-}
-
-func (k *keyReader) run(r io.Reader) {
-	for {
-		n, err := r.Read(k.buf)
-		select {
-		case k.reads <- readResult{n: n, at: time.Now(), err: err}:
-		case <-k.done:
-			return
-		}
-		if err != nil {
-			return
-		}
-		select {
-		case <-k.more:
-		case <-k.done:
-			return
-		}
-		if !k.pace(n) {
-			return
-		}
-	}
+	return &keyReader{r: r, clock: clock, buf: make([]byte, 4096),
+		expired: make(chan int, 1), done: make(chan struct{})}
 }
 
 // pace waits until the connection may read again after n bytes: reading
@@ -388,21 +372,51 @@ func (b *inputBudget) take(n int, now time.Time) time.Duration {
 	return d
 }
 
+// errReaderClosed is next's error once close was called.
+var errReaderClosed = errors.New("sessions: key reader closed")
+
 // next waits for input and returns its events (never empty unless err is
 // set) and when it was read; err is the connection's read error (the
 // events before it are still returned).
 func (k *keyReader) next() ([]tea.Msg, time.Time, error) {
 	for {
-		select {
-		case r := <-k.reads:
-			events := k.dec.decode(k.buf[:r.n])
-			if r.err != nil {
-				return events, r.at, r.err
+		if k.inflight == nil && len(k.dec.tail) == 0 {
+			// The common case: read here, in the caller's goroutine.
+			if !k.pace(k.last) {
+				return nil, time.Time{}, errReaderClosed
 			}
-			k.more <- struct{}{}
+			n, err := k.r.Read(k.buf)
+			k.last = n
+			at := time.Now()
+			events := k.dec.decode(k.buf[:n])
+			if err != nil || len(events) > 0 {
+				return events, at, err
+			}
+			continue
+		}
+		if k.inflight == nil {
+			// A tail waits for the rest of its sequence: read on a
+			// goroutine while the flush timer runs.
+			if !k.pace(k.last) {
+				return nil, time.Time{}, errReaderClosed
+			}
+			k.last = 0
+			ch, r, buf := make(chan readResult, 1), k.r, k.buf
+			k.inflight = ch
+			go func() {
+				n, err := r.Read(buf)
+				ch <- readResult{n: n, at: time.Now(), err: err}
+			}()
 			k.arm()
-			if len(events) > 0 {
-				return events, r.at, nil
+		}
+		select {
+		case r := <-k.inflight:
+			k.inflight = nil
+			k.disarm()
+			k.last = r.n
+			events := k.dec.decode(k.buf[:r.n])
+			if r.err != nil || len(events) > 0 {
+				return events, r.at, r.err
 			}
 		case g := <-k.expired:
 			if g != k.gen {
@@ -411,20 +425,15 @@ func (k *keyReader) next() ([]tea.Msg, time.Time, error) {
 			if events := k.dec.flush(); len(events) > 0 {
 				return events, time.Now(), nil
 			}
+		case <-k.done:
+			return nil, time.Time{}, errReaderClosed
 		}
 	}
 }
 
-// arm restarts the flush timer when the decoder holds a tail.
+// arm starts the flush timer for the tail the decoder holds.
 func (k *keyReader) arm() {
-	if k.timer != nil {
-		k.timer.Stop()
-		k.timer = nil
-	}
-	k.gen++
-	if len(k.dec.tail) == 0 {
-		return
-	}
+	k.disarm()
 	g, ch := k.gen, k.expired
 	k.timer = k.clock.AfterFunc(EscapeTime, func() {
 		for { // the newest generation wins, as in OfferSize
@@ -441,10 +450,22 @@ func (k *keyReader) arm() {
 	})
 }
 
-// close stops the read goroutine and the timer; Serve calls it once.
-func (k *keyReader) close() {
+// disarm stops the flush timer; a firing already sent is ignored by its
+// generation.
+func (k *keyReader) disarm() {
 	if k.timer != nil {
 		k.timer.Stop()
+		k.timer = nil
+	}
+	k.gen++
+}
+
+// close stops the flush timer; a read still running on its goroutine ends
+// when the transport closes the connection. Serve calls it once, after
+// the last next.
+func (k *keyReader) close() {
+	if t := k.timer; t != nil {
+		t.Stop()
 	}
 	close(k.done)
 }

@@ -51,18 +51,22 @@ func (o *outbox) watch(obs Observer, arrived time.Time) {
 }
 
 // inputRead marks that input read at t is being applied; the next frame
-// queued for this client is its echo. inputDone (after the input was
-// applied) drops the mark if the input drew nothing.
+// queued for this client is its echo, and the pump writes it itself.
+// inputDone (after the input was applied) writes what was queued meanwhile
+// and drops the mark if the input drew nothing. Only the pump calls them.
 func (o *outbox) inputRead(t time.Time) {
 	o.mu.Lock()
 	o.lat.input = t
+	o.holding = true
 	o.mu.Unlock()
 }
 
 func (o *outbox) inputDone() {
 	o.mu.Lock()
 	o.lat.input = time.Time{}
+	o.holding = false
 	o.mu.Unlock()
+	o.write(true)
 }
 
 // queued notes that a frame was queued. Caller holds o.mu.

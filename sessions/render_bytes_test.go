@@ -12,18 +12,18 @@ func TestTypingCostsFewBytes(t *testing.T) {
 	ws := newDriven(m, User{Name: "sam"}).Workspace
 	c := &Client{info: ClientInfo{Term: "xterm-256color"}}
 	content, cur := ws.View(80, 24)
-	c.render(content, cur, 80, 24)
+	c.render(content, cur, 80, 24, true)
 	c.frame.Reset()
 	typeInto(ws, "x") // the first key also marks the tab title dirty
 	content, cur = ws.View(80, 24)
-	c.render(content, cur, 80, 24)
+	c.render(content, cur, 80, 24, true)
 	c.frame.Reset()
 	total := 0
 	const n = 50
 	for i := range n {
 		typeInto(ws, string(rune('a'+i%26)))
 		content, cur = ws.View(80, 24)
-		total += len(c.render(content, cur, 80, 24))
+		total += len(c.render(content, cur, 80, 24, true))
 		c.frame.Reset()
 	}
 	if per := float64(total) / n; per > 2 {

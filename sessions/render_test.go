@@ -17,7 +17,7 @@ func cursorChar(t *testing.T, ws *tui.Workspace, w, h int) string {
 	t.Helper()
 	c := &Client{info: ClientInfo{Term: "xterm-256color"}}
 	content, cur := ws.View(w, h)
-	frame := c.render(content, cur, w, h)
+	frame := c.render(content, cur, w, h, true)
 	em := vt.NewEmulator(w, h)
 	em.Write(bytes.ReplaceAll(frame, []byte("\n"), []byte("\r\n")))
 	pos := em.CursorPosition()
@@ -56,7 +56,7 @@ func TestColourFollowsTerminal(t *testing.T) {
 	render := func(term string) string {
 		c := &Client{info: ClientInfo{Term: term}}
 		content, cur := ws.View(80, 24)
-		return string(c.render(content, cur, 80, 24))
+		return string(c.render(content, cur, 80, 24, true))
 	}
 	if s := render("xterm-256color"); !strings.Contains(s, "\x1b[") || !strings.Contains(s, "[93") && !strings.Contains(s, "38;5;11") {
 		t.Errorf("xterm-256color got no colour: %q", s)

@@ -140,7 +140,7 @@ func (m *Manager) pick(ctx context.Context, c *Client, u User) (string, error) {
 		p.Items = append(p.Items, tui.PickItem{ID: in.ID, Name: in.Name, State: in.State,
 			LastActive: ago(now.Sub(in.LastInputAt)), Apps: strings.Join(apps, ",")})
 	}
-	draw := func() { c.draw(p.View(c.width, c.height), nil, c.width, c.height) }
+	draw := func() { c.draw(p.View(c.width, c.height), nil, c.width, c.height, false) }
 	draw()
 	keys := c.keys(m.clock, &m.input)
 	for {

@@ -137,8 +137,9 @@ func (s *Session) renderLocked() {
 	if !s.contain("render", func() {
 		w, h := s.viewSize()
 		content, cur := s.ws.View(w, h)
+		hot := s.m.clock.Now().Sub(s.rec.LastInputAt) < HotScreenIdle
 		for _, c := range s.clients {
-			c.draw(content, cur, w, h)
+			c.draw(content, cur, w, h, hot)
 		}
 	}) {
 		for _, c := range s.clients {

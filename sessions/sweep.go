@@ -80,6 +80,11 @@ func (m *Manager) sweepLive(ctx context.Context, s *Session, now time.Time) {
 	p := m.policy
 	s.mu.Lock()
 	rec, attached := s.rec, len(s.clients) > 0
+	if attached && now.Sub(rec.LastInputAt) >= HotScreenIdle {
+		for _, c := range s.clients {
+			c.releaseScreen() // no longer typed in (screen.go)
+		}
+	}
 	s.mu.Unlock()
 	switch {
 	case p.MaxSessionAge > 0 && now.Sub(rec.CreatedAt) >= p.MaxSessionAge:

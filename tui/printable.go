@@ -71,7 +71,12 @@ func InvisibleRune(r rune) bool {
 // Width is the cells s takes on a terminal, as the renderer counts them
 // (wcwidth: a CJK character is 2, a combining mark 0); escape sequences
 // take none. Tables pad with it (Cell) so a wide name cannot shift columns.
-func Width(s string) int { return ansi.StringWidthWc(s) }
+func Width(s string) int {
+	if w, ok := asciiWidth(s); ok {
+		return w
+	}
+	return ansi.StringWidthWc(s)
+}
 
 // Pad pads s with spaces to w cells (Width); wider text is kept whole, as
 // fmt's %-Ns does, but counted in cells, not runes.

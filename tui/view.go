@@ -87,7 +87,7 @@ func (w *Workspace) statusBar(width int) string {
 	case w.Notice != "":
 		right = Printable(w.Notice) + " "
 	}
-	gap := width - ansi.StringWidthWc(left) - ansi.StringWidthWc(right)
+	gap := width - Width(left) - Width(right)
 	if gap < 1 {
 		return ansi.TruncateWc(right, width, "…")
 	}
@@ -133,8 +133,8 @@ func helpLines() []string {
 
 // fit pads or truncates one line to exactly width cells.
 func fit(s string, width int, style lipgloss.Style) string {
-	s = ansi.TruncateWc(s, width, "")
-	if pad := width - ansi.StringWidthWc(s); pad > 0 {
+	s = truncate(s, width)
+	if pad := width - Width(s); pad > 0 {
 		s += strings.Repeat(" ", pad)
 	}
 	return style.Render(s)
@@ -146,8 +146,31 @@ func fitBlock(s string, width, height int) []string {
 	out := make([]string, height)
 	for i := range out {
 		if i < len(src) {
-			out[i] = ansi.TruncateWc(src[i], width, "")
+			out[i] = truncate(src[i], width)
 		}
 	}
 	return out
+}
+
+// truncate cuts s to at most width cells (ansi.TruncateWc). A string of no
+// more bytes than width is returned as it is without measuring it: no
+// character is wider in cells than in UTF-8 bytes, escape sequences have
+// no width, and measuring every row of every frame was a sixth of a key's
+// echo (BENCHMARKS "Web terminal").
+func truncate(s string, width int) string {
+	if len(s) <= width {
+		return s
+	}
+	return ansi.TruncateWc(s, width, "")
+}
+
+// asciiWidth is the width of s when it is printable ASCII only (one cell a
+// byte); ok is false otherwise.
+func asciiWidth(s string) (int, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return 0, false
+		}
+	}
+	return len(s), true
 }
