@@ -36,40 +36,68 @@ const MaxKeys = 32
 // that has a password must give it as req.Password: it is checked through
 // Login, so its delays and queues apply (no second login path). A key-only
 // account sets its first password this way, and may then use telnet.
+// The account's web sign-ins end with the old password (SetPasswordHash);
+// ended is how many stored ones there were.
 // Errors: ErrDenied (old password wrong or missing), ErrNoPassword (empty
 // new one), ErrShortPassword (wrapped; CheckNewPassword), and Login's, the hash's and the store's.
-func (a *Authenticator) ChangePassword(ctx context.Context, store AccountStore, req LoginRequest, newPassword string) error {
+func (a *Authenticator) ChangePassword(ctx context.Context, store AccountStore, req LoginRequest, newPassword string) (ended int, err error) {
 	a.setup()
 	if err := CheckNewPassword(newPassword); err != nil {
-		return err // before the old one is checked: a retry costs no delay
+		return 0, err // before the old one is checked: a retry costs no delay
 	}
 	u, err := store.GetUser(ctx, req.User)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if u.PasswordHash != "" {
 		if req.Password == "" {
-			return fmt.Errorf("the current password is required: %w", ErrDenied)
+			return 0, fmt.Errorf("the current password is required: %w", ErrDenied)
 		}
 		if _, err := a.Login(ctx, req); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	h, err := a.hash(ctx, newPassword)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	a.accountMu.Lock()
 	defer a.accountMu.Unlock()
-	if u, err = store.GetUser(ctx, req.User); err != nil { // fresh: keys may have changed meanwhile
-		return err
+	if ended, err = SetPasswordHash(ctx, store, req.User, h); err != nil {
+		return ended, err
 	}
-	u.PasswordHash = h
+	a.log().Info("password changed", "transport", req.Transport, "user", req.User, "remote", req.Remote, "web_logins_ended", ended)
+	return ended, nil
+}
+
+// loginRevoker is the part of a store that keeps web sign-ins (persist.Logins).
+type loginRevoker interface {
+	DeleteUserLogins(ctx context.Context, user string) (int, error)
+}
+
+// SetPasswordHash sets the argon2id hash of name's password (re-reading
+// the account, so keys changed meanwhile stay) and ends every web sign-in
+// the account has: a browser signed in with the old password (a shared
+// machine, a stolen cookie) must not outlive it. Sealed login cookies die
+// with the login generation (persist.User.LoginGen, SPEC §10), stored
+// logins are deleted when the store keeps them (SPEC §9); ended is how
+// many stored ones there were. Errors are the store's.
+func SetPasswordHash(ctx context.Context, store AccountStore, name, hash string) (ended int, err error) {
+	u, err := store.GetUser(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	u.PasswordHash = hash
+	u.LoginGen++
 	if err := store.UpdateUser(ctx, u); err != nil {
-		return err
+		return 0, err
 	}
-	a.log().Info("password changed", "transport", req.Transport, "user", u.Name, "remote", req.Remote)
-	return nil
+	if r, ok := store.(loginRevoker); ok {
+		if ended, err = r.DeleteUserLogins(ctx, name); err != nil {
+			return 0, fmt.Errorf("password changed, but its web sign-ins could not be ended: %w", err)
+		}
+	}
+	return ended, nil
 }
 
 // KeyInfo is one key of an account as `keys list` shows it.

@@ -48,7 +48,7 @@ func TestNewPasswordMinimumLength(t *testing.T) {
 			if err := st.CreateUser(context.Background(), persist.User{Name: "erin", Role: persist.RoleUser}); err != nil {
 				t.Fatal(err)
 			}
-			cerr := a.ChangePassword(context.Background(), st, auth.LoginRequest{User: "erin", Remote: remote}, tt.password)
+			_, cerr := a.ChangePassword(context.Background(), st, auth.LoginRequest{User: "erin", Remote: remote}, tt.password)
 			if !errors.Is(cerr, tt.wantErr) || (tt.wantErr == nil && cerr != nil) {
 				t.Fatalf("ChangePassword = %v, want %v", cerr, tt.wantErr)
 			}

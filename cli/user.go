@@ -311,22 +311,24 @@ func (u userOps) list(ctx context.Context, asJSON bool) error {
 }
 
 func (u userOps) passwd(ctx context.Context, name string) error {
-	rec, err := u.store.GetUser(ctx, name)
-	if err != nil {
+	if _, err := u.store.GetUser(ctx, name); err != nil {
 		return err
 	}
+	var h string
+	var err error
 	if u.prompt != nil {
-		rec.PasswordHash, err = u.askPassword()
+		h, err = u.askPassword()
 	} else {
-		rec.PasswordHash, err = u.readPassword()
+		h, err = u.readPassword()
 	}
 	if err != nil {
 		return err
 	}
-	if err := u.store.UpdateUser(ctx, rec); err != nil {
+	ended, err := auth.SetPasswordHash(ctx, u.store, name, h)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(u.stdout, "password of %s changed\n", name)
+	fmt.Fprintf(u.stdout, "password of %s changed; its web sign-ins have ended (%d stored)\n", name, ended)
 	return nil
 }
 

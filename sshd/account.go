@@ -62,10 +62,10 @@ func (s *Server) account(ctx ssh.Context, sess ssh.Session, u sessions.User, arg
 			return fail(sess, errors.New("the new passwords did not match; nothing changed"))
 		}
 		req := auth.LoginRequest{Transport: "ssh", User: u.Name, Password: old, Remote: ctx.RemoteAddr()}
-		if err := s.cfg.Auth.ChangePassword(ctx, store, req, pw); err != nil {
+		if _, err := s.cfg.Auth.ChangePassword(ctx, store, req, pw); err != nil {
 			return fail(sess, err)
 		}
-		fmt.Fprintf(sess, "password of %s changed\r\n", u.Name)
+		fmt.Fprintf(sess, "password of %s changed; its web sign-ins have ended\r\n", u.Name)
 		return 0
 	case args[0] == "keys" && (len(args) == 1 || (len(args) == 2 && (args[1] == "list" || args[1] == "ls"))):
 		keys, err := auth.Keys(ctx, store, u.Name)
