@@ -66,6 +66,20 @@ func loadConfigUsers(ctx context.Context, cfg config.Config, users persist.Users
 	return nil
 }
 
+// fixedAccounts reports the config file's users on a storage-less node
+// (their passwords and keys are the file's; sshd refuses to change them),
+// nil otherwise.
+func fixedAccounts(cfg config.Config) func(string) bool {
+	if !inMemory(cfg) || len(cfg.Users) == 0 {
+		return nil
+	}
+	names := make(map[string]bool, len(cfg.Users))
+	for _, u := range cfg.Users {
+		names[u.Name] = true
+	}
+	return func(name string) bool { return names[name] }
+}
+
 // configUserCreated is the creation time of every config user: fixed, so
 // an account from the config file is the same account after a restart and
 // its sealed login cookies (web_login: client binds them to the account's

@@ -131,6 +131,14 @@ func TestServeMemoryWritesNothing(t *testing.T) {
 			scr.WaitFor(t, "alice", wait) // the status bar of a workspace
 			in.Write([]byte("typed into memory"))
 			scr.WaitFor(t, "typed into memory", wait)
+			// The config file's account is the file's: not changed over SSH.
+			ks, err := c.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out, err := ks.CombinedOutput("keys add " + string(gossh.MarshalAuthorizedKey(signer.PublicKey()))); err == nil || !strings.Contains(string(out), "config file") {
+				t.Errorf("keys add on a config user: %v, %q; want a refusal naming the config file", err, out)
+			}
 			c.Close()
 			if err := stop(); err != nil {
 				t.Fatalf("serve: %v", err)

@@ -202,7 +202,8 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 		ssh, err = sshd.Listen(sshd.Config{Addr: cfg.SSHAddr, HostKeys: keys, Auth: authn, Users: store,
 			Manager: mgr, Admin: runner, Admission: gate, Proxy: trust, Weblink: weblink, Log: log,
 			Limits: &sshd.Limits{PerUser: cfg.MaxSSHConnsPerUser, PerSource: cfg.MaxSSHConnsPerSource,
-				SessionGrace: cfg.SSHSessionGrace, Sessionless: cfg.MaxSSHSessionless}})
+				SessionGrace: cfg.SSHSessionGrace, Sessionless: cfg.MaxSSHSessionless},
+			FixedAccount: fixedAccounts(cfg)})
 		if err != nil {
 			if webSrv != nil {
 				webSrv.Close()

@@ -14,6 +14,9 @@ import (
 	"termhost/sessions"
 )
 
+// ErrFixedAccount refuses a change to an account the config file defines.
+var ErrFixedAccount = errors.New("this account comes from the server's config file (users:), which it cannot change: ask the operator to change it there")
+
 // maxAnswer bounds one typed answer or key line, in bytes.
 const maxAnswer = 16 << 10
 
@@ -29,6 +32,10 @@ func (s *Server) account(ctx ssh.Context, sess ssh.Session, u sessions.User, arg
 	if !ok {
 		fmt.Fprintln(sess.Stderr(), "error: this server cannot change accounts")
 		return 1
+	}
+	changes := args[0] == "passwd" || len(args) >= 2 && args[1] != "list" && args[1] != "ls"
+	if changes && s.cfg.FixedAccount != nil && s.cfg.FixedAccount(u.Name) {
+		return fail(sess, fmt.Errorf("%s: %w", u.Name, ErrFixedAccount))
 	}
 	_, _, tty := sess.Pty()
 	in := &answers{r: sess, w: sess.Stderr(), tty: tty}

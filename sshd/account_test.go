@@ -155,3 +155,40 @@ func TestSelfServiceKeys(t *testing.T) {
 		t.Error("a deleted key still logs in")
 	}
 }
+
+// An account from the config file of a storage-less node (FixedAccount)
+// is not changed over SSH: its password and keys would come back at the
+// next start. Listing keys still works, and other accounts change as ever.
+func TestFixedAccountRefusesChanges(t *testing.T) {
+	s := startServerWith(t, options{fixed: func(name string) bool { return name == "cfg" }})
+	key, other := newSigner(t), newSigner(t)
+	s.addUser("cfg", persist.RoleUser, "old-pw-long", key.PublicKey())
+	s.addUser("kim", persist.RoleUser, "", key.PublicKey())
+	otherKey := string(gossh.MarshalAuthorizedKey(other.PublicKey()))
+	tests := []struct {
+		name, user, cmd, stdin string
+		code                   int
+		want                   string
+	}{
+		{"passwd refused", "cfg", "passwd", "old-pw-long\nnew-pw-long\nnew-pw-long\n", 1, "config file"},
+		{"keys add refused", "cfg", "keys add " + otherKey, "", 1, "config file"},
+		{"keys del refused", "cfg", "keys del 1", "", 1, "config file"},
+		{"keys list works", "cfg", "keys list", "", 0, "ssh-ed25519"},
+		{"another account changes", "kim", "passwd", "first-pw-1\nfirst-pw-1\n", 0, "password of kim changed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runIn(t, s.mustDial(tt.user, gossh.PublicKeys(key)), tt.cmd, tt.stdin)
+			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+				t.Fatalf("%s: exit %d, stdout %q, stderr %q; want %d and %q", tt.cmd, code, out, errOut, tt.code, tt.want)
+			}
+		})
+	}
+	if _, err := s.dial("cfg", gossh.Password("old-pw-long")); err != nil {
+		t.Errorf("cfg's password changed after all: %v", err)
+	}
+	u, err := s.store.GetUser(context.Background(), "cfg")
+	if err != nil || len(u.Keys) != 1 {
+		t.Errorf("cfg's keys changed: %v %v", u.Keys, err)
+	}
+}

@@ -63,10 +63,11 @@ func startServer(t testing.TB, allowSignup bool) *server {
 // options vary the wiring of a test server.
 type options struct {
 	signup  bool
-	gate    admission.Config // MaxUnauth 16 and Grace `wait` when zero
-	proxy   []string         // trusted PROXY senders; nil: PROXY protocol off
-	sources *auth.Limiter    // per-source failure delays; nil: 1ms doubling to 4ms
-	limits  *sshd.Limits     // authenticated connection bounds; nil: sshd.DefaultLimits
+	gate    admission.Config  // MaxUnauth 16 and Grace `wait` when zero
+	proxy   []string          // trusted PROXY senders; nil: PROXY protocol off
+	sources *auth.Limiter     // per-source failure delays; nil: 1ms doubling to 4ms
+	limits  *sshd.Limits      // authenticated connection bounds; nil: sshd.DefaultLimits
+	fixed   func(string) bool // sshd.Config.FixedAccount
 }
 
 func startServerWith(t testing.TB, o options) *server {
@@ -107,6 +108,7 @@ func startServerWith(t testing.TB, o options) *server {
 		Addr: "127.0.0.1:0", HostKeys: []hostkeys.Key{{Signer: hk}},
 		Auth: authn, Users: st, Manager: mgr, Admin: &admin.Runner{Manager: mgr, Audit: st, Now: time.Now},
 		Admission: admission.New(o.gate), Proxy: trust, Limits: o.limits, Log: log,
+		FixedAccount: o.fixed,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,11 @@ type Config struct {
 	// Limits bound authenticated connections per user and source and the
 	// time one may run no session; nil: DefaultLimits.
 	Limits *Limits
+	// FixedAccount reports whether name's account comes from the node's
+	// config file (store: memory, SPEC §10): the node cannot write that
+	// file, so `passwd` and `keys add|del` refuse (ErrFixedAccount) rather
+	// than change what the next start undoes. nil: no account is.
+	FixedAccount func(name string) bool
 	Log    *slog.Logger
 }
 
