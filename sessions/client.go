@@ -369,6 +369,12 @@ func (c *Client) render(content string, cur *tui.Cursor, w, h int, hot bool) []b
 	return c.frame.Bytes()
 }
 
+// note writes a line of text to a client that has no workspace yet (an
+// attach waiting for another node): the first frame's erase removes it.
+func (c *Client) note(text string) {
+	c.out.push(append(c.charset.Encode(nil, []byte(text)), '\r', '\n'))
+}
+
 // farewell leaves the alternate screen and bracketed paste, prints why the client is leaving
 // and closes the connection once everything queued is written.
 //

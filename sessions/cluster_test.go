@@ -176,6 +176,26 @@ func TestLeaseLostFencesTheOldOwner(t *testing.T) {
 	c2.waitFor("before the pause!")
 }
 
+// An attach that must wait for a dead owner's lease says why instead of
+// showing nothing, then shows the workspace once the lease ran out.
+func TestAttachWaitingForDeadOwnerSaysWhy(t *testing.T) {
+	e := newEnv(t, testPolicy())
+	const ttl = 2 * time.Second
+	a := e.node("a", ttl, false) // never renews: a dead node
+	b := e.node("b", ttl, true)
+	c1 := e.serve(a, alice, info("10.0.0.1:1001", 80, 24))
+	c1.waitFor(" alice · ")
+	c1.send("typed on a")
+	c1.waitFor("typed on a")
+	e.flushAll()
+
+	c2 := e.serve(b, alice, info("10.0.0.2:2002", 80, 24))
+	c2.waitFor("waiting for node a, which runs this session")
+	if screen := c2.waitFor("typed on a"); strings.Contains(screen, "waiting for node") {
+		t.Errorf("the note stayed on the workspace:\n%s", screen)
+	}
+}
+
 // A node judges other nodes dead only after renewing without a break for
 // two lease TTLs itself: right after an outage of the store every node's
 // heartbeat looks stale (attack trial: a sweeper that came back first

@@ -414,8 +414,9 @@ func nextName(existing []persist.Session) string {
 }
 
 // wake returns the live session for rec, restoring it from its snapshot
-// when it is hibernated (or owned by this node before a restart).
-func (m *Manager) wake(ctx context.Context, id string, u User, remote string) (*Session, error) {
+// when it is hibernated (or owned by this node before a restart). note
+// (nil: none) hears why a long wait for another node is long (acquire).
+func (m *Manager) wake(ctx context.Context, id string, u User, remote string, note func(string)) (*Session, error) {
 	for {
 		m.mu.Lock()
 		if m.closed {
@@ -434,7 +435,7 @@ func (m *Manager) wake(ctx context.Context, id string, u User, remote string) (*
 		ch := make(chan struct{})
 		m.loading[id] = ch
 		m.mu.Unlock()
-		s, err := m.load(ctx, id, u, remote)
+		s, err := m.load(ctx, id, u, remote, note)
 		m.mu.Lock()
 		delete(m.loading, id)
 		if err == nil {
@@ -448,7 +449,7 @@ func (m *Manager) wake(ctx context.Context, id string, u User, remote string) (*
 	}
 }
 
-func (m *Manager) load(ctx context.Context, id string, u User, remote string) (*Session, error) {
+func (m *Manager) load(ctx context.Context, id string, u User, remote string, note func(string)) (*Session, error) {
 	ctx, cancel := context.WithTimeout(ctx, wakeTimeout)
 	defer cancel()
 	rec, err := m.store.GetSession(ctx, id)
@@ -458,7 +459,7 @@ func (m *Manager) load(ctx context.Context, id string, u User, remote string) (*
 	if rec.State == persist.StateEnded {
 		return nil, fmt.Errorf("session %s: %w", rec.Name, ErrNoSession)
 	}
-	l, err := m.acquire(ctx, id, u.Name, remote)
+	l, err := m.acquire(ctx, id, u.Name, remote, note)
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,11 @@ func (m *Manager) Owner() persist.Owner { return m.owner }
 // expire): a lost wake-up costs at most this much.
 const handoffPoll = 100 * time.Millisecond
 
+// waitNoteAfter is how long an attach waits for another node's session
+// before the user is told why (SPEC §6: a hand-off takes at most 500 ms at
+// p99; longer means a dead or stuck owner).
+const waitNoteAfter = 500 * time.Millisecond
+
 // askAgain is how often a waiting node repeats its hand-off request.
 const askAgain = time.Second
 
@@ -67,8 +72,11 @@ const askAgain = time.Second
 // held by an earlier boot of this node is released at once (a node id runs
 // one process at a time: the data directory is locked). It waits until ctx
 // ends. remote and actor go into the request, for the owner's farewell.
-func (m *Manager) acquire(ctx context.Context, id, actor, remote string) (persist.Lease, error) {
+// note (nil: none) is told once, after waitNoteAfter, what the wait is for:
+// a dead owner keeps a user looking at nothing for up to a lease TTL.
+func (m *Manager) acquire(ctx context.Context, id, actor, remote string, note func(string)) (persist.Lease, error) {
 	var asked time.Time
+	start := time.Now()
 	for {
 		wake := m.released.wait()
 		l, err := m.store.AcquireLease(ctx, id, m.owner, m.policy.LeaseTTL)
@@ -84,6 +92,10 @@ func (m *Manager) acquire(ctx context.Context, id, actor, remote string) (persis
 			if err := m.store.ReleaseLease(ctx, id, persist.Fence{Node: m.node, Epoch: l.Epoch}); err != nil && !errors.Is(err, persist.ErrLeaseLost) {
 				return l, err
 			}
+			continue
+		case note != nil && time.Since(start) >= waitNoteAfter:
+			note(fmt.Sprintf("waiting for node %s, which runs this session: it hands it over, or it is taken once its lease (%s) runs out", tui.Printable(l.Owner.Node), m.policy.LeaseTTL))
+			note = nil
 			continue
 		case time.Since(asked) > askAgain:
 			// Asked again now and then: the owner may have been waking it

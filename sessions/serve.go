@@ -98,7 +98,7 @@ func (m *Manager) attachTarget(ctx context.Context, c *Client, u User, ref strin
 	if err != nil {
 		return nil, err
 	}
-	return m.wake(ctx, rec.ID, u, c.info.Remote)
+	return m.wake(ctx, rec.ID, u, c.info.Remote, c.note)
 }
 
 // defaultSession attaches the only session, asks when there are several,
@@ -112,7 +112,7 @@ func (m *Manager) defaultSession(ctx context.Context, c *Client, u User) (*Sessi
 	case 0:
 		return m.Create(ctx, u, "")
 	case 1:
-		return m.wake(ctx, recs[0].ID, u, c.info.Remote)
+		return m.wake(ctx, recs[0].ID, u, c.info.Remote, c.note)
 	}
 	id, err := m.pick(ctx, c, u)
 	if err != nil || id == "" {
@@ -121,7 +121,7 @@ func (m *Manager) defaultSession(ctx context.Context, c *Client, u User) (*Sessi
 	if id == "new" {
 		return m.Create(ctx, u, "")
 	}
-	return m.wake(ctx, id, u, c.info.Remote)
+	return m.wake(ctx, id, u, c.info.Remote, c.note)
 }
 
 // pick shows the session picker and returns a session id, "new", or "".
