@@ -115,10 +115,7 @@ drain_delay: 400ms
 	n.server.start()
 	t.Cleanup(func() {
 		n.server.stop()
-		// A -race node reports a race on its stderr and goes on serving.
-		if i := strings.Index(n.errOut.String(), "WARNING: DATA RACE"); i >= 0 {
-			t.Errorf("node %s reported a data race:\n%s", id, n.errOut.String()[i:])
-		}
+		n.server.checkRaces()
 	})
 	return n
 }

@@ -81,6 +81,31 @@ type server struct {
 	errOut   *testterm.Buffer
 	done     chan struct{}
 	bin      string // the termhost binary; "" means the one TestMain built
+	races    []string // data race reports of earlier runs (before a restart)
+}
+
+// raceReport is how a -race binary starts a report on stderr; it goes on
+// serving after it, so only its stderr tells.
+const raceReport = "WARNING: DATA RACE"
+
+// keepRaces keeps the race reports of the run whose stderr is errOut.
+func (s *server) keepRaces() {
+	if s.errOut == nil {
+		return
+	}
+	if i := strings.Index(s.errOut.String(), raceReport); i >= 0 {
+		s.races = append(s.races, s.errOut.String()[i:])
+	}
+}
+
+// checkRaces fails the test when any run of the server reported a data
+// race (the server is built with -race when the tests are).
+func (s *server) checkRaces() {
+	s.keepRaces()
+	for _, r := range s.races {
+		s.t.Errorf("termhost serve (%s) reported a data race:\n%s", s.dataDir, r)
+	}
+	s.races = nil
 }
 
 // startServer runs termhost serve on free loopback ports with a fresh data
@@ -92,7 +117,10 @@ func startServer(t *testing.T, dataDir string, args ...string) *server {
 	}
 	s := &server{t: t, dataDir: dataDir, args: args}
 	s.start()
-	t.Cleanup(s.stop)
+	t.Cleanup(func() {
+		s.stop()
+		s.checkRaces()
+	})
 	return s
 }
 
@@ -105,6 +133,7 @@ func (s *server) start() {
 		bin = s.bin
 	}
 	s.cmd = exec.Command(bin, args...)
+	s.keepRaces() // of the run before a restart
 	s.out, s.errOut = &testterm.Buffer{}, &testterm.Buffer{}
 	pr, pw, err := os.Pipe()
 	if err != nil {

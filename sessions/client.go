@@ -121,6 +121,7 @@ type Client struct {
 	screen        uv.ScreenBuffer // the last frame drawn, kept while the session is typed in (screen.go)
 	lines         []lineState     // what each row of screen was drawn from
 	dirty         []int           // scratch: the rows a frame changes
+	zeroLead      bool            // the kept screen has a row starting with a zero-width character
 
 	charset tui.Charset // set at creation: frames are encoded in it
 	enc     []byte      // a frame encoded in charset (not UTF8)

@@ -4,8 +4,10 @@ import (
 	"hash/maphash"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // A client's frames are drawn into a screen buffer that the renderer
@@ -88,6 +90,7 @@ func (c *Client) drawScreen(content string, w, h int) (uv.ScreenBuffer, int) {
 	}
 	whole := !kept
 	c.dirty = c.dirty[:0]
+	zeroLead := false
 	rest, carry := content, penDefault
 	for y := range h {
 		line := rest
@@ -108,7 +111,16 @@ func (c *Client) drawScreen(content string, w, h int) (uv.ScreenBuffer, int) {
 		}
 		c.lines[y] = st
 		carry = penAfter(line, carry)
+		zeroLead = zeroLead || leadsZeroWidth(line)
 	}
+	// A row that starts with a zero-width character (a combining accent,
+	// a joiner, a variation selector) has it folded into the last cell
+	// drawn before it, rows above included; while this or the last frame
+	// has one, rows are not drawn alone.
+	if zeroLead || c.zeroLead {
+		whole = true
+	}
+	c.zeroLead = zeroLead
 	if whole {
 		screen := c.screen
 		if !kept {
@@ -128,6 +140,23 @@ func (c *Client) drawScreen(content string, w, h int) (uv.ScreenBuffer, int) {
 		screen.TouchLine(0, y, w)
 	}
 	return screen, len(c.dirty)
+}
+
+// leadsZeroWidth reports whether the first character of line, after any
+// escape sequences, takes no cell (wcwidth 0, as the renderer counts).
+func leadsZeroWidth(line string) bool {
+	for strings.HasPrefix(line, "\x1b") {
+		i := strings.IndexFunc(line[1:], func(r rune) bool { return r >= 0x40 && r <= 0x7e && r != '[' })
+		if i < 0 {
+			return false
+		}
+		line = line[i+2:]
+	}
+	if line == "" || line[0] < 0x80 {
+		return false
+	}
+	r, n := utf8.DecodeRuneInString(line)
+	return ansi.StringWidthWc(line[:n]) == 0 && r != utf8.RuneError
 }
 
 // row returns row y of content ("" past its end).
@@ -166,4 +195,5 @@ func (c *Client) releaseScreen() {
 		c.screen = uv.ScreenBuffer{}
 	}
 	c.lines = c.lines[:0]
+	c.zeroLead = false
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,7 +39,11 @@ func TestKeptScreenDrawsLikeWhole(t *testing.T) {
 				hotTerm, coldTerm = vt.NewEmulator(size[0], size[1]), vt.NewEmulator(size[0], size[1])
 				hot.renderer, cold.renderer = nil, nil // a new terminal: repaint whole
 			}
-			pw.step(ws, propKeys(r))
+			keys := propKeys(r)
+			if r.IntN(6) == 0 { // zero-width characters fold into the cell before them
+				keys = append(propText(zeroWidth[r.IntN(len(zeroWidth))]), keys...)
+			}
+			pw.step(ws, keys)
 			w, h := size[0], size[1]
 			content, cur := ws.View(w, h)
 			kept := hot.screen.RenderBuffer != nil
@@ -68,6 +73,37 @@ func TestKeptScreenDrawsLikeWhole(t *testing.T) {
 	}
 	if rowsDrawnAlone == 0 {
 		t.Fatal("no frame was drawn into a kept screen: the test tests nothing")
+	}
+}
+
+// zeroWidth are texts that start with a character of no width.
+var zeroWidth = []string{"\u0301", "\u200d", "\ufe0f", "\u0301b", "\u200db", "\n\u0301x"}
+
+// A row starting with a zero-width character is folded by a whole draw
+// into the last cell drawn above it; drawn alone it would be lost (found
+// by the echo attack trial: "abc", Enter, U+0301 showed "abc" on the
+// typing client and "abć" on a fresh attach).
+func TestKeptScreenZeroWidthRowStart(t *testing.T) {
+	for _, lead := range []string{"\u0301b", "\u200db", "\ufe0fb", "\u0301", "\x1b[1m\u0301b\x1b[m"} {
+		for _, above := range []string{"short", strings.Repeat("a", 80), "日本" + strings.Repeat("a", 76)} {
+			c := newClient(discardConn{}, ClientInfo{Term: "xterm-256color"}, propTime)
+			rows := make([]string, 5)
+			rows[1], rows[2] = above, "x"
+			steps := []string{strings.Join(rows, "\n")}
+			rows[2] = lead
+			steps = append(steps, strings.Join(rows, "\n"))
+			rows[2] = "y" // and back: the folded mark must go again
+			steps = append(steps, strings.Join(rows, "\n"))
+			for i, content := range steps {
+				c.render(content, nil, 80, 5, true)
+				c.frame.Reset()
+				whole := uv.NewScreenBuffer(80, 5)
+				uv.NewStyledString(content).Draw(whole, whole.Bounds())
+				if diff := cellsDiffer(c.screen, whole, 80, 5); diff != "" {
+					t.Errorf("row %q under %q, step %d: %s", lead, above, i, diff)
+				}
+			}
+		}
 	}
 }
 
