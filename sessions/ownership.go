@@ -338,7 +338,20 @@ func (m *Manager) serveRequest(ctx context.Context, r persist.Request) {
 // handOff gives s to the node that asked (SPEC §6): its clients are told
 // why, its commands in flight finish, the last snapshot is written
 // (fenced), the lease is released and the asker woken.
+//
+// A request met late (the node was paused past its lease, SPEC §6 Faults)
+// may find the session already taken: then its clients are told it moved,
+// as the next renewal would tell them, and nothing is written.
 func (m *Manager) handOff(ctx context.Context, s *Session, r persist.Request) {
+	s.mu.Lock()
+	id, epoch := s.rec.ID, s.rec.Epoch
+	s.mu.Unlock()
+	if l, err := m.store.GetLease(ctx, id); err == nil && (l.Owner != m.owner || l.Epoch != epoch) {
+		m.log.Warn("lease lost: session stopped here (self-fencing)", "session", id, "epoch", epoch, "holder", l.Owner.String())
+		m.obs.LeaseLost()
+		m.fence(s, "["+MovedAway+"]")
+		return
+	}
 	reason := fmt.Sprintf("detached: session attached from %s on node %s", r.Remote, r.Detail)
 	if r.Remote == "" {
 		reason = "detached: session moved to node " + r.Detail
