@@ -80,7 +80,7 @@ type server struct {
 	out      *testterm.Buffer
 	errOut   *testterm.Buffer
 	done     chan struct{}
-	bin      string // the termhost binary; "" means the one TestMain built
+	bin      string   // the termhost binary; "" means the one TestMain built
 	races    []string // data race reports of earlier runs (before a restart)
 }
 
