@@ -18,7 +18,8 @@ import (
 // its last frame's screen and the next frame redraws and offers only the
 // rows whose text changed. A screen costs about 112 bytes a cell (215 KB at
 // 80×24), so it is kept only while the session had input in the last
-// HotScreenIdle (the sweep releases it after) and only up to
+// HotScreenIdle (an attach alone does not count; the sweep releases it
+// after) and only up to
 // maxPooledCells; other frames borrow a scratch screen and draw it whole,
 // as every frame did before.
 

@@ -52,6 +52,7 @@ type Session struct {
 	leaving   bool // being hibernated or handed off: accepts no new client, still takes results
 	lastSaved []byte
 	retry     saveRetry // failing background writes (snapshot.go)
+	typed     time.Time // the last input applied: its clients keep their screens for HotScreenIdle (screen.go)
 
 	// cmds runs the apps' commands off mu (commands.go); own lock.
 	cmds commands
@@ -137,7 +138,7 @@ func (s *Session) renderLocked() {
 	if !s.contain("render", func() {
 		w, h := s.viewSize()
 		content, cur := s.ws.View(w, h)
-		hot := s.m.clock.Now().Sub(s.rec.LastInputAt) < HotScreenIdle
+		hot := !s.typed.IsZero() && s.m.clock.Now().Sub(s.typed) < HotScreenIdle
 		for _, c := range s.clients {
 			c.draw(content, cur, w, h, hot)
 		}
@@ -169,6 +170,7 @@ func (s *Session) apply(c *Client, events []tea.Msg) (act tui.Action) {
 	}
 	now := s.m.clock.Now()
 	s.rec.LastInputAt = now
+	s.typed = now
 	if s.warned {
 		s.warned = false
 		s.ws.IdleWarning = ""

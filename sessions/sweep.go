@@ -80,7 +80,7 @@ func (m *Manager) sweepLive(ctx context.Context, s *Session, now time.Time) {
 	p := m.policy
 	s.mu.Lock()
 	rec, attached := s.rec, len(s.clients) > 0
-	if attached && now.Sub(rec.LastInputAt) >= HotScreenIdle {
+	if attached && now.Sub(s.typed) >= HotScreenIdle {
 		for _, c := range s.clients {
 			c.releaseScreen() // no longer typed in (screen.go)
 		}
