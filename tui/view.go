@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -41,9 +42,9 @@ func (w *Workspace) View(width, height int) (string, *Cursor) {
 		body, cur = w.overlayView(width, bodyH), nil
 	}
 	lines := make([]string, 0, height)
-	lines = append(lines, fit(w.tabBar(), width, barStyle))
+	lines = append(lines, w.bars[0].fit(w.tabBar(), width, barStyle))
 	lines = append(lines, fitBlock(body, width, bodyH)...)
-	lines = append(lines, fit(w.statusBar(width), width, barStyle))
+	lines = append(lines, w.bars[1].fit(w.statusBar(width), width, barStyle))
 	if cur != nil {
 		cur = &Cursor{X: cur.X, Y: cur.Y + 1}
 	}
@@ -59,17 +60,31 @@ func tooSmall(width, height int) string {
 }
 
 func (w *Workspace) tabBar() string {
-	var b strings.Builder
+	titles := make([]string, len(w.tabs))
 	for i, t := range w.tabs {
-		title := ""
-		w.guard(t, "", "title", func() { title = t.app.Title() })
+		w.guard(t, "", "title", func() { titles[i] = t.app.Title() })
+	}
+	m := &w.tabMemo
+	if m.out != "" && m.focus == w.focus && slices.Equal(m.titles, titles) {
+		return m.out // styling the focused label was an eighth of a key's CPU
+	}
+	var b strings.Builder
+	for i, title := range titles {
 		label := fmt.Sprintf(" %d:%s ", i+1, Printable(title))
 		if i == w.focus {
 			label = activeTab.Render(label)
 		}
 		b.WriteString(label)
 	}
-	return b.String()
+	m.titles, m.focus, m.out = titles, w.focus, b.String()
+	return m.out
+}
+
+// tabMemo is the tab bar last drawn and what it was drawn from.
+type tabMemo struct {
+	titles []string
+	focus  int
+	out    string
 }
 
 func (w *Workspace) statusBar(width int) string {
@@ -138,6 +153,24 @@ func fit(s string, width int, style lipgloss.Style) string {
 		s += strings.Repeat(" ", pad)
 	}
 	return style.Render(s)
+}
+
+// barMemo remembers one bar's last fit: the tab and status bars rarely
+// change between keys, and styling them (lipgloss) was a quarter of a
+// key's CPU (BENCHMARKS "Web terminal").
+type barMemo struct {
+	in    string
+	width int
+	out   string
+}
+
+// fit is fit(s, width, style), from the memo when s and width are the
+// last ones; one memo serves one call site (one style).
+func (m *barMemo) fit(s string, width int, style lipgloss.Style) string {
+	if m.out == "" || m.in != s || m.width != width {
+		m.in, m.width, m.out = s, width, fit(s, width, style)
+	}
+	return m.out
 }
 
 // fitBlock returns exactly height lines, each at most width cells.

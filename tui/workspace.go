@@ -61,6 +61,8 @@ type Workspace struct {
 	prefix  bool
 	overlay overlay
 	choice  int
+	bars    [2]barMemo // the tab bar's and the status bar's last fit (View)
+	tabMemo tabMemo    // the tab bar's last labels (tabBar)
 	// queued are Broadcast messages, handed to every tab once the update
 	// that sent them is over (an app never runs inside another's update).
 	queued []tea.Msg
