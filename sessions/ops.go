@@ -138,6 +138,42 @@ func (m *Manager) Detach(ctx context.Context, id, actor string) (int, error) {
 	return s.detachAll(fmt.Sprintf("[detached by %s]", actor), actor, "admin"), nil
 }
 
+// SignedOut is what a user's web clients are told when the account's web
+// sign-ins end (a password change, sign out everywhere).
+const SignedOut = "[signed out: sign in again to continue]"
+
+// DetachTransport detaches, on this node, every client of user's sessions
+// that came over transport ("web"), telling it reason, and returns how
+// many. It ends a user's open browser terminals at once when their
+// sign-ins end; other nodes' terminals end at their next keep-alive check
+// (web, 20 s).
+func (m *Manager) DetachTransport(user, transport, reason string) int {
+	m.mu.Lock()
+	var mine []*Session
+	for _, s := range m.live {
+		mine = append(mine, s)
+	}
+	m.mu.Unlock()
+	n := 0
+	for _, s := range mine {
+		s.mu.Lock()
+		var leaving []*Client
+		if s.rec.Owner == user {
+			for _, c := range s.clients {
+				if c.info.Transport == transport {
+					leaving = append(leaving, c)
+				}
+			}
+		}
+		s.mu.Unlock()
+		for _, c := range leaving {
+			s.detachClient(c, reason, "system", c.info.Remote, "signed-out")
+			n++
+		}
+	}
+	return n
+}
+
 // Message shows text in the status bar of a live session (or all of them
 // when id is ""). It returns how many sessions got it.
 func (m *Manager) Message(ctx context.Context, id, actor, text string) (int, error) {

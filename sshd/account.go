@@ -72,6 +72,7 @@ func (s *Server) account(ctx ssh.Context, sess ssh.Session, u sessions.User, arg
 		if _, err := s.cfg.Auth.ChangePassword(ctx, store, req, pw); err != nil {
 			return fail(sess, err)
 		}
+		s.cfg.Manager.DetachTransport(u.Name, "web", sessions.SignedOut) // open browser terminals too
 		fmt.Fprintf(sess, "password of %s changed; its web sign-ins have ended\r\n", u.Name)
 		return 0
 	case args[0] == "keys" && (len(args) == 1 || (len(args) == 2 && (args[1] == "list" || args[1] == "ls"))):

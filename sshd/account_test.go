@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
 	"termhost/auth"
 	"termhost/persist"
+	"termhost/sessions"
 )
 
 // runIn runs cmd with stdin and returns its status and output.
@@ -190,5 +194,43 @@ func TestFixedAccountRefusesChanges(t *testing.T) {
 	u, err := s.store.GetUser(context.Background(), "cfg")
 	if err != nil || len(u.Keys) != 1 {
 		t.Errorf("cfg's keys changed: %v %v", u.Keys, err)
+	}
+}
+
+// A password changed over SSH ends the user's open browser terminals at
+// once (their sign-ins ended with it); SSH clients stay.
+func TestPasswdEndsOpenWebTerminals(t *testing.T) {
+	s := startServer(t, false)
+	key := newSigner(t)
+	s.addUser("carol", persist.RoleUser, "old-pw-long", key.PublicKey())
+	page, server := net.Pipe()
+	defer page.Close()
+	go s.mgr.Serve(context.Background(), server, sessions.ClientInfo{Transport: "web", Remote: "127.0.0.1:9", Term: "xterm-256color", Width: 80, Height: 24},
+		sessions.User{Name: "carol"}, nil)
+	seen := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(page) // until the server closes the page's connection
+		seen <- string(b)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		infos, _ := s.mgr.List(context.Background(), "carol", "")
+		if len(infos) == 1 && len(infos[0].Clients) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the web client never attached")
+		}
+	}
+	code, out, errOut := runIn(t, s.mustDial("carol", gossh.PublicKeys(key)), "passwd", "old-pw-long\nnew-pw-long\nnew-pw-long\n")
+	if code != 0 {
+		t.Fatalf("passwd: exit %d, %q %q", code, out, errOut)
+	}
+	select {
+	case got := <-seen:
+		if !strings.Contains(got, sessions.SignedOut) {
+			t.Errorf("the web client was told %q, want %q", got[max(0, len(got)-80):], sessions.SignedOut)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the open web terminal stayed after the password change")
 	}
 }

@@ -243,7 +243,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Query().Get("everywhere") == "1" || r.PostFormValue("everywhere") == "1" {
 		n, err := s.tokens.revokeAll(r.Context(), c.user.Name)
-		s.cfg.Log.Info("web logout everywhere", "user", c.user.Name, "logins", n, "err", err)
+		ended := s.cfg.Manager.DetachTransport(c.user.Name, "web", sessions.SignedOut)
+		s.cfg.Log.Info("web logout everywhere", "user", c.user.Name, "logins", n, "terminals", ended, "err", err)
 	} else {
 		_ = s.tokens.revoke(r.Context(), c.login)
 	}

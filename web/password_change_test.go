@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"termhost/auth"
@@ -50,6 +52,36 @@ func TestPasswordChangeEndsSignIns(t *testing.T) {
 			if resp, _ := there.get("/api/me"); resp.StatusCode != http.StatusOK {
 				t.Errorf("sign-in with the new password: /api/me %d, want 200", resp.StatusCode)
 			}
+		})
+	}
+}
+
+// Open browser terminals end with the sign-ins, at once, not at the next
+// keep-alive (found by the web trial: typing reached the session for 20 s
+// after "sign out everywhere"); another user's terminal stays.
+func TestSignOutEverywhereEndsOpenTerminals(t *testing.T) {
+	for _, mode := range []string{"server", "client"} {
+		t.Run(mode, func(t *testing.T) {
+			withLogin(t, mode)
+			e := newEnv(t)
+			e.addUser("alice", persist.RoleUser, "pw-alice")
+			e.addUser("bob", persist.RoleUser, "pw-bob")
+			here, there, bob := e.browser(), e.browser(), e.browser()
+			here.mustSignIn("alice", "pw-alice")
+			there.mustSignIn("alice", "pw-alice")
+			bob.mustSignIn("bob", "pw-bob")
+			tm := there.dial("/s/new/ws", 80, 24)
+			tm.waitFor(" alice · ")
+			other := bob.dial("/s/new/ws", 80, 24)
+			other.waitFor(" bob · ")
+
+			here.post("/logout?everywhere=1", url.Values{"csrf": {here.csrf("/")}})
+			// closed waits 10 s, half the keep-alive (20 s) that ended it before.
+			if ce := tm.closed(); !strings.Contains(ce.Reason, "signed out") {
+				t.Errorf("alice's open terminal closed with %d %q, want a sign-out reason", ce.Code, ce.Reason)
+			}
+			other.send("still here")
+			other.waitFor("still here")
 		})
 	}
 }
