@@ -56,7 +56,7 @@ type Config struct {
 	// file, so `passwd` and `keys add|del` refuse (ErrFixedAccount) rather
 	// than change what the next start undoes. nil: no account is.
 	FixedAccount func(name string) bool
-	Log    *slog.Logger
+	Log          *slog.Logger
 }
 
 // Server is a running SSH listener.

@@ -19,14 +19,7 @@ import (
 func TestPasswordChangeEndsSignIns(t *testing.T) {
 	for _, mode := range []string{"server", "client"} {
 		t.Run(mode, func(t *testing.T) {
-			withLogin(t, mode)
-			e := newEnv(t)
-			e.addUser("alice", persist.RoleUser, "pw-alice")
-			e.addUser("bob", persist.RoleUser, "pw-bob")
-			here, there, bob := e.browser(), e.browser(), e.browser()
-			here.mustSignIn("alice", "pw-alice")
-			there.mustSignIn("alice", "pw-alice")
-			bob.mustSignIn("bob", "pw-bob")
+			e, here, there, bob := aliceTwiceBobOnce(t, mode)
 			tok := here.loginToken()
 
 			req := auth.LoginRequest{Transport: "ssh", User: "alice", Password: "pw-alice", Remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5555}}
@@ -56,20 +49,28 @@ func TestPasswordChangeEndsSignIns(t *testing.T) {
 	}
 }
 
+// aliceTwiceBobOnce signs alice in on two browsers and bob on a third,
+// with web_login mode.
+func aliceTwiceBobOnce(t *testing.T, mode string) (e *env, here, there, bob *browser) {
+	t.Helper()
+	withLogin(t, mode)
+	e = newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	e.addUser("bob", persist.RoleUser, "pw-bob")
+	here, there, bob = e.browser(), e.browser(), e.browser()
+	here.mustSignIn("alice", "pw-alice")
+	there.mustSignIn("alice", "pw-alice")
+	bob.mustSignIn("bob", "pw-bob")
+	return e, here, there, bob
+}
+
 // Open browser terminals end with the sign-ins, at once, not at the next
 // keep-alive (found by the web trial: typing reached the session for 20 s
 // after "sign out everywhere"); another user's terminal stays.
 func TestSignOutEverywhereEndsOpenTerminals(t *testing.T) {
 	for _, mode := range []string{"server", "client"} {
 		t.Run(mode, func(t *testing.T) {
-			withLogin(t, mode)
-			e := newEnv(t)
-			e.addUser("alice", persist.RoleUser, "pw-alice")
-			e.addUser("bob", persist.RoleUser, "pw-bob")
-			here, there, bob := e.browser(), e.browser(), e.browser()
-			here.mustSignIn("alice", "pw-alice")
-			there.mustSignIn("alice", "pw-alice")
-			bob.mustSignIn("bob", "pw-bob")
+			_, here, there, bob := aliceTwiceBobOnce(t, mode)
 			tm := there.dial("/s/new/ws", 80, 24)
 			tm.waitFor(" alice · ")
 			other := bob.dial("/s/new/ws", 80, 24)
