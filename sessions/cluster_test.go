@@ -127,20 +127,28 @@ func TestChatCrossesNodes(t *testing.T) {
 	ca.waitFor("bob: and back from b")
 }
 
+// pausedOwner starts node a, which never renews (paused, cut off, dead),
+// and node b, both with lease ttl; alice types text into a session on a,
+// flushed to the store. c1 is alice's client on a.
+func pausedOwner(t *testing.T, ttl time.Duration, text string) (e *env, a, b *sessions.Manager, c1 *client) {
+	t.Helper()
+	e = newEnv(t, testPolicy())
+	a = e.node("a", ttl, false)
+	b = e.node("b", ttl, true)
+	c1 = e.serve(a, alice, info("10.0.0.1:1001", 80, 24))
+	c1.waitFor(" alice · ")
+	c1.send(text)
+	c1.waitFor(text)
+	e.flushAll()
+	return e, a, b, c1
+}
+
 // A node that stops renewing (paused, cut off) loses its sessions to the
 // node that attaches after the lease expired; when it comes back it
 // fences them at its first renewal and writes nothing more (SPEC §6).
 func TestLeaseLostFencesTheOldOwner(t *testing.T) {
-	e := newEnv(t, testPolicy())
 	const ttl = 300 * time.Millisecond
-	a := e.node("a", ttl, false) // never renews: a paused node
-	b := e.node("b", ttl, true)
-
-	c1 := e.serve(a, alice, info("10.0.0.1:1001", 80, 24))
-	c1.waitFor(" alice · ")
-	c1.send("before the pause")
-	c1.waitFor("before the pause")
-	e.flushAll()
+	e, a, b, c1 := pausedOwner(t, ttl, "before the pause")
 	id := e.only(alice).ID
 	old := e.record(id).Epoch
 
@@ -179,16 +187,7 @@ func TestLeaseLostFencesTheOldOwner(t *testing.T) {
 // An attach that must wait for a dead owner's lease says why instead of
 // showing nothing, then shows the workspace once the lease ran out.
 func TestAttachWaitingForDeadOwnerSaysWhy(t *testing.T) {
-	e := newEnv(t, testPolicy())
-	const ttl = 2 * time.Second
-	a := e.node("a", ttl, false) // never renews: a dead node
-	b := e.node("b", ttl, true)
-	c1 := e.serve(a, alice, info("10.0.0.1:1001", 80, 24))
-	c1.waitFor(" alice · ")
-	c1.send("typed on a")
-	c1.waitFor("typed on a")
-	e.flushAll()
-
+	e, _, b, _ := pausedOwner(t, 2*time.Second, "typed on a")
 	c2 := e.serve(b, alice, info("10.0.0.2:2002", 80, 24))
 	c2.waitFor("waiting for node a, which runs this session")
 	if screen := c2.waitFor("typed on a"); strings.Contains(screen, "waiting for node") {

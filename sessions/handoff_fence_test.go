@@ -14,7 +14,7 @@ import (
 	"termhost/tui/apps"
 )
 
-// recordConn is a terminal that keeps what it was sent.
+// recordConn is a terminal that reads nothing and keeps what it was sent.
 type recordConn struct {
 	mu  sync.Mutex
 	out strings.Builder

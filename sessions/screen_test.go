@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +27,7 @@ func TestKeptScreenDrawsLikeWhole(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 11))
 		ws := pw.newWS(u)
 		ws.SessionName = "p"
-		hot := newClient(discardConn{}, ClientInfo{Term: "xterm-256color"}, propTime)
+		hot := newClient(&recordConn{}, ClientInfo{Term: "xterm-256color"}, propTime)
 		cold := &Client{info: ClientInfo{Term: "xterm-256color"}}
 		size := sizes[0]
 		hotTerm, coldTerm := vt.NewEmulator(size[0], size[1]), vt.NewEmulator(size[0], size[1])
@@ -86,7 +84,7 @@ var zeroWidth = []string{"\u0301", "\u200d", "\ufe0f", "\u0301b", "\u200db", "\n
 func TestKeptScreenZeroWidthRowStart(t *testing.T) {
 	for _, lead := range []string{"\u0301b", "\u200db", "\ufe0fb", "\u0301", "\x1b[1m\u0301b\x1b[m"} {
 		for _, above := range []string{"short", strings.Repeat("a", 80), "日本" + strings.Repeat("a", 76)} {
-			c := newClient(discardConn{}, ClientInfo{Term: "xterm-256color"}, propTime)
+			c := newClient(&recordConn{}, ClientInfo{Term: "xterm-256color"}, propTime)
 			rows := make([]string, 5)
 			rows[1], rows[2] = above, "x"
 			steps := []string{strings.Join(rows, "\n")}
@@ -106,13 +104,6 @@ func TestKeptScreenZeroWidthRowStart(t *testing.T) {
 		}
 	}
 }
-
-// discardConn is a terminal that reads nothing and swallows output.
-type discardConn struct{}
-
-func (discardConn) Read([]byte) (int, error)    { return 0, io.EOF }
-func (discardConn) Write(p []byte) (int, error) { return len(p), nil }
-func (discardConn) Close() error                { return nil }
 
 func crlf(p []byte) []byte { return bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n")) }
 
@@ -177,37 +168,19 @@ func TestKeptScreenCarriedStyle(t *testing.T) {
 	}
 }
 
-// testClock is settable from the test.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-func (c *testClock) AfterFunc(time.Duration, func()) Timer { return propTimer{} }
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // A client keeps its screen while its session is typed in, and the sweep
 // gives it back HotScreenIdle after the last key; a frame not caused by
 // recent input (a chat message to an idle session) keeps none.
 func TestKeptScreenLifetime(t *testing.T) {
 	m, _ := screenFixture(t)
-	clock := &testClock{now: propTime}
+	clock := &stepClock{now: propTime} // input_rate_test.go
 	m.clock = clock
 	ctx := context.Background()
 	s, err := m.Create(ctx, User{Name: "sam"}, "hot")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(discardConn{}, ClientInfo{Term: "xterm-256color", Width: 80, Height: 24, Transport: "ssh"}, clock.Now())
+	c := newClient(&recordConn{}, ClientInfo{Term: "xterm-256color", Width: 80, Height: 24, Transport: "ssh"}, clock.Now())
 	if err := s.attach(c, false); err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,9 @@ import (
 	"termhost/sessions"
 )
 
-// The API's POST /api/sessions/{id}/{verb} takes exactly the one-session
-// verbs of the admin table (admin.Verbs), by name and alias; every other
-// admin verb is no action (issue 11: no second copy of verb parsing).
-func TestAPIVerbsComeFromTheTable(t *testing.T) {
+// adminWithSession signs an admin in and gives it a session "one".
+func adminWithSession(t *testing.T) (*browser, *sessions.Session) {
+	t.Helper()
 	e := newEnv(t)
 	e.addUser("root", persist.RoleAdmin, "pw-root")
 	root := e.browser()
@@ -25,6 +24,14 @@ func TestAPIVerbsComeFromTheTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return root, s1
+}
+
+// The API's POST /api/sessions/{id}/{verb} takes exactly the one-session
+// verbs of the admin table (admin.Verbs), by name and alias; every other
+// admin verb is no action (issue 11: no second copy of verb parsing).
+func TestAPIVerbsComeFromTheTable(t *testing.T) {
+	root, s1 := adminWithSession(t)
 	acting := admin.SessionVerbs()
 	for _, v := range admin.Verbs {
 		for _, name := range append([]string{v.Name}, v.Aliases...) {
@@ -52,14 +59,7 @@ func TestAPIVerbsComeFromTheTable(t *testing.T) {
 // The /admin page offers exactly the one-session verbs of the table, one
 // form each per session row.
 func TestAdminPageVerbsComeFromTheTable(t *testing.T) {
-	e := newEnv(t)
-	e.addUser("root", persist.RoleAdmin, "pw-root")
-	root := e.browser()
-	root.mustSignIn("root", "pw-root")
-	s1, err := e.mgr.Create(context.Background(), sessions.User{Name: "root", Admin: true}, "one")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, s1 := adminWithSession(t)
 	_, body := root.get("/admin")
 	got := regexp.MustCompile(`action="/admin/sessions/`+s1.ID()+`/([a-z]+)"`).FindAllStringSubmatch(body, -1)
 	var verbs []string
