@@ -35,6 +35,16 @@ type editor struct {
 
 	size  int // bytes of text(): UTF-8, with "\n" between lines
 	limit int // insert refuses to grow size past it; 0: no limit
+
+	// wrap caches the rows the last layouts cut lines into, so that a
+	// key costs one line's encoding, not the screen's (most of a Notes
+	// frame's CPU before). An edit of a line drops its entry; a change in
+	// the number of lines drops all (indices move). It holds only lines
+	// that layout visited (pruneWrap).
+	wrap struct {
+		width int
+		rows  map[int][]string
+	}
 }
 
 func newEditor(text string) *editor {
@@ -57,6 +67,7 @@ func (e *editor) setText(text string) {
 	ls = append(ls, all[start:len(all):len(all)])
 	e.lines = gapBuf[[]rune]{buf: ls, gs: len(ls), ge: len(ls)}
 	e.open, e.stale, e.cur = -1, false, gapBuf[rune]{}
+	clear(e.wrap.rows)
 	e.size = len(text)
 	if !utf8.ValidString(text) { // invalid bytes became U+FFFD
 		e.size = 0
@@ -115,6 +126,7 @@ func (e *editor) edit(row int) *gapBuf[rune] {
 		e.open = row
 	}
 	e.stale = true
+	delete(e.wrap.rows, row)
 	return &e.cur
 }
 
@@ -207,6 +219,7 @@ func (e *editor) newline() {
 	e.row++
 	e.col = 0
 	e.lines.insert(e.row, nil)
+	clear(e.wrap.rows)
 	e.open = e.row
 	e.size++
 }
@@ -224,6 +237,7 @@ func (e *editor) join(row int) {
 		c.insert(0, a...)
 	}
 	e.lines.delete(row+1, row+2)
+	clear(e.wrap.rows)
 	e.cur, e.open, e.stale = c, row, true
 	e.size--
 }
@@ -324,7 +338,7 @@ func (e *editor) layout(top, width, height int) (newTop, cx, cy int, rows []stri
 	// cursor, the top moves down to the first line that still fits.
 	before := 0
 	for i := e.row - 1; i >= top; i-- {
-		h := rowsOf(e.line(i), width)
+		h := len(e.wrapped(i, width))
 		if before+h+curSub >= height {
 			top = i + 1
 			break
@@ -334,22 +348,62 @@ func (e *editor) layout(top, width, height int) (newTop, cx, cy int, rows []stri
 	curRow := before + curSub
 	skip := max(curRow-height+1, 0) // one logical line taller than the screen
 	cy = curRow - skip
+	last := top
 	for i := top; i < e.lineCount() && len(rows) < height; i++ {
-		l := e.line(i)
-		for start := 0; len(rows) < height; {
-			end := segEnd(l, start, width)
+		last = i
+		for _, r := range e.wrapped(i, width) {
+			if len(rows) == height {
+				break
+			}
 			if skip > 0 {
 				skip--
 			} else {
-				rows = append(rows, string(l[start:end]))
+				rows = append(rows, r)
 			}
-			if end >= len(l) {
-				break
-			}
-			start = end
 		}
 	}
+	e.pruneWrap(top, max(last, e.row))
 	return top, curCol, cy, rows
+}
+
+// wrapped returns line i cut into rows of at most width cells (at least
+// one row, "" for an empty line), from the cache while line i is unchanged.
+func (e *editor) wrapped(i, width int) []string {
+	if e.wrap.width != width || e.wrap.rows == nil {
+		e.wrap.width = width
+		if e.wrap.rows == nil {
+			e.wrap.rows = make(map[int][]string)
+		}
+		clear(e.wrap.rows)
+	}
+	if rs, ok := e.wrap.rows[i]; ok {
+		return rs
+	}
+	l := e.line(i)
+	var rs []string
+	for start := 0; ; {
+		end := segEnd(l, start, width)
+		rs = append(rs, string(l[start:end]))
+		if end >= len(l) {
+			break
+		}
+		start = end
+	}
+	e.wrap.rows[i] = rs
+	return rs
+}
+
+// pruneWrap forgets cached lines outside [first, last] once the cache
+// holds more than a few screens' worth, so it stays the size of a screen.
+func (e *editor) pruneWrap(first, last int) {
+	if len(e.wrap.rows) <= 2*(last-first+1)+16 {
+		return
+	}
+	for i := range e.wrap.rows {
+		if i < first || i > last {
+			delete(e.wrap.rows, i)
+		}
+	}
 }
 
 // segEnd returns the end of the wrapped row that starts at line[start]:
@@ -364,15 +418,6 @@ func segEnd(line []rune, start, width int) int {
 		w += rw
 	}
 	return len(line)
-}
-
-// rowsOf is how many rows line wraps into at width.
-func rowsOf(line []rune, width int) int {
-	n := 1
-	for start := segEnd(line, 0, width); start < len(line); start = segEnd(line, start, width) {
-		n++
-	}
-	return n
 }
 
 // cursorIn returns the wrapped row and cell column of rune index col.
