@@ -55,8 +55,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "hash-password":
 		return hashPasswordCmd(args[1:], stdin, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, version())
-		return 0
+		return versionCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -132,12 +131,42 @@ func failResolve(err error, text string, fs *flag.FlagSet, stdout, stderr io.Wri
 	return 2
 }
 
+const versionUsage = `usage: termhost version
+prints the module version, the Go version and the VCS revision the binary was built from
+`
+
+// versionCmd prints version(); --help prints its usage, any argument is
+// refused (exit 2).
+func versionCmd(args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		fmt.Fprintln(stdout, version())
+		return 0
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help"):
+		fmt.Fprint(stdout, versionUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "error: version takes no arguments (got %q)\n%s", args, versionUsage)
+	return 2
+}
+
+// noVCS is what version prints in place of the revision when the binary
+// carries no VCS stamp (built with -buildvcs=false, outside a checkout, or
+// by `go run`/`go test`): said, so it is never taken for a release.
+const noVCS = "revision unknown (built without VCS information)"
+
 // version is the module version and VCS revision the binary was built
-// from (runtime/debug build info).
+// from (runtime/debug build info, as `go build` stamps it).
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "termhost (no build info)"
+	return formatVersion(bi, ok)
+}
+
+// formatVersion renders bi as "termhost MODULE-VERSION GO-VERSION revision
+// REV [(modified)] [VCS-TIME]", with noVCS when bi has no vcs.revision.
+func formatVersion(bi *debug.BuildInfo, ok bool) string {
+	if !ok || bi == nil {
+		return "termhost (no build info) " + noVCS
 	}
 	v := bi.Main.Version
 	if v == "" {
@@ -157,11 +186,12 @@ func version() string {
 			}
 		}
 	}
-	if rev != "" {
-		out += " revision " + rev + dirty
-		if at != "" {
-			out += " " + at
-		}
+	if rev == "" {
+		return out + " " + noVCS
+	}
+	out += " revision " + rev + dirty
+	if at != "" {
+		out += " " + at
 	}
 	return out
 }
