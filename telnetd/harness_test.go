@@ -38,6 +38,7 @@ type options struct {
 	proxy   []string         // trusted PROXY senders; nil: PROXY protocol off
 	sources *auth.Limiter    // nil: 1ms doubling to 4ms
 	ssh     bool             // also run an SSH listener sharing the login path and gate
+	log     io.Writer        // the node's log (text); nil: discarded
 }
 
 // node is a real telnetd (and optionally sshd) on loopback, wired as
@@ -59,7 +60,10 @@ func start(t *testing.T, o options) *node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.log == nil {
+		o.log = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(o.log, nil))
 	mgr := sessions.NewManager(sessions.Config{Store: st, Policy: sessions.DefaultPolicy(), Node: "n1", Registry: apps.Registry(), Log: log})
 	if err := mgr.Start(ctx); err != nil {
 		t.Fatal(err)
