@@ -138,7 +138,7 @@ type Notifier interface {
 // ids, which are host names by default.
 const (
 	ChatChannel     = "termhost.chat"     // payload: the new message's Seq
-	SessionsChannel = "termhost.sessions" // payload: a session id whose listing changed
+	SessionsChannel = "termhost.sessions" // payload: "NODE SESSIONID": a session whose listing NODE changed
 )
 
 // NodeChannel is the channel node id listens on for requests and hand-off

@@ -90,6 +90,34 @@ func (m *Manager) presence(ctx context.Context) ([]tui.Presence, error) {
 	return out, nil
 }
 
+// listingChanged tells the other nodes that session id's record changed
+// (attached, detached, ended...), so that their Who and Admin tables
+// follow (SPEC §6: Who crosses nodes). A lost wake-up leaves a table stale
+// until its next change or refresh ("r"): it is a view, not state.
+func (m *Manager) listingChanged(ctx context.Context, id string) {
+	logErr(m.log, "notify session change", m.store.Notify(ctx, persist.SessionsChannel, m.node+" "+id), "session", id)
+}
+
+// listingsLoop turns other nodes' session changes into this node's
+// tui.SessionsChanged notices (this node's own are published directly).
+func (m *Manager) listingsLoop(wakeups <-chan string) {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case p, ok := <-wakeups:
+			if !ok {
+				return
+			}
+			if i := strings.LastIndexByte(p, ' '); i >= 0 && p[:i] == m.node {
+				continue
+			}
+			m.chat.publishTo("", tui.SessionsChanged{})
+		}
+	}
+}
+
 // userChat is the chat service for one user.
 type userChat struct {
 	m    *Manager

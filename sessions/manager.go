@@ -182,16 +182,22 @@ func (m *Manager) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("listen for chat: %w", err)
 	}
+	listings, err := m.store.Listen(lctx, persist.SessionsChannel)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("listen for session changes: %w", err)
+	}
 	m.stopListen = cancel
 	if err := m.relay.start(ctx, m); err != nil {
 		cancel()
 		return err
 	}
-	m.wg.Add(4)
+	m.wg.Add(5)
 	go m.sweepLoop()
 	go m.chatLoop()
 	go m.renewLoop(wakeups)
 	go m.relayLoop(chat)
+	go m.listingsLoop(listings)
 	return nil
 }
 
@@ -647,11 +653,13 @@ func (m *Manager) liveSession(id string) *Session {
 	return m.live[id]
 }
 
-// saveRecord writes a session record, logging failures.
-func (m *Manager) saveRecord(rec persist.Session) {
+// saveRecord writes a session record, logging and returning a failure.
+func (m *Manager) saveRecord(rec persist.Session) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	logErr(m.log, "save session record", m.store.UpdateSession(ctx, rec), "session", rec.ID)
+	err := m.store.UpdateSession(ctx, rec)
+	logErr(m.log, "save session record", err, "session", rec.ID)
+	return err
 }
 
 // event appends to a session's history, logging failures.
@@ -662,6 +670,8 @@ func (m *Manager) event(id, kind, actor, remote, detail string) {
 	logErr(m.log, "append session event", m.store.AppendEvent(ctx, e), "session", id)
 	if kind != "message" {
 		// Admin and Who tables follow (issue 9); coalesced in the hub.
+		// Other nodes' tables too (SPEC §6): the record is written by now.
 		m.chat.publishTo("", tui.SessionsChanged{})
+		m.listingChanged(ctx, id)
 	}
 }
