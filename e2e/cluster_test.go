@@ -30,7 +30,9 @@ func findSession(l []jsonSession, user string) *jsonSession {
 // node and shows the text; an admin listing from node C shows the sessions
 // of A and B with their node and the real client address (ssh bound to
 // 127.0.0.7 through HAProxy's PROXY v2); admin kill from C ends a session
-// on A; a chat line from a user on A reaches a user on B.
+// on A; a chat line from a user on A reaches a user on B; OpenSSH with a
+// known_hosts file learned from one node meets every node without a
+// complaint (shared host keys).
 func TestClusterReconnectElsewhere(t *testing.T) {
 	c := startCluster(t, 3, 2*time.Second)
 	nodeC := c.node("c")
@@ -96,6 +98,9 @@ func TestClusterReconnectElsewhere(t *testing.T) {
 	}
 	again.typeText(" and on " + findSession(list, "alice").Node)
 	again.waitFor("typed on node a and on ")
+
+	// One host key for the whole cluster, as OpenSSH checks it.
+	checkSharedHostKey(t, c, key, "alice")
 }
 
 // nodeRow is one element of `termhost nodes list --json`.
