@@ -279,13 +279,16 @@ func TestClusterSplitBrainStopCont(t *testing.T) {
 	}
 }
 
-// SPEC §6 Faults: PostgreSQL stopped at once (as in a crash) for 3 ×
-// lease_ttl while a user types on node a. The user stays attached and
-// every key echoes; nothing is fenced (nobody can take a lease without the
-// database either); once it is back, the text typed during the outage
-// lands in the store, and the node's log said both.
+// SPEC §6 Faults: PostgreSQL stopped at once (as in a crash) for 30 s,
+// the longest outage SPEC §6 promises to ride out (15 × lease_ttl), while
+// a user types on node a. The user stays attached and every key echoes;
+// nothing is fenced (nobody can take a lease without the database either);
+// once it is back, the text typed during the outage lands in the store,
+// and the node's log said so: leases and snapshot writes failing, then
+// succeeding again.
 func TestClusterDatabaseOutage(t *testing.T) {
 	const ttl = 2 * time.Second
+	const outage = 30 * time.Second
 	c := startCluster(t, 3, ttl)
 	a := c.node("a")
 	x := mustDial(t, a.ssh, "127.0.0.9", "kate", newSigner(t), "")
@@ -300,8 +303,8 @@ func TestClusterDatabaseOutage(t *testing.T) {
 	}
 	defer pg.Start() // a failed test must leave the shared server running
 	var last string
-	for i, start := 0, time.Now(); time.Since(start) < 3*ttl; i++ {
-		last = fmt.Sprintf("down%02d", i)
+	for i, start := 0, time.Now(); time.Since(start) < outage; i++ {
+		last = fmt.Sprintf("down%03d", i)
 		sep := " "
 		if i%8 == 7 {
 			sep = "\r" // lines shorter than the screen: Notes wraps long ones
@@ -315,6 +318,7 @@ func TestClusterDatabaseOutage(t *testing.T) {
 	if err := pg.Start(); err != nil {
 		t.Fatal(err)
 	}
+	back := time.Now()
 	db := c.db()
 	deadline := time.Now().Add(20 * time.Second) // retries back off up to 5 s
 	for {
@@ -323,6 +327,7 @@ func TestClusterDatabaseOutage(t *testing.T) {
 			stored = stored || strings.Contains(s.payload, last)
 		}
 		if stored {
+			t.Logf("%q typed during the %s outage stored %s after the database came back", last, outage, time.Since(back).Round(time.Millisecond))
 			break
 		}
 		if time.Now().After(deadline) {
@@ -345,7 +350,7 @@ func TestClusterDatabaseOutage(t *testing.T) {
 	x.scr.WaitFor(t, "after", 5*time.Second)
 	// The renewer says so at its next round (every lease_ttl/3), which can
 	// come after the retried snapshot write landed.
-	for _, want := range []string{"store unreachable", "store reachable again"} {
+	for _, want := range []string{"store unreachable", "store reachable again", "snapshot writes failing; retrying", "snapshot writes succeed again"} {
 		if !pollLog(a, 5*time.Second, want) {
 			t.Errorf("node a's log does not say %q:\n%s", want, a.errOut.String())
 		}
