@@ -140,7 +140,8 @@ func (r *Runner) list(ctx context.Context, _ string, args []string, w io.Writer)
 		return err
 	}
 	if *asJSON {
-		return writeJSON(w, sessions.ToJSON(infos, r.Now()))
+		// Streamed: 100,000 sessions are ≈ 40 MB of JSON (issue 10).
+		return sessions.WriteJSON(w, infos, r.Now())
 	}
 	sessions.WriteTable(w, infos, r.Now())
 	return nil

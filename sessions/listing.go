@@ -30,26 +30,32 @@ type JSONSession struct {
 func ToJSON(infos []Info, now time.Time) []JSONSession {
 	out := make([]JSONSession, 0, len(infos))
 	for _, in := range infos {
-		j := JSONSession{ID: in.ID, User: in.Owner, Name: in.Name, State: in.State, Node: in.Node,
-			CreatedAt: in.CreatedAt.UTC().Format(time.RFC3339), LastInputAt: in.LastInputAt.UTC().Format(time.RFC3339),
-			IdleSeconds: int64(now.Sub(in.LastInputAt).Seconds()), Clients: in.Clients, Apps: in.Apps, EndReason: in.EndReason}
-		if j.Clients == nil {
-			j.Clients = []ClientView{}
-		}
-		if j.Apps == nil {
-			j.Apps = []persist.App{}
-		}
-		for i := range j.Apps {
-			if j.Apps[i].Documents == nil {
-				j.Apps[i].Documents = []string{}
-			}
-		}
-		if !in.EndedAt.IsZero() {
-			j.EndedAt = in.EndedAt.UTC().Format(time.RFC3339)
-		}
-		out = append(out, j)
+		out = append(out, toJSON(in, now))
 	}
 	return out
+}
+
+// toJSON is one listing's JSON form: times in RFC 3339 (UTC, seconds),
+// empty lists as [] (SPEC §3).
+func toJSON(in Info, now time.Time) JSONSession {
+	j := JSONSession{ID: in.ID, User: in.Owner, Name: in.Name, State: in.State, Node: in.Node,
+		CreatedAt: in.CreatedAt.UTC().Format(time.RFC3339), LastInputAt: in.LastInputAt.UTC().Format(time.RFC3339),
+		IdleSeconds: int64(now.Sub(in.LastInputAt).Seconds()), Clients: in.Clients, Apps: in.Apps, EndReason: in.EndReason}
+	if j.Clients == nil {
+		j.Clients = []ClientView{}
+	}
+	if j.Apps == nil {
+		j.Apps = []persist.App{}
+	}
+	for i := range j.Apps {
+		if j.Apps[i].Documents == nil {
+			j.Apps[i].Documents = []string{}
+		}
+	}
+	if !in.EndedAt.IsZero() {
+		j.EndedAt = in.EndedAt.UTC().Format(time.RFC3339)
+	}
+	return j
 }
 
 // WriteTable prints listings for people. Names and remotes are shown with

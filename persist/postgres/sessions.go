@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -102,7 +101,7 @@ func (s *Store) ListSessions(ctx context.Context, f persist.SessionFilter) ([]pe
 		return nil, wrap(err, "list sessions")
 	}
 	defer rows.Close()
-	d := sessionDecoder{apps: map[string][]persist.App{}}
+	var d sessionDecoder
 	out := make([]persist.Session, 0, n)
 	for rows.Next() {
 		r, err := d.scan(rows)
@@ -176,12 +175,11 @@ func scanSession(r pgx.Row) (persist.Session, error) {
 	return d.scan(r)
 }
 
-// sessionDecoder scans session rows. Within one listing many sessions
-// carry the same apps summary: apps caches each distinct JSON text's
-// decoding and hands every row its own copy (JSON decoding was half of
-// ListSessions' time at 100,000 sessions). A nil map caches nothing.
+// sessionDecoder scans the session rows of one query: the apps summaries
+// go through one persist.AppsDecoder, which decodes each distinct text
+// once.
 type sessionDecoder struct {
-	apps map[string][]persist.App
+	apps persist.AppsDecoder
 }
 
 func (d *sessionDecoder) scan(r pgx.Row) (persist.Session, error) {
@@ -193,37 +191,11 @@ func (d *sessionDecoder) scan(r pgx.Row) (persist.Session, error) {
 	}
 	x.CreatedAt, x.LastInputAt, x.EndedAt, x.DetachedAt = fromMS(created), fromMS(last), fromMS(ended), fromMS(detached)
 	var err error
-	if x.Apps, err = d.decodeApps(apps); err != nil {
+	if x.Apps, err = d.apps.Decode(apps); err != nil {
 		return x, fmt.Errorf("session %s apps: %w", x.ID, err)
 	}
-	if atts != "[]" {
-		if err := json.Unmarshal([]byte(atts), &x.Attachments); err != nil {
-			return x, fmt.Errorf("session %s attachments: %w", x.ID, err)
-		}
-	}
-	if len(x.Attachments) == 0 {
-		x.Attachments = nil
+	if x.Attachments, err = persist.DecodeAttachments(atts); err != nil {
+		return x, fmt.Errorf("session %s attachments: %w", x.ID, err)
 	}
 	return x, nil
-}
-
-func (d *sessionDecoder) decodeApps(text string) ([]persist.App, error) {
-	if text == "[]" {
-		return []persist.App{}, nil
-	}
-	cached, ok := d.apps[text]
-	if !ok {
-		if err := json.Unmarshal([]byte(text), &cached); err != nil {
-			return nil, err
-		}
-		if d.apps == nil {
-			return cached, nil
-		}
-		d.apps[text] = cached
-	}
-	out := make([]persist.App, len(cached))
-	for i, a := range cached {
-		out[i] = persist.App{App: a.App, Documents: slices.Clone(a.Documents)}
-	}
-	return out, nil
 }
