@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -63,7 +64,14 @@ type Session struct {
 	// re-reads the record under mu, so the last write is the latest state
 	// even when an attach and a kill race. Order: flushMu, recMu, mu.
 	recMu sync.Mutex
+	// written is the record as this node last wrote it; guarded by recMu.
+	written persist.Session
 }
+
+// recordInputStep is how far last_input_at may run ahead of the stored
+// record before a snapshot writes the record again for it alone: listings
+// on other nodes and Who show idle time in seconds.
+const recordInputStep = time.Second
 
 // record writes the session's current record and, when kind is not empty,
 // appends a history event, in one ordered step.
@@ -71,10 +79,41 @@ func (s *Session) record(kind, actor, remote, detail string) {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	rec := s.currentRecord()
-	s.m.saveRecord(rec)
+	s.saveRecordLocked(rec)
 	if kind != "" {
 		s.m.event(rec.ID, kind, actor, remote, detail)
 	}
+}
+
+// recordIfChanged is record for a snapshot write: the record is written
+// only when what listings show changed, or last_input_at moved on by
+// recordInputStep. While a user types, a snapshot is written every
+// FlushDelay; its record only once a second (half the store work of a
+// debounced write, BENCHMARKS "Web terminal").
+func (s *Session) recordIfChanged() {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	rec := s.currentRecord()
+	if sameRecord(rec, s.written) && rec.LastInputAt.Sub(s.written.LastInputAt) < recordInputStep {
+		return
+	}
+	s.saveRecordLocked(rec)
+}
+
+// saveRecordLocked writes rec and remembers it once it is stored. Caller
+// holds recMu.
+func (s *Session) saveRecordLocked(rec persist.Session) {
+	if s.m.saveRecord(rec) == nil {
+		s.written = rec
+	} else {
+		s.written = persist.Session{} // unknown: the next write goes through
+	}
+}
+
+// sameRecord reports whether a and b are equal but for last_input_at.
+func sameRecord(a, b persist.Session) bool {
+	a.LastInputAt, b.LastInputAt = time.Time{}, time.Time{}
+	return reflect.DeepEqual(a, b)
 }
 
 // currentRecord is the record as it stands, with the app summary.
@@ -206,7 +245,9 @@ func (s *Session) resize(c *Client, size Size) {
 	if !s.hasClient(c) {
 		return
 	}
-	c.resize(size)
+	if notice := c.resize(size); notice != "" {
+		s.ws.Notice = notice // a pty-req, NAWS or web resize alike (one place)
+	}
 	s.renderLocked()
 }
 

@@ -116,7 +116,7 @@ func (s *Session) flush(ctx context.Context) error {
 			s.m.onSnapshot(Saved{SessionID: rec.ID, Owner: rec.Owner, Name: rec.Name, Gen: gen, Data: data})
 		}
 	}
-	s.record("", "", "", "")
+	s.recordIfChanged()
 	return nil
 }
 
