@@ -211,7 +211,7 @@ func TestWebBenchKeyEcho(b *testing.T) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "termhost_key_echo_seconds_bucket") || strings.HasPrefix(line, "termhost_key_echo_seconds_count") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_bucket") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_sum") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_count") {
+		if strings.HasPrefix(line, "termhost_key_echo_seconds_bucket") || strings.HasPrefix(line, "termhost_key_echo_seconds_count") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_bucket") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_sum") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_count") || strings.HasPrefix(line, "go_gc_duration_seconds") || strings.HasPrefix(line, "go_memstats_alloc_bytes_total") {
 			b.Log(line)
 		}
 	}
