@@ -161,10 +161,24 @@ func newClient(conn Conn, info ClientInfo, now time.Time) *Client {
 }
 
 // resize records a client's new terminal size, bounded by ClampSize; a
-// zero dimension keeps the current one. Caller holds the session's mu.
-func (c *Client) resize(size Size) {
+// zero dimension keeps the current one. It returns ClampNotice's line when
+// the size asked for was cut. Caller holds the session's mu.
+func (c *Client) resize(size Size) (notice string) {
 	sz := ClampSize(size, Size{c.width, c.height})
 	c.width, c.height = sz.Width, sz.Height
+	return ClampNotice(size, sz)
+}
+
+// ClampNotice is the status-bar line that tells a user their window was
+// cut to fit the bounds (issue 8: "cap window cells … with a clear
+// message"), "" when shown is what was asked. ASCII only: every charset
+// shows it.
+func ClampNotice(asked, shown Size) string {
+	if asked.Width <= shown.Width && asked.Height <= shown.Height {
+		return ""
+	}
+	return fmt.Sprintf("window %dx%d is larger than the limit (%d columns, %d rows, %d cells); showing %dx%d",
+		asked.Width, asked.Height, MaxWidth, MaxHeight, MaxCells, shown.Width, shown.Height)
 }
 
 // Window bounds (SPEC §7: memory per connection stays within a few MiB
@@ -175,7 +189,8 @@ func (c *Client) resize(size Size) {
 // MaxCells measured ≈5.5 MiB in the attack trial (1000×1000, the old
 // per-dimension bound, was 112 MiB for the renderer alone). A larger terminal
 // is simply given a smaller screen: the workspace shows in its top-left
-// corner, as a shared session does on the larger of two terminals.
+// corner, as a shared session does on the larger of two terminals, and
+// told so in the status bar (ClampNotice).
 const (
 	MaxWidth  = 500     // columns
 	MaxHeight = 200     // rows

@@ -32,6 +32,7 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 	var shared bool
 	var err error
 	c := newClient(conn, info, m.clock.Now())
+	clamped := ClampNotice(Size{info.Width, info.Height}, Size{c.width, c.height}) // before any resize can run
 	c.out.watch(m.obs, time.Now())
 	defer c.stopKeys()
 	switch verb {
@@ -55,8 +56,10 @@ func (m *Manager) Serve(ctx context.Context, conn Conn, info ClientInfo, u User,
 	if err == nil && s != nil {
 		err = s.attach(c, shared)
 	}
-	if err == nil && s != nil && info.Notice != "" {
-		s.message(info.Notice) // after the first frame, in the status bar
+	// Said after the first frame, in the status bar: the new account, and
+	// a window larger than the bounds (ClampNotice).
+	if notice := joinNotices(info.Notice, clamped); err == nil && s != nil && notice != "" {
+		s.message(notice)
 	}
 	if err != nil || s == nil {
 		msg := ""
@@ -208,4 +211,15 @@ func (m *Manager) pump(s *Session, c *Client) {
 	}
 	s.detachClient(c, "", s.rec.Owner, c.info.Remote, "disconnect")
 	<-c.out.done
+}
+
+// joinNotices joins the non-empty status-bar notices with " · ".
+func joinNotices(notices ...string) string {
+	var out []string
+	for _, n := range notices {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, " · ")
 }
