@@ -560,3 +560,27 @@ func TestStoreDownKeepsLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionsPageListsSignInAddresses: the user's own sign-ins show the
+// address they came from without the browser's ephemeral port.
+func TestSessionsPageListsSignInAddresses(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	b := e.browser()
+	b.mustSignIn("alice", "pw-alice")
+	ls, err := e.store.ListLogins(context.Background(), "alice")
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("ListLogins = %d, %v; want 1", len(ls), err)
+	}
+	host, port, err := net.SplitHostPort(ls[0].Remote)
+	if err != nil {
+		t.Fatalf("stored remote %q: %v", ls[0].Remote, err)
+	}
+	_, body := b.get("/")
+	if !strings.Contains(body, "<td>"+host+"</td>") {
+		t.Errorf("sessions page does not list the sign-in from %s:\n%s", host, body)
+	}
+	if strings.Contains(body, ls[0].Remote) || strings.Contains(body, ":"+port+"<") {
+		t.Errorf("sessions page shows the browser's port %s:\n%s", port, body)
+	}
+}

@@ -140,7 +140,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		lrows = append(lrows, loginRow{Created: l.CreatedAt.Local().Format("2006-01-02 15:04"), LastSeen: ago(now.Sub(l.LastSeen)),
-			Remote: l.Remote, UserAgent: truncate(l.UserAgent, 80), Current: l.Hash == c.login.Hash})
+			Remote: addressOnly(l.Remote), UserAgent: truncate(l.UserAgent, 80), Current: l.Hash == c.login.Hash})
 	}
 	flash := ""
 	if r.URL.Query().Get("signedin") == "1" {
@@ -361,6 +361,15 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// addressOnly is the address of "host:port" without the port, which
+// says nothing to a user (a browser opens a new one per connection).
+func addressOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
 }
 
 func remoteAddr(r *http.Request) net.Addr {
