@@ -243,9 +243,14 @@ func TestWeblink(t *testing.T) {
 			path := tt.path()
 			e.clock.Add(tt.advance)
 			b := e.browser()
-			resp, _ := b.get(path)
+			resp, body := b.get(path)
 			if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location {
 				t.Fatalf("GET link: %d to %q; want %d to %q", resp.StatusCode, resp.Header.Get("Location"), tt.status, tt.location)
+			}
+			// A browser the link did not sign in is offered the sign-in
+			// page, not "your sessions" it has none of.
+			if tt.status == http.StatusGone && (!strings.Contains(body, ">Sign in</a>") || strings.Contains(body, "your sessions")) {
+				t.Fatalf("refused link page offers no sign-in:\n%s", body)
 			}
 			signedIn := b.loginToken() != ""
 			if signedIn != (tt.status == http.StatusSeeOther) {
