@@ -30,7 +30,8 @@ func (m *Manager) env(u User, id string, run func(tea.Cmd)) tui.Env {
 		Log:  m.log.With("session", id, "user", u.Name),
 		// Document renames and deletes reach the user's other sessions'
 		// tabs (issue 9); queued, so the caller never waits.
-		Publish: func(msg tea.Msg) { m.chat.publishTo(u.Name, msg) },
+		Publish:      func(msg tea.Msg) { m.chat.publishTo(u.Name, msg) },
+		StoreTimeout: m.storeTimeout,
 	}
 	if u.Admin {
 		env.Ops = adminOps{m: m, actor: u.Name}

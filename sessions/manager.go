@@ -54,6 +54,8 @@ type Manager struct {
 	forward Forwarder // nil: no cluster link
 	// onSnapshot is told every generation written (Config.OnSnapshot).
 	onSnapshot func(Saved)
+	// storeTimeout bounds the apps' store calls (Config.StoreTimeout).
+	storeTimeout time.Duration
 
 	released  broadcast    // fired when a lease this node waits for may be free
 	storeDown bool         // renewals failing; only renewLoop's goroutine touches it
@@ -110,6 +112,9 @@ type Config struct {
 	// workspace ticket for the session's web clients). It runs on the
 	// writing goroutine with no lock held and must not block.
 	OnSnapshot func(Saved)
+	// StoreTimeout bounds each store call an app makes (tui.Env.Go);
+	// 0 means tui.StoreTimeout. Tests inject a short one.
+	StoreTimeout time.Duration
 }
 
 // Saved is one snapshot generation just written (Config.OnSnapshot).
@@ -151,7 +156,8 @@ func NewManager(cfg Config) *Manager {
 	return &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy, node: cfg.Node, reg: cfg.Registry, log: cfg.Log, obs: cfg.Metrics,
 		loopCtx: loopCtx, loopCancel: loopCancel,
 		owner: persist.Owner{Node: cfg.Node, Boot: cfg.Boot}, addr: cfg.Addr, started: time.Now(), onDrain: cfg.OnDrain, forward: cfg.Forwarder, onSnapshot: cfg.OnSnapshot,
-		live: map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{}),
+		storeTimeout: cfg.StoreTimeout,
+		live:         map[string]*Session{}, loading: map[string]chan struct{}{}, stop: make(chan struct{}),
 		chat: chatHub{wake: make(chan struct{}, 1)}, relay: chatRelay{delivered: map[int64]bool{}}}
 }
 

@@ -108,18 +108,25 @@ type Env struct {
 	Now func() time.Time
 	// Log receives contained app panics (with their stack); nil discards.
 	Log *slog.Logger
+	// StoreTimeout bounds each call Go runs; 0 means the package's
+	// StoreTimeout (tests inject a short one).
+	StoreTimeout time.Duration
 }
 
 // Go runs f off the session's lock through Run, with a context that ends
-// after StoreTimeout, and delivers the message f returns to the calling app
+// after StoreTimeout (Env.StoreTimeout when set), and delivers the message f returns to the calling app
 // only. It reports false, running nothing, when the Env has no Run.
 // Apps call the store only from f: never from Update, View, New or Restore.
 func (e Env) Go(f func(ctx context.Context) tea.Msg) bool {
 	if e.Run == nil {
 		return false
 	}
+	d := e.StoreTimeout
+	if d <= 0 {
+		d = StoreTimeout
+	}
 	e.Run(func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), StoreTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		return f(ctx)
 	})
