@@ -86,7 +86,15 @@ func (s *Store) ListSessions(ctx context.Context, f persist.SessionFilter) ([]pe
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sessions`+cond, args...).Scan(&n); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions`+cond+` ORDER BY created_at, id`, args...)
+	// A listing of everyone's sessions walks sessions_created in its order:
+	// SQLite's planner would rather sort the whole table, which took twice
+	// as long at 100,000 sessions (issue 10). Listings of one owner and the
+	// sweep's due sessions keep their narrower indexes.
+	from := ` FROM sessions`
+	if f.Owner == "" && f.DetachedBefore.IsZero() {
+		from += ` INDEXED BY sessions_created`
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionCols+from+cond+` ORDER BY created_at, id`, args...)
 	if err != nil {
 		return nil, err
 	}
