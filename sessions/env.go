@@ -139,7 +139,7 @@ func (c userChat) Post(ctx context.Context, room, text string) error {
 	}
 	msg, err := c.m.store.PostChat(ctx, persist.ChatMessage{Room: room, User: c.user, Text: strings.ToValidUTF8(text, "?"), At: c.m.clock.Now()})
 	if err != nil {
-		return err
+		return storeErr(ctx, err)
 	}
 	// Delivered by the relay, here as on every other node (chatrelay.go).
 	c.m.chatPosted(ctx, msg.Seq)
@@ -152,7 +152,7 @@ func (c userChat) History(ctx context.Context, room string, before int64, limit 
 	for _, x := range msgs {
 		out = append(out, tui.ChatMessage{Seq: x.Seq, Room: x.Room, User: x.User, Text: x.Text, At: x.At})
 	}
-	return out, err
+	return out, storeErr(ctx, err)
 }
 
 // chatHub fans posted messages out to every live session of this node, in

@@ -40,12 +40,12 @@ func (d userDocs) Create(ctx context.Context, title, body string) (tui.Doc, erro
 		return tui.Doc{}, ErrTooLarge
 	}
 	x, err := d.store.CreateDocument(ctx, persist.Document{Owner: d.owner, Title: title, Body: body})
-	return toDoc(x), err
+	return toDoc(x), storeErr(ctx, err)
 }
 
 func (d userDocs) Get(ctx context.Context, id string) (tui.Doc, error) {
 	x, err := d.store.GetDocument(ctx, d.owner, id)
-	return toDoc(x), docErr(err)
+	return toDoc(x), storeErr(ctx, docErr(err))
 }
 
 // docErr maps the store's not-found to tui's, so Notes can tell a deleted
@@ -57,13 +57,26 @@ func docErr(err error) error {
 	return err
 }
 
+// ErrStoreSlow is wrapped into the error of a store call that ran out of
+// its time (tui.Env.Go's StoreTimeout), so the app's error line says why
+// in words ("not saved: the store did not answer in time …").
+var ErrStoreSlow = errors.New("the store did not answer in time")
+
+// storeErr wraps err with ErrStoreSlow when ctx's deadline has passed.
+func storeErr(ctx context.Context, err error) error {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", ErrStoreSlow, err)
+	}
+	return err
+}
+
 func (d userDocs) List(ctx context.Context) ([]tui.Doc, error) {
 	xs, err := d.store.ListDocuments(ctx, d.owner)
 	out := make([]tui.Doc, 0, len(xs))
 	for _, x := range xs {
 		out = append(out, toDoc(x))
 	}
-	return out, err
+	return out, storeErr(ctx, err)
 }
 
 func (d userDocs) Save(ctx context.Context, doc tui.Doc) (tui.Doc, error) {
@@ -75,13 +88,13 @@ func (d userDocs) Save(ctx context.Context, doc tui.Doc) (tui.Doc, error) {
 		if isConflict(err) {
 			return doc, tui.ErrConflict
 		}
-		return doc, docErr(err)
+		return doc, storeErr(ctx, docErr(err))
 	}
 	return toDoc(x), nil
 }
 
 func (d userDocs) Delete(ctx context.Context, id string) error {
-	return d.store.DeleteDocument(ctx, d.owner, id)
+	return storeErr(ctx, d.store.DeleteDocument(ctx, d.owner, id))
 }
 
 func toDoc(x persist.Document) tui.Doc {

@@ -29,13 +29,13 @@ func TestStoreCallTimesOut(t *testing.T) {
 		again string // with the store back: the call again, and its answer
 		ok    string
 	}{
-		{name: "notes save", open: "draft", ready: "draft", call: "\x13", told: "not saved: ",
+		{name: "notes save", open: "draft", ready: "draft", call: "\x13", told: "not saved: the store did not answer in time",
 			echo: " more", shown: "draft more", again: "\x13", ok: "saved untitled"},
-		{name: "documents list", ready: " alice · ", call: "\x02c2", told: "cannot list documents: ",
+		{name: "documents list", ready: " alice · ", call: "\x02c2", told: "cannot list documents: the store did not answer in time",
 			echo: "\x021typed", shown: "typed", again: "\x022", ok: "No documents yet"},
-		{name: "chat history", ready: " alice · ", call: "\x02c3", told: "cannot load #lobby: ",
+		{name: "chat history", ready: " alice · ", call: "\x02c3", told: "cannot load #lobby: the store did not answer in time",
 			echo: "\x021typed", shown: "typed", again: "\x02c3", ok: "3:#lobby"},
-		{name: "chat post", open: "\x02c3", ready: "2:#lobby", call: "hello\r", told: "not sent: ",
+		{name: "chat post", open: "\x02c3", ready: "2:#lobby", call: "hello\r", told: "not sent: the store did not answer in time",
 			echo: "next", shown: "> hellonext", again: "\x7f\x7f\x7f\x7f\r", ok: "alice: hello"}, // the text comes back as the draft
 	}
 	for _, tt := range tests {
