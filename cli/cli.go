@@ -135,19 +135,27 @@ const versionUsage = `usage: termhost version
 prints the module version, the Go version and the VCS revision the binary was built from
 `
 
-// versionCmd prints version(); --help prints its usage, any argument is
-// refused (exit 2).
+// versionCmd prints version(). It takes --data-dir and --config as every
+// command does (SPEC §3) and needs neither; --help prints its usage, any
+// other argument is refused (exit 2).
 func versionCmd(args []string, stdout, stderr io.Writer) int {
-	switch {
-	case len(args) == 0:
-		fmt.Fprintln(stdout, version())
-		return 0
-	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help"):
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.String("data-dir", "", "the data directory (not needed)")
+	fs.String("config", "", "the config file (not needed)")
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp) || (err == nil && fs.NArg() == 1 && fs.Arg(0) == "help"):
 		fmt.Fprint(stdout, versionUsage)
 		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "error: %v\n%s", err, versionUsage)
+		return 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "error: version takes no arguments (got %q)\n%s", fs.Args(), versionUsage)
+		return 2
 	}
-	fmt.Fprintf(stderr, "error: version takes no arguments (got %q)\n%s", args, versionUsage)
-	return 2
+	fmt.Fprintln(stdout, version())
+	return 0
 }
 
 // noVCS is what version prints in place of the revision when the binary
