@@ -116,7 +116,7 @@ func (s *Store) ListSessions(ctx context.Context, f persist.SessionFilter) ([]pe
 func (s *Store) UpdateSession(ctx context.Context, r persist.Session) error {
 	apps, _ := json.Marshal(nonNil(r.Apps))
 	atts, _ := json.Marshal(nonNil(r.Attachments))
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET name = ?, state = ?, last_input_at = ?, ended_at = ?, end_reason = ?, detached_at = ?, apps = ?, attachments = ? WHERE id = ? AND epoch = ?`,
+	res, err := s.stmts.updateSession.ExecContext(ctx,
 		r.Name, r.State, ms(r.LastInputAt), ms(r.EndedAt), r.EndReason, ms(r.DetachedAt), string(apps), string(atts), r.ID, r.Epoch)
 	if isUnique(err) {
 		return fmt.Errorf("session name %q of %s: %w", r.Name, r.Owner, persist.ErrExists)

@@ -18,30 +18,27 @@ func (s *Store) PutSnapshot(ctx context.Context, id string, f persist.Fence, dat
 		return 0, err
 	}
 	defer tx.Rollback()
-	if err := checkFence(ctx, tx, id, f); err != nil {
+	if err := s.checkFence(ctx, tx, id, f); err != nil {
 		return 0, err
 	}
 	// Quarantined generations count too: a number is never given twice.
 	var gen int64
-	if err := tx.QueryRowContext(ctx, `SELECT MAX(
-		(SELECT COALESCE(MAX(gen), 0) FROM snapshots WHERE session_id = ?1),
-		(SELECT COALESCE(MAX(gen), 0) FROM snapshot_quarantine WHERE session_id = ?1)) + 1`, id).Scan(&gen); err != nil {
+	if err := tx.StmtContext(ctx, s.stmts.newGen).QueryRowContext(ctx, id).Scan(&gen); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots(session_id, gen, epoch, data, written_at) VALUES(?,?,?,?,?)`,
-		id, gen, f.Epoch, nonNil(data), ms(s.now())); err != nil {
+	if _, err := tx.StmtContext(ctx, s.stmts.insertSnapshot).ExecContext(ctx, id, gen, f.Epoch, nonNil(data), ms(s.now())); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM snapshots WHERE session_id = ? AND gen <= ?`, id, gen-keepGenerations); err != nil {
+	if _, err := tx.StmtContext(ctx, s.stmts.pruneSnapshots).ExecContext(ctx, id, gen-keepGenerations); err != nil {
 		return 0, err
 	}
 	return gen, tx.Commit()
 }
 
 // checkFence fails with ErrLeaseLost unless the session's epoch is f's.
-func checkFence(ctx context.Context, tx *sql.Tx, id string, f persist.Fence) error {
+func (s *Store) checkFence(ctx context.Context, tx *sql.Tx, id string, f persist.Fence) error {
 	var epoch int64
-	err := tx.QueryRowContext(ctx, `SELECT epoch FROM sessions WHERE id = ?`, id).Scan(&epoch)
+	err := tx.StmtContext(ctx, s.stmts.epoch).QueryRowContext(ctx, id).Scan(&epoch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("snapshot of session %q: %w", id, persist.ErrNotFound)
 	}
@@ -62,7 +59,7 @@ func (s *Store) QuarantineSnapshot(ctx context.Context, id string, f persist.Fen
 		return err
 	}
 	defer tx.Rollback()
-	if err := checkFence(ctx, tx, id, f); err != nil {
+	if err := s.checkFence(ctx, tx, id, f); err != nil {
 		return err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO snapshot_quarantine(session_id, gen, epoch, data, written_at, quarantined_at, reason)

@@ -30,6 +30,7 @@ type Store struct {
 	db  *sql.DB
 	now func() time.Time // the store clock: lease expiry, node Seen, request At
 
+	stmts     prepared      // the snapshot write's statements (prepared.go)
 	hub       *hub          // notifier shared by every handle on this file (notify.go)
 	closed    chan struct{} // closed by Close: ends this handle's listeners
 	closeOnce sync.Once
@@ -54,8 +55,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, err)
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.stmts.close()
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	h, err := acquireHub(path)
 	if err != nil {
+		s.stmts.close()
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -68,6 +75,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		s.hub.release()
+		s.stmts.close()
 	})
 	return s.db.Close()
 }
