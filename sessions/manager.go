@@ -254,7 +254,7 @@ func (m *Manager) sweepLoop() {
 		case <-m.stop:
 			return
 		case <-t.C:
-			m.Sweep(context.Background())
+			m.Sweep(m.loopCtx)
 		}
 	}
 }

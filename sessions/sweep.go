@@ -10,8 +10,10 @@ import (
 )
 
 // Sweep applies the policy table once: idle warnings and detaches,
-// hibernation, detached TTL and max age. The sweeper calls it on a ticker;
-// tests with a fake clock call it directly.
+// hibernation, detached TTL and max age. The sweeper calls it on a ticker
+// with the background loops' context, so Shutdown cancels a long sweep
+// (retiring a dead node's many sessions) instead of waiting for it; tests
+// with a fake clock call it directly.
 func (m *Manager) Sweep(ctx context.Context) {
 	now := m.clock.Now()
 	m.mu.Lock()
@@ -62,6 +64,9 @@ func (m *Manager) sweepOrphans(ctx context.Context) {
 			return
 		}
 		for _, r := range recs {
+			if ctx.Err() != nil {
+				return // shutting down: the next sweep (any node's) goes on
+			}
 			if alive[r.Node] {
 				continue // only sessions of nodes that stopped heartbeating are looked at
 			}
@@ -126,6 +131,9 @@ func (m *Manager) sweepHibernated(ctx context.Context, now time.Time) {
 		recs = append(recs, due...)
 	}
 	for _, r := range recs {
+		if ctx.Err() != nil {
+			return // shutting down: the next sweep (any node's) goes on
+		}
 		if m.liveSession(r.ID) != nil {
 			continue
 		}
