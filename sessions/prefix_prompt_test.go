@@ -61,10 +61,12 @@ func TestDetachFromAppPrompts(t *testing.T) {
 			c2.send(tt.answer)
 			c2.waitFor(tt.after)
 			if tt.title != "" {
-				docs, err := e.store.ListDocuments(ctx, "alice")
-				if err != nil || len(docs) != 1 || docs[0].Title != tt.title {
-					t.Errorf("stored documents %+v, %v; want one titled %q", docs, err, tt.title)
-				}
+				// The list shows the answer as the app's command is issued;
+				// the store write lands a moment later, off the session's lock.
+				waitFor(t, "the document titled "+tt.title, func() bool {
+					docs, err := e.store.ListDocuments(ctx, "alice")
+					return err == nil && len(docs) == 1 && docs[0].Title == tt.title
+				})
 			}
 		})
 	}
