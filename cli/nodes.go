@@ -7,12 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 	"time"
 
 	"termhost/persist"
 	"termhost/tui"
 )
+
+// ErrNodeDown: `nodes drain` of a node that is not running.
+var ErrNodeDown = errors.New("nothing to drain")
 
 const nodesUsage = `usage: termhost nodes list [--json] [--store DSN]
        termhost nodes drain ID [--store DSN]
@@ -50,7 +54,7 @@ func nodesCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer store.Close()
 	if pos[0] == "drain" {
-		err = drainNode(ctx, store, pos[1], stdout)
+		err = drainNode(ctx, store, pos[1], cfg.LeaseTTL, stdout)
 	} else {
 		err = listNodes(ctx, store, cfg.LeaseTTL, asJSON, stdout)
 	}
@@ -105,18 +109,24 @@ func listNodes(ctx context.Context, store persist.Nodes, ttl time.Duration, asJS
 	return tw.Flush()
 }
 
-// drainNode asks node id to drain.
-func drainNode(ctx context.Context, store persist.Store, id string, w io.Writer) error {
+// drainNode asks node id to drain. A node that is down (no heartbeat
+// within 1.5 lease TTLs) or already draining is not asked: a request left
+// for a stopped node would only drain its next start.
+func drainNode(ctx context.Context, store persist.Store, id string, ttl time.Duration, w io.Writer) error {
 	nodes, err := store.ListNodes(ctx)
 	if err != nil {
 		return err
 	}
-	known := false
-	for _, n := range nodes {
-		known = known || n.ID == id
-	}
-	if !known {
+	i := slices.IndexFunc(nodes, func(n persist.Node) bool { return n.ID == id })
+	if i < 0 {
 		return fmt.Errorf("node %q: %w (see `termhost nodes list`)", id, persist.ErrNotFound)
+	}
+	switch n := nodes[i]; {
+	case time.Since(n.Seen) >= ttl+ttl/2:
+		return fmt.Errorf("node %q is down (last seen %s ago): %w; its sessions are taken over by other nodes as their leases run out", id, time.Since(n.Seen).Round(time.Second), ErrNodeDown)
+	case n.Draining:
+		fmt.Fprintf(w, "node %s is draining already\n", id)
+		return nil
 	}
 	if _, err := store.PostRequest(ctx, persist.Request{Node: id, Kind: persist.RequestDrain, Actor: "operator"}); err != nil {
 		return err

@@ -53,3 +53,48 @@ func TestNodesListAndDrain(t *testing.T) {
 		t.Fatalf("requests for node1 after drain: %+v, %v", reqs, err)
 	}
 }
+
+// TestDrainRefusesStoppedNodes: a drain request left for a node that is
+// down would only drain its next start (newcomer trial: a node drained,
+// stopped for maintenance and started again quit on its own); a draining
+// node is not asked twice.
+func TestDrainRefusesStoppedNodes(t *testing.T) {
+	dir := t.TempDir()
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "termhost.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, n := range []persist.Node{
+		{ID: "stopped", Boot: "b1", Addr: "ssh=:2222", Started: time.Now().Add(-time.Hour)},
+		{ID: "leaving", Boot: "b2", Addr: "ssh=:2223", Started: time.Now(), Draining: true},
+	} {
+		if err := st.Heartbeat(t.Context(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Last heard of a minute ago: past 1.5 lease TTLs (10 s).
+	if _, err := st.DB().ExecContext(t.Context(), `UPDATE nodes SET seen_at = ? WHERE id = 'stopped'`, time.Now().Add(-time.Minute).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, node string
+		code       int
+		out, err   string
+	}{
+		{name: "down", node: "stopped", code: 1, err: `node "stopped" is down`},
+		{name: "already draining", node: "leaving", code: 0, out: "draining already"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := Main([]string{"nodes", "drain", tt.node, "--data-dir", dir}, nil, &out, &errOut)
+			if code != tt.code || !strings.Contains(out.String(), tt.out) || !strings.Contains(errOut.String(), tt.err) {
+				t.Errorf("nodes drain %s: exit %d, out %q, err %q; want %d, %q, %q", tt.node, code, out.String(), errOut.String(), tt.code, tt.out, tt.err)
+			}
+			if reqs, err := st.TakeRequests(t.Context(), tt.node); err != nil || len(reqs) != 0 {
+				t.Errorf("requests left for %s: %+v, %v; want none", tt.node, reqs, err)
+			}
+		})
+	}
+}

@@ -175,6 +175,22 @@ func (m *Manager) Start(ctx context.Context) error {
 		}
 		logErr(m.log, "recover session", m.retire(ctx, r, "server restarted"), "session", r.ID)
 	}
+	// A drain left for an earlier run of this node is not this run's: it
+	// would stop the node right after an operator started it again. Taken
+	// before the first heartbeat, so nothing posted for this run (which is
+	// seen alive only from then) is dropped; other requests name sessions
+	// this run does not have and are answered as usual.
+	pending, err := m.store.TakeRequests(ctx, m.node)
+	if err != nil {
+		return fmt.Errorf("take requests: %w", err)
+	}
+	for _, r := range pending {
+		if r.Kind == persist.RequestDrain {
+			m.log.Info("drain request left for an earlier run of this node dropped", "actor", r.Actor, "at", r.At)
+			continue
+		}
+		m.serveRequest(ctx, r)
+	}
 	// Listen before the first renewal, so no request posted after it is
 	// missed for longer than a poll.
 	lctx, cancel := context.WithCancel(context.Background())
