@@ -101,6 +101,12 @@ func TestAdminVerbsFromAnotherNode(t *testing.T) {
 		t.Fatalf("Message from b = %d, %v", n, err)
 	}
 	c1.waitFor("message from root: hello from b")
+	// To everyone: counted with the other node's sessions (newcomer trial:
+	// "delivered to 0 session(s)" while a's user got it).
+	if n, err := b.Message(context.Background(), "", "root", "hello all"); err != nil || n != 1 {
+		t.Fatalf("Message --all from b = %d, %v; want 1 (a's session)", n, err)
+	}
+	c1.waitFor("message from root: hello all")
 
 	if err := b.Kill(context.Background(), id, "root"); err != nil {
 		t.Fatalf("Kill from b: %v", err)

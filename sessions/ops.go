@@ -180,7 +180,9 @@ func (m *Manager) DetachTransport(user, transport, reason string) int {
 }
 
 // Message shows text in the status bar of a live session (or all of them
-// when id is ""). It returns how many sessions got it.
+// when id is ""). It returns how many sessions got it: for other nodes'
+// sessions, how many live ones the store lists on the nodes asked (they
+// show it on their next request poll).
 func (m *Manager) Message(ctx context.Context, id, actor, text string) (int, error) {
 	if id == "" {
 		// Every node's sessions: this one's here, the others' by request.
@@ -189,9 +191,26 @@ func (m *Manager) Message(ctx context.Context, id, actor, text string) (int, err
 		if err != nil {
 			return n, err
 		}
+		asked := map[string]bool{}
 		for _, node := range nodes {
 			if node.ID != m.node && m.nodeAlive(node) {
-				logErr(m.log, "message: ask node", m.request(ctx, persist.Request{Node: node.ID, Kind: persist.RequestMessage, Actor: actor, Detail: text}), "node", node.ID)
+				err := m.request(ctx, persist.Request{Node: node.ID, Kind: persist.RequestMessage, Actor: actor, Detail: text})
+				logErr(m.log, "message: ask node", err, "node", node.ID)
+				asked[node.ID] = err == nil
+			}
+		}
+		if len(asked) == 0 {
+			return n, nil
+		}
+		for _, state := range []string{persist.StateAttached, persist.StateDetached} {
+			recs, err := m.store.ListSessions(ctx, persist.SessionFilter{State: state})
+			if err != nil {
+				return n, err
+			}
+			for _, r := range recs {
+				if asked[r.Node] {
+					n++
+				}
 			}
 		}
 		return n, nil
