@@ -48,3 +48,14 @@ func TestStaleDrainRequestDropped(t *testing.T) {
 	case <-time.After(300 * time.Millisecond): // three renewals
 	}
 }
+
+// An admin verb for a session whose node does not answer says why it may
+// not and when to try again (newcomer trial: a kill right after kill -9 of
+// the owner only said "not done after 5s").
+func TestVerbOnUnansweringNodeSaysWhen(t *testing.T) {
+	e, _, b, _ := pausedOwner(t, 10*time.Second, "typed on a")
+	err := b.Kill(context.Background(), e.only(alice).ID, "root")
+	if err == nil || !strings.Contains(err.Error(), "if that node is down, the session is free once its lease (10s) runs out") {
+		t.Fatalf("Kill of a session on a node that does not answer: %v", err)
+	}
+}

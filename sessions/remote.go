@@ -47,7 +47,8 @@ func (m *Manager) askAndWait(ctx context.Context, r persist.Request, done func(p
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("asked node %s to %s session %s; not done after %s", r.Node, r.Kind, r.SessionID, askWait)
+			return fmt.Errorf("asked node %s to %s session %s; not done after %s: if that node is down, the session is free once its lease (%s) runs out: try again then",
+				r.Node, r.Kind, r.SessionID, askWait, m.policy.LeaseTTL)
 		case <-t.C:
 		}
 	}
