@@ -45,11 +45,8 @@ var ErrConfigUsers = errors.New("config users")
 // text) or an argon2id password hash that parses (auth.CheckHash). Errors wrap ErrConfigUsers and name
 // the user.
 func loadConfigUsers(ctx context.Context, cfg config.Config, users persist.Users) error {
-	if len(cfg.Users) == 0 {
-		return nil
-	}
-	if !inMemory(cfg) {
-		return fmt.Errorf("%w: users in the config file are for store: memory only; with %s use `termhost user add`", ErrConfigUsers, storeName(cfg))
+	if err := configUsersAllowed(cfg); err != nil || len(cfg.Users) == 0 {
+		return err
 	}
 	for i, cu := range cfg.Users {
 		u, err := configUser(cu)
@@ -62,6 +59,16 @@ func loadConfigUsers(ctx context.Context, cfg config.Config, users persist.Users
 			}
 			return fmt.Errorf("%w: users[%d] %q: %v", ErrConfigUsers, i, cu.Name, err)
 		}
+	}
+	return nil
+}
+
+// configUsersAllowed refuses a users list for any store but memory; serve
+// checks it before it locks or opens anything, so a refused start leaves
+// no database behind (newcomer trial).
+func configUsersAllowed(cfg config.Config) error {
+	if len(cfg.Users) > 0 && !inMemory(cfg) {
+		return fmt.Errorf("%w: users in the config file are for store: memory only; with %s use `termhost user add`", ErrConfigUsers, storeName(cfg))
 	}
 	return nil
 }

@@ -264,3 +264,20 @@ func TestHashPassword(t *testing.T) {
 		})
 	}
 }
+
+// TestServeRefusesConfigUsersBeforeOpening: a users list with a durable
+// store is refused before anything is locked or opened, so the refused
+// start leaves no database behind (newcomer trial).
+func TestServeRefusesConfigUsersBeforeOpening(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.Users = []config.User{{Name: "al", Keys: []string{"ssh-ed25519 AAAA"}}}
+	err := run(t.Context(), cfg, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if !errors.Is(err, ErrConfigUsers) {
+		t.Fatalf("run with config users on SQLite: %v, want ErrConfigUsers", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the refused start left %d file(s) in the data dir: %v", len(entries), entries)
+	}
+}

@@ -56,6 +56,9 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	if err := checkClusterSeal(cfg); err != nil { // before anything is opened
 		return err
 	}
+	if err := configUsersAllowed(cfg); err != nil {
+		return err
+	}
 	// The lock comes before the store: a second serve must not mark the
 	// running server's sessions hibernated before it finds out. A memory
 	// store has nothing to guard and writes nothing, the lock file included.
