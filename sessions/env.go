@@ -99,14 +99,27 @@ func (m *Manager) listingChanged(ctx context.Context, id string) {
 	logErr(m.log, "notify session change", m.store.Notify(ctx, persist.SessionsChannel, m.node+" "+id), "session", id)
 }
 
+// listingsEvery bounds how often other nodes' session changes refresh
+// this node's open tables: each refresh rereads the store (attack trial: a
+// node's logins once a second elsewhere kept an open Admin table of
+// 100,000 sessions reloading back to back, 0.5 cores).
+const listingsEvery = time.Second
+
 // listingsLoop turns other nodes' session changes into this node's
-// tui.SessionsChanged notices (this node's own are published directly).
+// tui.SessionsChanged notices (this node's own are published directly),
+// at most one per listingsEvery: the first at once, later ones folded
+// into one at the end of the interval.
 func (m *Manager) listingsLoop(wakeups <-chan string) {
 	defer m.wg.Done()
+	var last time.Time
+	var due <-chan time.Time // a folded notice waits for it
 	for {
 		select {
 		case <-m.stop:
 			return
+		case <-due:
+			due, last = nil, time.Now()
+			m.chat.publishTo("", tui.SessionsChanged{})
 		case p, ok := <-wakeups:
 			if !ok {
 				return
@@ -114,7 +127,14 @@ func (m *Manager) listingsLoop(wakeups <-chan string) {
 			if i := strings.LastIndexByte(p, ' '); i >= 0 && p[:i] == m.node {
 				continue
 			}
-			m.chat.publishTo("", tui.SessionsChanged{})
+			switch wait := listingsEvery - time.Since(last); {
+			case due != nil: // folded into the one already waiting
+			case wait > 0:
+				due = time.After(wait)
+			default:
+				last = time.Now()
+				m.chat.publishTo("", tui.SessionsChanged{})
+			}
 		}
 	}
 }
@@ -421,6 +441,11 @@ func (s *Session) deliverAll(msgs []tea.Msg) {
 	}
 	dirty := false
 	for _, msg := range msgs {
+		// Nobody looks at a session without clients: its tables need not
+		// follow changes (its next attach is an event that refreshes them).
+		if _, notice := msg.(tui.SessionsChanged); notice && len(s.clients) == 0 {
+			continue
+		}
 		if !s.contain("deliver", func() { s.ws.Update(msg) }) {
 			s.ws.Notice = "internal error: a message was dropped (logged)"
 		}

@@ -691,9 +691,16 @@ func (m *Manager) event(id, kind, actor, remote, detail string) {
 	e := persist.Event{SessionID: id, At: m.clock.Now(), Kind: kind, Actor: actor, Remote: remote, Detail: strings.TrimSpace(detail)}
 	logErr(m.log, "append session event", m.store.AppendEvent(ctx, e), "session", id)
 	if kind != "message" {
-		// Admin and Who tables follow (issue 9); coalesced in the hub.
-		// Other nodes' tables too (SPEC §6): the record is written by now.
-		m.chat.publishTo("", tui.SessionsChanged{})
-		m.listingChanged(ctx, id)
+		m.sessionsChanged(id)
 	}
+}
+
+// sessionsChanged tells open Admin and Who tables that session id's
+// record changed (issue 9), this node's (coalesced in the hub) and other
+// nodes' (SPEC §6; listingsLoop). The record is written by now.
+func (m *Manager) sessionsChanged(id string) {
+	m.chat.publishTo("", tui.SessionsChanged{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m.listingChanged(ctx, id)
 }

@@ -94,10 +94,16 @@ func (s *Session) recordIfChanged() {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	rec := s.currentRecord()
-	if sameRecord(rec, s.written) && rec.LastInputAt.Sub(s.written.LastInputAt) < recordInputStep {
+	same := sameRecord(rec, s.written)
+	if same && rec.LastInputAt.Sub(s.written.LastInputAt) < recordInputStep {
 		return
 	}
 	s.saveRecordLocked(rec)
+	if !same && s.written.ID != "" {
+		// What listings show changed (a tab opened or closed: the apps
+		// column): open Admin tables here and on other nodes follow.
+		s.m.sessionsChanged(rec.ID)
+	}
 }
 
 // saveRecordLocked writes rec and remembers it once it is stored. Caller
