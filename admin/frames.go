@@ -110,7 +110,7 @@ func readFrames(r *bufio.Reader, stdout, stderr io.Writer) (int, error) {
 				return 1, err
 			}
 			code, err := strconv.Atoi(string(b))
-			if err != nil {
+			if err != nil || code < 0 || code > 255 { // a process exit status
 				return 1, fmt.Errorf("%w: exit status %q", errFrame, b)
 			}
 			return code, nil

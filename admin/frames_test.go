@@ -82,6 +82,8 @@ func TestCallAnswers(t *testing.T) {
 		{name: "oversized frame", answer: "o\xff\xff\xff\xff", wantErr: "malformed admin answer frame"},
 		{name: "unknown kind", answer: frame('?', "x"), wantErr: "malformed admin answer frame"},
 		{name: "bad exit status", answer: frame('x', "zero"), wantErr: "malformed admin answer frame"},
+		{name: "exit status past 255", answer: frame('x', "256"), wantErr: "malformed admin answer frame"},
+		{name: "negative exit status", answer: frame('x', "-1"), wantErr: "malformed admin answer frame"},
 		{name: "nothing", answer: "", wantErr: "answer cut short"},
 	}
 	for _, tt := range tests {

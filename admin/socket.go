@@ -111,7 +111,9 @@ func (s *Socket) handle(c net.Conn) {
 	if err != nil {
 		resp = response{Stderr: "bad request: " + err.Error() + "\n", Code: 2}
 	} else if req.Stream {
-		fw := newFrameWriter(c)
+		// The verb has a minute as before; its output then may take as long
+		// as the reader needs (a pager, a slow pipe), a minute per write.
+		fw := newFrameWriter(idleConn{Conn: c, idle: time.Minute})
 		code := s.runner.Local(context.Background(), req.Args, fw.stream(frameStdout), fw.stream(frameStderr))
 		fw.end(code)
 		return
@@ -141,7 +143,10 @@ func Call(path string, args []string, stdout, stderr io.Writer) (int, error) {
 	if err := json.NewEncoder(c).Encode(request{Args: args, Stream: true}); err != nil {
 		return 1, err
 	}
-	br := bufio.NewReaderSize(c, frameMax)
+	// From here on the limit is a minute without data, not for the whole
+	// answer: a listing of 100,000 sessions piped into a pager or a slow
+	// pipe takes as long as its reader (attack trial: cut at one minute).
+	br := bufio.NewReaderSize(idleConn{Conn: c, idle: callTimeout}, frameMax)
 	// A server from before frames answers with one response object.
 	if first, err := br.Peek(1); err == nil && first[0] == '{' {
 		var resp response
@@ -153,8 +158,28 @@ func Call(path string, args []string, stdout, stderr io.Writer) (int, error) {
 		return resp.Code, nil
 	}
 	code, err := readFrames(br, stdout, stderr)
-	if err != nil {
-		return 1, fmt.Errorf("admin socket %s: answer cut short (limit %s): %w", path, callTimeout, err)
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 1, fmt.Errorf("admin socket %s: answer cut short: no data for %s: %w", path, callTimeout, err)
+	case err != nil:
+		return 1, fmt.Errorf("admin socket %s: answer cut short: %w", path, err)
 	}
 	return code, nil
+}
+
+// idleConn moves the connection's deadline before each read and write, so
+// idle bounds a pause, not the whole exchange.
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c idleConn) Read(p []byte) (int, error) {
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	return c.Conn.Read(p)
+}
+
+func (c idleConn) Write(p []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.idle))
+	return c.Conn.Write(p)
 }
