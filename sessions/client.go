@@ -177,8 +177,9 @@ func ClampNotice(asked, shown Size) string {
 	if asked.Width <= shown.Width && asked.Height <= shown.Height {
 		return ""
 	}
-	return fmt.Sprintf("window %dx%d is larger than the limit (%d columns, %d rows, %d cells); showing %dx%d",
-		asked.Width, asked.Height, MaxWidth, MaxHeight, MaxCells, shown.Width, shown.Height)
+	// What is shown comes first: a narrow status bar cuts the end.
+	return fmt.Sprintf("showing %dx%d of your %dx%d window: the limit is %d columns, %d rows, %d cells",
+		shown.Width, shown.Height, asked.Width, asked.Height, MaxWidth, MaxHeight, MaxCells)
 }
 
 // Window bounds (SPEC §7: memory per connection stays within a few MiB

@@ -23,12 +23,12 @@ func TestWindowClampIsTold(t *testing.T) {
 		resize sessions.Size // zero: none
 		told   string        // "": no notice
 	}{
-		{name: "huge at attach", attach: sessions.Size{Width: 65535, Height: 65535}, told: "window 65535x65535 is larger than the limit (500 columns, 200 rows, 32768 cells); showing 500x65"},
-		{name: "too many cells at attach", attach: sessions.Size{Width: 400, Height: 100}, told: "window 400x100 is larger than the limit (500 columns, 200 rows, 32768 cells); showing 400x81"},
+		{name: "huge at attach", attach: sessions.Size{Width: 65535, Height: 65535}, told: "showing 500x65 of your 65535x65535 window: the limit is 500 columns, 200 rows, 32768 cells"},
+		{name: "too many cells at attach", attach: sessions.Size{Width: 400, Height: 100}, told: "showing 400x81 of your 400x100 window: the limit is 500 columns, 200 rows, 32768 cells"},
 		{name: "huge by a resize", attach: sessions.Size{Width: 80, Height: 24}, resize: sessions.Size{Width: 65535, Height: 65535},
-			told: "window 65535x65535 is larger than the limit (500 columns, 200 rows, 32768 cells); showing 500x65"},
+			told: "showing 500x65 of your 65535x65535 window: the limit is 500 columns, 200 rows, 32768 cells"},
 		{name: "too wide by a resize", attach: sessions.Size{Width: 80, Height: 24}, resize: sessions.Size{Width: 900, Height: 30},
-			told: "window 900x30 is larger than the limit (500 columns, 200 rows, 32768 cells); showing 500x30"},
+			told: "showing 500x30 of your 900x30 window: the limit is 500 columns, 200 rows, 32768 cells"},
 		{name: "within the bounds", attach: sessions.Size{Width: 80, Height: 24}},
 		{name: "the largest allowed", attach: sessions.Size{Width: 500, Height: 65}},
 		{name: "resized within the bounds", attach: sessions.Size{Width: 80, Height: 24}, resize: sessions.Size{Width: 200, Height: 60}},
@@ -60,7 +60,7 @@ func TestWindowClampIsTold(t *testing.T) {
 				// A key makes a frame after the resize (if any) was applied.
 				_, _ = userEnd.Write([]byte("typed"))
 				text := scr.WaitFor(t, "typed", wait)
-				if strings.Contains(text, "larger than the limit") {
+				if strings.Contains(text, " window: the limit is ") {
 					t.Errorf("a window within the bounds was told it is too large:\n%s", text)
 				}
 				return
@@ -69,7 +69,7 @@ func TestWindowClampIsTold(t *testing.T) {
 			// Once: the next key clears it, and the workspace keeps serving.
 			_, _ = userEnd.Write([]byte("typed"))
 			scr.WaitUntil(t, "the notice to go", wait, func(text string) bool {
-				return strings.Contains(text, "typed") && !strings.Contains(text, "larger than the limit")
+				return strings.Contains(text, "typed") && !strings.Contains(text, " window: the limit is ")
 			})
 			in := e.only(alice)
 			if c := in.Clients[0]; c.Width != shown.Width || c.Height != shown.Height {
