@@ -229,3 +229,21 @@ func TestQuitEndsSessionAndKeepsWorkspace(t *testing.T) {
 		t.Errorf("Create with the live session's name = %v, want ErrExists", err)
 	}
 }
+
+// A user's own ctrl+b d is recorded under their name, as their other
+// actions are (newcomer trial: the history said "user").
+func TestSelfDetachNamesTheUser(t *testing.T) {
+	e := newEnv(t, testPolicy())
+	c := e.attach()
+	id := e.only(alice).ID
+	c.send("\x02d")
+	c.waitDone()
+	waitFor(t, "the detach in the history", func() bool {
+		_, events, _ := e.mgr.Show(context.Background(), id)
+		return len(events) > 0 && events[len(events)-1].Kind == "detached"
+	})
+	_, events, _ := e.mgr.Show(context.Background(), id)
+	if last := events[len(events)-1]; last.Actor != "alice" || last.Detail != "detach" {
+		t.Errorf("history of a ctrl+b d: actor %q detail %q, want alice and detach", last.Actor, last.Detail)
+	}
+}

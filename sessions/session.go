@@ -199,7 +199,7 @@ func (s *Session) input(c *Client, events []tea.Msg) {
 	act := s.apply(c, events)
 	switch act {
 	case tui.ActDetach:
-		s.detachClient(c, fmt.Sprintf("[detached from session %s]", s.rec.Name), "user", c.info.Remote, "detach")
+		s.detachClient(c, fmt.Sprintf("[detached from session %s]", s.rec.Name), s.rec.Owner, c.info.Remote, "detach")
 	case tui.ActEnd:
 		s.m.end(context.Background(), s, "quit", s.rec.Owner, c.info.Remote)
 	}
