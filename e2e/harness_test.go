@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 		build = exec.Command("go", "build", "-race", "-o", binary, "..")
 	}
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	startPlainBuild(dir) // beside it: the abuse suite's build without -race
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building termhost:", err)
 		os.Exit(1)
