@@ -10,6 +10,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"termhost/internal/sshtest"
 )
 
 // The cluster's figures for BENCHMARKS.md ("Cluster"), against three real
@@ -67,7 +69,7 @@ func TestClusterBenchHandoff(t *testing.T) {
 	clusterBenchOnly(t)
 	c := startCluster(t, 3, 10*time.Second)
 	addrs := []string{c.node("a").ssh, c.node("b").ssh}
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	_, g := firstFrame(t, addrs[0], "ivy", key, c, "ctrl+b")
 	g.send(t, "handoff bench text")
 	g.scr.WaitFor(t, "handoff bench text", 5*time.Second)
@@ -106,7 +108,7 @@ func TestClusterBenchFailover(t *testing.T) {
 		}
 		var ds []time.Duration
 		owner := 0
-		key := newSigner(t)
+		key := sshtest.Signer(t)
 		_, g := firstFrame(t, c.nodes[owner].ssh, "jack", key, c, "ctrl+b")
 		g.send(t, "failover bench text")
 		g.scr.WaitFor(t, "failover bench text", 5*time.Second)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"termhost/internal/pgtest"
+	"termhost/internal/sshtest"
 	"termhost/persist"
 )
 
@@ -62,7 +63,7 @@ func TestClusterKill9Failover(t *testing.T) {
 	const ttl = 2 * time.Second
 	c := startCluster(t, 3, ttl)
 	a, b := c.node("a"), c.node("b")
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	// Direct clients from 127.0.0.9: not the trusted proxy address, so the
 	// nodes serve them under their own address (no PROXY header needed).
 	x := mustDial(t, a.ssh, "127.0.0.9", "erin", key, "")
@@ -207,7 +208,7 @@ func TestClusterSplitBrainStopCont(t *testing.T) {
 	c := startCluster(t, 3, ttl)
 	a, b := c.node("a"), c.node("b")
 	db := c.db()
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	x := mustDial(t, a.ssh, "127.0.0.9", "frank", key, "")
 	x.scr.WaitFor(t, " frank · ", 10*time.Second)
 	x.send(t, "before the pause")
@@ -291,7 +292,7 @@ func TestClusterDatabaseOutage(t *testing.T) {
 	const outage = 30 * time.Second
 	c := startCluster(t, 3, ttl)
 	a := c.node("a")
-	x := mustDial(t, a.ssh, "127.0.0.9", "kate", newSigner(t), "")
+	x := mustDial(t, a.ssh, "127.0.0.9", "kate", sshtest.Signer(t), "")
 	x.scr.WaitFor(t, " kate · ", 10*time.Second)
 	x.send(t, "before ")
 	x.scr.WaitFor(t, "before", 5*time.Second)

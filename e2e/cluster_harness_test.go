@@ -3,8 +3,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -411,20 +409,6 @@ type goClient struct {
 	scr    *testterm.Screen
 	local  string // the client's own address
 	closed chan struct{}
-}
-
-// newSigner draws an ed25519 key for a Go client.
-func newSigner(t testing.TB) gossh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // dialGo logs user in at addr with key (a new account signs up with it),

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"termhost/internal/sshtest"
 )
 
 // The rolling restart (SPEC §6 Drain, issue 10 "Done when"): 30 clients
@@ -189,7 +191,7 @@ func TestClusterRollingRestart(t *testing.T) {
 	typists := make([]*typist, clients)
 	var wg sync.WaitGroup
 	for i := range typists {
-		typists[i] = &typist{user: fmt.Sprintf("u%02d", i), key: newSigner(t), front: c.hap.front}
+		typists[i] = &typist{user: fmt.Sprintf("u%02d", i), key: sshtest.Signer(t), front: c.hap.front}
 		wg.Add(1)
 		go func() { defer wg.Done(); typists[i].run(stop, deadline) }()
 	}

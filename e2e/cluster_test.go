@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"termhost/internal/sshtest"
 )
 
 // Cluster mode end to end (SPEC §6, issue 10 "Done when"): three real
@@ -42,10 +44,10 @@ func TestClusterReconnectElsewhere(t *testing.T) {
 	alice := c.attachVia(key, "alice", "-b", "127.0.0.7")
 	alice.typeText("typed on node a")
 	alice.waitFor("typed on node a")
-	carol := mustDial(t, c.hap.front, "127.0.0.8", "carol", newSigner(t), "")
+	carol := mustDial(t, c.hap.front, "127.0.0.8", "carol", sshtest.Signer(t), "")
 	carol.scr.WaitFor(t, " carol · ", 10*time.Second)
 	c.route("b")
-	bob := mustDial(t, c.hap.front, "", "bob", newSigner(t), "")
+	bob := mustDial(t, c.hap.front, "", "bob", sshtest.Signer(t), "")
 	bob.scr.WaitFor(t, " bob · ", 10*time.Second)
 
 	// Node C runs none of them and lists all three, with owner and address.
@@ -144,7 +146,7 @@ func TestClusterNodesListAndDrain(t *testing.T) {
 		}
 	}
 
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	c.route("b")
 	x := mustDial(t, c.hap.front, "", "gina", key, "")
 	x.scr.WaitFor(t, " gina · ", 10*time.Second)
@@ -248,7 +250,7 @@ func TestClusterConcurrentSignupsOneAdmin(t *testing.T) {
 	start := make(chan struct{})
 	for i := range users {
 		n := c.nodes[i%len(c.nodes)]
-		key := newSigner(t)
+		key := sshtest.Signer(t)
 		go func() {
 			<-start
 			user := fmt.Sprintf("v%02d", i)

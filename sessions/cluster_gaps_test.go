@@ -2,10 +2,7 @@ package sessions_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -19,6 +16,7 @@ import (
 	"termhost/admission"
 	"termhost/auth"
 	"termhost/hostkeys"
+	"termhost/internal/sshtest"
 	"termhost/persist"
 	"termhost/persist/sqlite"
 	"termhost/sessions"
@@ -211,7 +209,7 @@ func (e *env) sshOn(m *sessions.Manager, key gossh.Signer) *gossh.Client {
 	if err := e.store.CreateUser(ctx, root); err != nil {
 		e.t.Fatal(err)
 	}
-	host := newKey(e.t)
+	host := sshtest.Signer(e.t)
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
 	srv, err := sshd.Listen(sshd.Config{
 		Addr: "127.0.0.1:0", HostKeys: []hostkeys.Key{{Signer: host}},
@@ -237,28 +235,6 @@ func (e *env) sshOn(m *sessions.Manager, key gossh.Signer) *gossh.Client {
 	return c
 }
 
-// sshRun runs cmd over c and returns its exit status and output.
-func sshRun(t *testing.T, c *gossh.Client, cmd string) (int, string, string) {
-	t.Helper()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	var out, errOut strings.Builder
-	sess.Stdout, sess.Stderr = &out, &errOut
-	err = sess.Run(cmd)
-	var ee *gossh.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String(), errOut.String()
-	case errors.As(err, &ee):
-		return ee.ExitStatus(), out.String(), errOut.String()
-	}
-	t.Fatalf("ssh %q: %v", cmd, err)
-	return -1, "", ""
-}
-
 // `sessions show` and `sessions detach` run on node b for a session live
 // on node a (SPEC §6: admin verbs from any node on any session), from the
 // admin socket's runner and over SSH as an admin: show names a as the
@@ -267,7 +243,7 @@ func sshRun(t *testing.T, c *gossh.Client, cmd string) (int, string, string) {
 func TestAdminShowAndDetachFromAnotherNode(t *testing.T) {
 	e := newEnv(t, testPolicy())
 	a, b := e.node("a", 10*time.Second, true), e.node("b", 10*time.Second, true)
-	key := newKey(t)
+	key := sshtest.Signer(t)
 	overSSH := e.sshOn(b, key)
 	socket := &admin.Runner{Manager: b, Audit: e.store, Now: time.Now}
 	tests := []struct {
@@ -280,7 +256,7 @@ func TestAdminShowAndDetachFromAnotherNode(t *testing.T) {
 			return code, out.String(), errOut.String()
 		}},
 		{name: "ssh admin@b", run: func(args ...string) (int, string, string) {
-			return sshRun(t, overSSH, strings.Join(args, " "))
+			return sshtest.Run(t, overSSH, strings.Join(args, " "))
 		}},
 	}
 	for i, tt := range tests {
@@ -326,17 +302,4 @@ func TestAdminShowAndDetachFromAnotherNode(t *testing.T) {
 			}
 		})
 	}
-}
-
-func newKey(t testing.TB) gossh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

@@ -13,6 +13,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"termhost/auth"
+	"termhost/internal/sshtest"
 	"termhost/persist"
 	"termhost/sessions"
 )
@@ -63,7 +64,7 @@ func TestSelfServicePasswd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startServer(t, false)
-			key := newSigner(t)
+			key := sshtest.Signer(t)
 			s.addUser("carol", persist.RoleUser, "old-pw", key.PublicKey())
 			s.addUser("kim", persist.RoleUser, "", key.PublicKey())
 			c := s.mustDial(tt.user, gossh.PublicKeys(key))
@@ -92,7 +93,7 @@ func TestSelfServicePasswd(t *testing.T) {
 // On a terminal, passwd asks each question and echoes nothing typed.
 func TestSelfServicePasswdOnTerminal(t *testing.T) {
 	s := startServer(t, false)
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	s.addUser("carol", persist.RoleUser, "old-pw", key.PublicKey())
 	tm := shell(t, s.mustDial("carol", gossh.PublicKeys(key)), 80, 24, "passwd")
 	tm.waitFor("Current password:")
@@ -116,9 +117,9 @@ func TestSelfServicePasswdOnTerminal(t *testing.T) {
 // account; the last way in cannot be deleted.
 func TestSelfServiceKeys(t *testing.T) {
 	s := startServer(t, false)
-	key, second := newSigner(t), newSigner(t)
+	key, second := sshtest.Signer(t), sshtest.Signer(t)
 	s.addUser("kim", persist.RoleUser, "", key.PublicKey())
-	s.addUser("lee", persist.RoleUser, "", newSigner(t).PublicKey())
+	s.addUser("lee", persist.RoleUser, "", sshtest.Signer(t).PublicKey())
 	c := s.mustDial("kim", gossh.PublicKeys(key))
 	fp := func(k gossh.Signer) string { return gossh.FingerprintSHA256(k.PublicKey()) }
 	secondText := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(second.PublicKey())))
@@ -165,7 +166,7 @@ func TestSelfServiceKeys(t *testing.T) {
 // next start. Listing keys still works, and other accounts change as ever.
 func TestFixedAccountRefusesChanges(t *testing.T) {
 	s := startServerWith(t, options{fixed: func(name string) bool { return name == "cfg" }})
-	key, other := newSigner(t), newSigner(t)
+	key, other := sshtest.Signer(t), sshtest.Signer(t)
 	s.addUser("cfg", persist.RoleUser, "old-pw-long", key.PublicKey())
 	s.addUser("kim", persist.RoleUser, "", key.PublicKey())
 	otherKey := string(gossh.MarshalAuthorizedKey(other.PublicKey()))
@@ -201,7 +202,7 @@ func TestFixedAccountRefusesChanges(t *testing.T) {
 // once (their sign-ins ended with it); SSH clients stay.
 func TestPasswdEndsOpenWebTerminals(t *testing.T) {
 	s := startServer(t, false)
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	s.addUser("carol", persist.RoleUser, "old-pw-long", key.PublicKey())
 	page, server := net.Pipe()
 	defer page.Close()

@@ -17,6 +17,7 @@ import (
 
 	"termhost/admission"
 	"termhost/auth"
+	"termhost/internal/sshtest"
 	"termhost/persist"
 )
 
@@ -75,7 +76,7 @@ func TestPerSourceUnauthenticatedCap(t *testing.T) {
 	if b, err := banner(s.rawFrom("127.0.0.2")); err == nil {
 		t.Errorf("connection %d from 127.0.0.2 got %q; want it refused", perSource+1, b)
 	}
-	c, err := s.dialFrom("127.0.0.3", "alice", gossh.PublicKeys(newSigner(t)))
+	c, err := s.dialFrom("127.0.0.3", "alice", gossh.PublicKeys(sshtest.Signer(t)))
 	if err != nil {
 		t.Fatalf("a client from 127.0.0.3 could not log in: %v", err)
 	}
@@ -117,7 +118,7 @@ func TestSSHLoginGrace(t *testing.T) {
 			}
 		})
 	}
-	c, err := s.dialFrom("127.0.0.3", "alice", gossh.PublicKeys(newSigner(t)))
+	c, err := s.dialFrom("127.0.0.3", "alice", gossh.PublicKeys(sshtest.Signer(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,13 +196,13 @@ func TestSSHProxyHeaders(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			client, err := s.sshOver(c, "alice", gossh.PublicKeys(newSigner(t)))
+			client, err := s.sshOver(c, "alice", gossh.PublicKeys(sshtest.Signer(t)))
 			if (err == nil) != tt.wantLogin {
 				t.Fatalf("login = %v, want ok=%v", err, tt.wantLogin)
 			}
 			if !tt.wantLogin {
 				// The server keeps serving others (127.0.0.4 is a direct client).
-				if _, err := s.dialFrom("127.0.0.4", "bob", gossh.PublicKeys(newSigner(t))); err != nil {
+				if _, err := s.dialFrom("127.0.0.4", "bob", gossh.PublicKeys(sshtest.Signer(t))); err != nil {
 					t.Errorf("another client after the refusal: %v", err)
 				}
 				return
@@ -229,7 +230,7 @@ func TestProxyFirstAdmin(t *testing.T) {
 	if _, err := h.WriteTo(c); err != nil {
 		t.Fatal(err)
 	}
-	client, err := s.sshOver(c, "mallory", gossh.PublicKeys(newSigner(t)))
+	client, err := s.sshOver(c, "mallory", gossh.PublicKeys(sshtest.Signer(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestProxyFirstAdmin(t *testing.T) {
 	}
 	// The proxy's own loopback address is not the client's either way;
 	// a direct loopback client is still judged as loopback.
-	direct, err := s.dialFrom("127.0.0.3", "root", gossh.PublicKeys(newSigner(t)))
+	direct, err := s.dialFrom("127.0.0.3", "root", gossh.PublicKeys(sshtest.Signer(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"termhost/admission"
+	"termhost/internal/sshtest"
 	"termhost/persist"
 	"termhost/sshd"
 )
@@ -35,7 +36,7 @@ func closedWithin(c *gossh.Client, d time.Duration) (time.Duration, bool) {
 func TestSessionGrace(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	s := startServerWith(t, options{gate: admission.Config{MaxUnauth: 16}, limits: &sshd.Limits{SessionGrace: grace}})
-	signer := newSigner(t)
+	signer := sshtest.Signer(t)
 	s.addUser("alice", persist.RoleUser, "", signer.PublicKey())
 	tests := []struct {
 		name  string
@@ -48,7 +49,7 @@ func TestSessionGrace(t *testing.T) {
 			}
 		}},
 		{name: "after its command ended", setup: func(t *testing.T, c *gossh.Client) {
-			if code, _, _ := run(t, c, "ls"); code != 0 {
+			if code, _, _ := sshtest.Run(t, c, "ls"); code != 0 {
 				t.Fatalf("ls: exit %d", code)
 			}
 		}},
@@ -83,7 +84,7 @@ func TestAuthenticatedConnCaps(t *testing.T) {
 		limits: &sshd.Limits{PerUser: 2, PerSource: 3, SessionGrace: wait}})
 	keys := map[string]gossh.Signer{}
 	for _, u := range []string{"alice", "bob", "carol"} {
-		keys[u] = newSigner(t)
+		keys[u] = sshtest.Signer(t)
 		s.addUser(u, persist.RoleUser, "", keys[u].PublicKey())
 	}
 	open := func(ip, user string) (*gossh.Client, error) {
@@ -189,7 +190,7 @@ func vars(n, size int) []envReq {
 // a bound are answered false and not stored.
 func TestEnvRequestsAreBounded(t *testing.T) {
 	s := startServer(t, true)
-	c := s.mustDial("alice", gossh.PublicKeys(newSigner(t)))
+	c := s.mustDial("alice", gossh.PublicKeys(sshtest.Signer(t)))
 	tests := []struct {
 		name string
 		reqs []envReq
@@ -223,7 +224,7 @@ func TestEnvRequestsAreBounded(t *testing.T) {
 // non-UTF-8 locale gets ASCII drawing characters (sessions.CharsetFor).
 func TestLocaleEnvStillWorks(t *testing.T) {
 	s := startServer(t, true)
-	c := s.mustDial("alice", gossh.PublicKeys(newSigner(t)))
+	c := s.mustDial("alice", gossh.PublicKeys(sshtest.Signer(t)))
 	tests := []struct {
 		name, env, value string
 		want, absent     string
@@ -256,7 +257,7 @@ func TestLocaleEnvStillWorks(t *testing.T) {
 // and global requests (port forwarding) are refused.
 func TestChannelsPerConnection(t *testing.T) {
 	s := startServer(t, true)
-	c := s.mustDial("alice", gossh.PublicKeys(newSigner(t)))
+	c := s.mustDial("alice", gossh.PublicKeys(sshtest.Signer(t)))
 	var chans []gossh.Channel
 	for i := range sshd.MaxChannels {
 		ch, in, err := c.OpenChannel("session", nil)
@@ -330,7 +331,7 @@ func TestChannelsPerConnection(t *testing.T) {
 // connection running a shell is never chosen.
 func TestSessionlessCap(t *testing.T) {
 	s := startServerWith(t, options{gate: admission.Config{MaxUnauth: 16}, limits: &sshd.Limits{Sessionless: 3, SessionGrace: wait}})
-	signer := newSigner(t)
+	signer := sshtest.Signer(t)
 	s.addUser("alice", persist.RoleUser, "", signer.PublicKey())
 	dial := func() *gossh.Client { return s.mustDial("alice", gossh.PublicKeys(signer)) }
 	busy := dial()
@@ -345,7 +346,7 @@ func TestSessionlessCap(t *testing.T) {
 	}{
 		{name: "a fourth closes the first", act: func() *gossh.Client { dial(); return c1 }, stay: []*gossh.Client{c2, c3, busy}},
 		{name: "a command moves one to the back", act: func() *gossh.Client {
-			if code, _, _ := run(t, c2, "ls"); code != 0 {
+			if code, _, _ := sshtest.Run(t, c2, "ls"); code != 0 {
 				t.Fatalf("ls: exit %d", code)
 			}
 			dial()

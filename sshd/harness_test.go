@@ -1,9 +1,7 @@
 package sshd_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -21,6 +19,7 @@ import (
 	"termhost/admission"
 	"termhost/auth"
 	"termhost/hostkeys"
+	"termhost/internal/sshtest"
 	"termhost/internal/testterm"
 	"termhost/persist"
 	"termhost/persist/sqlite"
@@ -40,19 +39,6 @@ type server struct {
 	mgr     *sessions.Manager
 	limiter *auth.Limiter
 	authn   *auth.Authenticator
-}
-
-func newSigner(t testing.TB) gossh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func startServer(t testing.TB, allowSignup bool) *server {
@@ -84,7 +70,7 @@ func startServerWith(t testing.TB, o options) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mgr.Shutdown(context.Background(), "test over") })
-	hk := newSigner(t)
+	hk := sshtest.Signer(t)
 	limiter := o.sources
 	if limiter == nil {
 		limiter = auth.NewLimiter(time.Now)
@@ -241,28 +227,6 @@ func (tm *term) waitExit() int {
 		tm.t.Fatalf("session did not end; screen:\n%s", tm.scr.Text())
 	}
 	return -1
-}
-
-// run executes a non-interactive command and returns its exit status and output.
-func run(t *testing.T, c *gossh.Client, cmd string) (code int, stdout, stderr string) {
-	t.Helper()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	var out, errOut bytes.Buffer
-	sess.Stdout, sess.Stderr = &out, &errOut
-	err = sess.Run(cmd)
-	var ee *gossh.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitStatus()
-	default:
-		t.Fatalf("run %q: %v", cmd, err)
-	}
-	return code, out.String(), errOut.String()
 }
 
 func asExit(err error, ee **gossh.ExitError) bool { return errors.As(err, ee) }

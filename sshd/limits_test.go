@@ -12,6 +12,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"termhost/internal/sshtest"
 	"termhost/internal/testterm"
 	"termhost/sessions"
 	"termhost/sshd"
@@ -22,7 +23,7 @@ import (
 // 240 KB word cost 9.8 s of CPU in go-shlex); a long one under it runs.
 func TestLongCommandIsRefused(t *testing.T) {
 	s := startServer(t, true)
-	c := s.mustDial("alice", gossh.PublicKeys(newSigner(t)))
+	c := s.mustDial("alice", gossh.PublicKeys(sshtest.Signer(t)))
 	tests := []struct {
 		name    string
 		cmd     string
@@ -36,7 +37,7 @@ func TestLongCommandIsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := run(t, c, tt.cmd)
+			code, _, stderr := sshtest.Run(t, c, tt.cmd)
 			told := strings.Contains(stderr, fmt.Sprintf("command too long: %d bytes, at most %d", len(tt.cmd), sshd.MaxCommand))
 			if told != tt.refused || code != 1 {
 				t.Errorf("exit %d, stderr %.100q; want exit 1, refused for length: %v", code, stderr, tt.refused)
@@ -49,7 +50,7 @@ func TestLongCommandIsRefused(t *testing.T) {
 // (one word): before the bound, go-shlex spent 9.8 s of CPU on it.
 func BenchmarkLongCommand(b *testing.B) {
 	s := startServer(b, true)
-	c := s.mustDial("alice", gossh.PublicKeys(newSigner(b)))
+	c := s.mustDial("alice", gossh.PublicKeys(sshtest.Signer(b)))
 	cmd := strings.Repeat("a", 240<<10)
 	for b.Loop() {
 		sess, err := c.NewSession()
@@ -78,7 +79,7 @@ func TestHugeWindowIsBounded(t *testing.T) {
 	// One client is watched on a screen of the size the server should
 	// draw; the measured ones only look for their status bar in the bytes,
 	// so that the test's own screens are not in the heap it measures.
-	tm := hugeShell(t, s.mustDial("watched", gossh.PublicKeys(newSigner(t))), testterm.New(want.Width, want.Height))
+	tm := hugeShell(t, s.mustDial("watched", gossh.PublicKeys(sshtest.Signer(t))), testterm.New(want.Width, want.Height))
 	tm.scr.WaitUntil(t, "the status bar on the last row", wait, func(string) bool {
 		return strings.Contains(tm.scr.Line(want.Height-1), " watched · 1")
 	})
@@ -89,7 +90,7 @@ func TestHugeWindowIsBounded(t *testing.T) {
 	for i := range n {
 		user := fmt.Sprintf("user%d", i)
 		out := &sink{want: []byte(" " + user + " · 1"), seen: make(chan struct{})}
-		conns = append(conns, hugeShell(t, s.mustDial(user, gossh.PublicKeys(newSigner(t))), out).sess)
+		conns = append(conns, hugeShell(t, s.mustDial(user, gossh.PublicKeys(sshtest.Signer(t))), out).sess)
 		select {
 		case <-out.seen:
 		case <-time.After(wait):

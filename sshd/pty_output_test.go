@@ -8,6 +8,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"termhost/internal/sshtest"
 	"termhost/persist"
 	"termhost/sessions"
 )
@@ -35,7 +36,7 @@ func TestPtyCommandOutputUsesCRLF(t *testing.T) {
 		{name: "no pty keeps LF", cmd: "ls", stream: "stdout", want: "work"},
 	}
 	s := startServer(t, false)
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	s.addUser("dana", persist.RoleAdmin, "pw", key.PublicKey())
 	for _, name := range []string{"work", "play"} {
 		if _, err := s.mgr.Create(context.Background(), sessions.User{Name: "dana"}, name); err != nil {

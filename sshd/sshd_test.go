@@ -8,6 +8,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"termhost/internal/sshtest"
 	"termhost/internal/testterm"
 	"termhost/persist"
 	"termhost/sessions"
@@ -17,7 +18,7 @@ import (
 // the admin, later ones are not; the key is remembered.
 func TestSignupByKey(t *testing.T) {
 	s := startServer(t, true)
-	aliceKey, bobKey := newSigner(t), newSigner(t)
+	aliceKey, bobKey := sshtest.Signer(t), sshtest.Signer(t)
 
 	tm := shell(t, s.mustDial("alice", gossh.PublicKeys(aliceKey)), 80, 24, "")
 	tm.waitFor(" alice · 1")
@@ -47,7 +48,7 @@ func TestSignupByKey(t *testing.T) {
 	// The same key comes back to the same session; another key is refused.
 	again := shell(t, s.mustDial("alice", gossh.PublicKeys(aliceKey)), 80, 24, "")
 	again.waitFor("hello over ssh")
-	if _, err := s.dial("alice", gossh.PublicKeys(newSigner(t))); err == nil {
+	if _, err := s.dial("alice", gossh.PublicKeys(sshtest.Signer(t))); err == nil {
 		t.Error("an unknown key logged in as an existing user")
 	}
 }
@@ -66,7 +67,7 @@ func TestSignupRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startServer(t, tt.signup)
-			_, err := s.dial(tt.user, gossh.PublicKeys(newSigner(t)))
+			_, err := s.dial(tt.user, gossh.PublicKeys(sshtest.Signer(t)))
 			if (err != nil) != tt.wantErr {
 				t.Errorf("dial = %v, want error: %v", err, tt.wantErr)
 			}
@@ -96,7 +97,7 @@ func TestPasswordAuth(t *testing.T) {
 		{name: "password empty", method: gossh.Password(""), ok: false},
 		{name: "keyboard-interactive right", method: answer("correct horse"), ok: true},
 		{name: "keyboard-interactive wrong", method: answer("nope"), ok: false},
-		{name: "key of nobody", method: gossh.PublicKeys(newSigner(t)), ok: false},
+		{name: "key of nobody", method: gossh.PublicKeys(sshtest.Signer(t)), ok: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestPasswordAuth(t *testing.T) {
 				t.Fatalf("dial = %v, want ok=%v", err, tt.ok)
 			}
 			if tt.ok {
-				if code, out, _ := run(t, c, "ls"); code != 0 || !strings.Contains(out, "ID") {
+				if code, out, _ := sshtest.Run(t, c, "ls"); code != 0 || !strings.Contains(out, "ID") {
 					t.Errorf("ls after password login: %d %q", code, out)
 				}
 			}
@@ -115,14 +116,14 @@ func TestPasswordAuth(t *testing.T) {
 
 func TestAdminVerbsOverExec(t *testing.T) {
 	s := startServer(t, true)
-	rootKey, bobKey := newSigner(t), newSigner(t)
+	rootKey, bobKey := sshtest.Signer(t), sshtest.Signer(t)
 	root := s.mustDial("root", gossh.PublicKeys(rootKey)) // first loopback signup: admin
 	bob := s.mustDial("bob", gossh.PublicKeys(bobKey))
 	// A session each, so the listings have something to show.
 	shell(t, root, 80, 24, "new rootwork").waitFor(" root · rootwork")
 	shell(t, bob, 80, 24, "new bobwork").waitFor(" bob · bobwork")
 
-	code, out, errOut := run(t, root, "sessions list --json")
+	code, out, errOut := sshtest.Run(t, root, "sessions list --json")
 	if code != 0 {
 		t.Fatalf("admin sessions list: exit %d, %s", code, errOut)
 	}
@@ -132,34 +133,34 @@ func TestAdminVerbsOverExec(t *testing.T) {
 	}
 
 	for _, cmd := range []string{"sessions list --json", "sessions kill rootwork"} {
-		code, out, errOut := run(t, bob, cmd)
+		code, out, errOut := sshtest.Run(t, bob, cmd)
 		if code != 1 || out != "" || !strings.Contains(errOut, "permission denied") {
 			t.Errorf("non-admin %q: exit %d, stdout %q, stderr %q; want refused", cmd, code, out, errOut)
 		}
 	}
 	// Account management is local only (`termhost user …` on the server).
 	for _, c := range []*gossh.Client{root, bob} {
-		if code, out, errOut := run(t, c, "user list"); code == 0 || out != "" || !strings.Contains(errOut, "unknown command") {
+		if code, out, errOut := sshtest.Run(t, c, "user list"); code == 0 || out != "" || !strings.Contains(errOut, "unknown command") {
 			t.Errorf("\"user list\" over ssh: exit %d, stdout %q, stderr %q; want an unknown command", code, out, errOut)
 		}
 	}
 
-	code, out, _ = run(t, bob, "ls --json")
+	code, out, _ = sshtest.Run(t, bob, "ls --json")
 	var mine []sessions.JSONSession
 	if err := json.Unmarshal([]byte(out), &mine); code != 0 || err != nil || len(mine) != 1 || mine[0].User != "bob" {
 		t.Errorf("bob's ls --json = %d %v:\n%s\nwant only bob's session", code, err, out)
 	}
-	if code, _, errOut := run(t, bob, "kill rootwork"); code != 1 || !strings.Contains(errOut, "no such session") {
+	if code, _, errOut := sshtest.Run(t, bob, "kill rootwork"); code != 1 || !strings.Contains(errOut, "no such session") {
 		t.Errorf("bob killing root's session: exit %d, %q", code, errOut)
 	}
-	if code, _, errOut := run(t, bob, "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown command") {
+	if code, _, errOut := sshtest.Run(t, bob, "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown command") {
 		t.Errorf("unknown command: exit %d, %q", code, errOut)
 	}
 }
 
 func TestWindowChangeResizes(t *testing.T) {
 	s := startServer(t, true)
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	s.addUser("alice", persist.RoleUser, "", key.PublicKey()) // no signup: its notice would fill a 50-column bar
 	tm := shell(t, s.mustDial("alice", gossh.PublicKeys(key)), 80, 24, "")
 	tm.waitFor(" alice · 1")
@@ -186,7 +187,7 @@ func TestWindowChangeResizes(t *testing.T) {
 
 func TestNoPtyIsRefused(t *testing.T) {
 	s := startServer(t, true)
-	c := s.mustDial("alice", gossh.PublicKeys(newSigner(t)))
+	c := s.mustDial("alice", gossh.PublicKeys(sshtest.Signer(t)))
 	for _, cmd := range []string{"", "attach", "new"} {
 		sess, err := c.NewSession()
 		if err != nil {
@@ -213,7 +214,7 @@ func TestNoPtyIsRefused(t *testing.T) {
 // Closing the client's input ends the session cleanly and leaves it detached.
 func TestInputEOFDetaches(t *testing.T) {
 	s := startServer(t, true)
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	s.addUser("alice", persist.RoleUser, "", key.PublicKey()) // no signup: its notice would fill a 50-column bar
 	tm := shell(t, s.mustDial("alice", gossh.PublicKeys(key)), 80, 24, "")
 	tm.waitFor(" alice · 1")
@@ -229,7 +230,7 @@ func TestInputEOFDetaches(t *testing.T) {
 // and says why on the terminal (issue 9: it printed the error but exited 0).
 func TestInteractiveVerbErrorsExit(t *testing.T) {
 	s := startServer(t, true)
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	c := s.mustDial("alice", gossh.PublicKeys(key))
 	shell(t, c, 80, 24, "new work").waitFor(" alice · work")
 	tests := []struct {
@@ -315,10 +316,10 @@ func TestSignupByPasswordConfirms(t *testing.T) {
 			if err != nil || u.Role != tt.wantRole {
 				t.Fatalf("account %+v, %v; want role %s", u, err, tt.wantRole)
 			}
-			if _, _, errOut := run(t, c, "ls"); !strings.Contains(errOut, tt.welcome) {
+			if _, _, errOut := sshtest.Run(t, c, "ls"); !strings.Contains(errOut, tt.welcome) {
 				t.Errorf("first command's stderr %q, want %q", errOut, tt.welcome)
 			}
-			if _, _, errOut := run(t, c, "ls"); strings.Contains(errOut, "created") {
+			if _, _, errOut := sshtest.Run(t, c, "ls"); strings.Contains(errOut, "created") {
 				t.Errorf("welcome repeated on the next command: %q", errOut)
 			}
 			// An existing account is asked once.

@@ -8,6 +8,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"termhost/admin"
+	"termhost/internal/sshtest"
 	"termhost/persist"
 	"termhost/sessions"
 )
@@ -58,7 +59,7 @@ func TestVerbHelpAndExtraArguments(t *testing.T) {
 		{name: "unknown verb points to help", cmd: "frobnicate", code: 2, stderr: "try: help"},
 	}
 	s := startServer(t, false)
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	s.addUser("carol", persist.RoleUser, "pw", key.PublicKey())
 	if _, err := s.mgr.Create(context.Background(), sessions.User{Name: "carol"}, "keep"); err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestVerbHelpAndExtraArguments(t *testing.T) {
 					t.Errorf("the workspace was drawn:\n%s", out)
 				}
 			} else {
-				code, out, errOut = run(t, c, tt.cmd)
+				code, out, errOut = sshtest.Run(t, c, tt.cmd)
 			}
 			if code != tt.code {
 				t.Errorf("exit %d, want %d; stdout %q, stderr %q", code, tt.code, out, errOut)
@@ -105,10 +106,10 @@ func TestVerbHelpAndExtraArguments(t *testing.T) {
 // socket and the web API).
 func TestVerbsComeFromTheTable(t *testing.T) {
 	s := startServer(t, false)
-	key := newSigner(t)
+	key := sshtest.Signer(t)
 	s.addUser("root", persist.RoleAdmin, "pw", key.PublicKey())
 	c := s.mustDial("root", gossh.PublicKeys(key))
-	_, help, _ := run(t, c, "help")
+	_, help, _ := sshtest.Run(t, c, "help")
 	if got := strings.Count(help, "\n  "); got != len(sessions.Verbs) {
 		t.Errorf("help lists %d verbs, the table has %d:\n%s", got, len(sessions.Verbs), help)
 	}
@@ -137,7 +138,7 @@ func TestVerbsComeFromTheTable(t *testing.T) {
 	}
 	for _, tt := range checks {
 		t.Run(tt.name, func(t *testing.T) {
-			if code, out, errOut := run(t, c, tt.cmd); code != 0 || out != tt.want {
+			if code, out, errOut := sshtest.Run(t, c, tt.cmd); code != 0 || out != tt.want {
 				t.Errorf("%q: exit %d, stdout %q (stderr %q); want the table's %q", tt.cmd, code, out, errOut, tt.want)
 			}
 		})

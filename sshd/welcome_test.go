@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"termhost/internal/sshtest"
 )
 
 // A login that created its account is told so where it can be seen: in
@@ -28,12 +30,12 @@ func TestNewAccountNotice(t *testing.T) {
 			s := startServer(t, true)
 			user := "root"
 			if tt.first {
-				run(t, s.mustDial("root", gossh.PublicKeys(newSigner(t))), "ls") // signs root up
+				sshtest.Run(t, s.mustDial("root", gossh.PublicKeys(sshtest.Signer(t))), "ls") // signs root up
 				user = "bob"
 			}
-			c := s.mustDial(user, gossh.PublicKeys(newSigner(t)))
+			c := s.mustDial(user, gossh.PublicKeys(sshtest.Signer(t)))
 			if tt.cmd == "ls" {
-				_, _, errOut := run(t, c, tt.cmd)
+				_, _, errOut := sshtest.Run(t, c, tt.cmd)
 				if !strings.Contains(errOut, tt.want) {
 					t.Fatalf("stderr %q, want %q", errOut, tt.want)
 				}

@@ -5,6 +5,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"termhost/internal/sshtest"
 	"termhost/internal/testterm"
 	"termhost/sessions"
 )
@@ -36,7 +37,7 @@ func TestWindowClampToldOverSSH(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startServer(t, true)
-			tm := tt.open(t, s.mustDial("bob", gossh.PublicKeys(newSigner(t))))
+			tm := tt.open(t, s.mustDial("bob", gossh.PublicKeys(sshtest.Signer(t))))
 			tm.waitFor(told)
 			tm.send("typed")
 			tm.waitFor("typed")
