@@ -15,12 +15,15 @@ import (
 )
 
 // flakyStore is the real SQLite store whose next PutSnapshot calls fail
-// with errs, in order, like a full disk that later has room again.
+// with errs, in order, like a full disk that later has room again; it
+// counts the calls tests watch (snapshot and record writes, listings).
 type flakyStore struct {
 	*sqlite.Store
-	mu   sync.Mutex
-	errs []error
-	puts int // PutSnapshot calls, failed or not
+	mu      sync.Mutex
+	errs    []error
+	puts    int // PutSnapshot calls, failed or not
+	updates int // UpdateSession calls
+	lists   int // ListSessions calls: each is one refresh of an open Admin table
 }
 
 func (f *flakyStore) PutSnapshot(ctx context.Context, id string, fence persist.Fence, data []byte) (int64, error) {
@@ -34,6 +37,29 @@ func (f *flakyStore) PutSnapshot(ctx context.Context, id string, fence persist.F
 	}
 	f.mu.Unlock()
 	return f.Store.PutSnapshot(ctx, id, fence, data)
+}
+
+func (f *flakyStore) UpdateSession(ctx context.Context, r persist.Session) error {
+	f.count(&f.updates)
+	return f.Store.UpdateSession(ctx, r)
+}
+
+func (f *flakyStore) ListSessions(ctx context.Context, flt persist.SessionFilter) ([]persist.Session, error) {
+	f.count(&f.lists)
+	return f.Store.ListSessions(ctx, flt)
+}
+
+func (f *flakyStore) count(n *int) {
+	f.mu.Lock()
+	*n++
+	f.mu.Unlock()
+}
+
+// counted reads one of the counters.
+func (f *flakyStore) counted(n *int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return *n
 }
 
 func (f *flakyStore) failNext(errs []error) {

@@ -109,6 +109,9 @@ const listingsEvery = time.Second
 // tui.SessionsChanged notices (this node's own are published directly),
 // at most one per listingsEvery: the first at once, later ones folded
 // into one at the end of the interval.
+// The interval is on the wall clock, not the manager's: it paces store
+// reads, and a test's fake clock that nobody advances must not hold a
+// folded notice back forever.
 func (m *Manager) listingsLoop(wakeups <-chan string) {
 	defer m.wg.Done()
 	var last time.Time

@@ -3,7 +3,6 @@ package sessions_test
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,18 +10,6 @@ import (
 	"termhost/persist/sqlite"
 	"termhost/sessions"
 )
-
-// listCounting is the real store counting ListSessions calls: each is one
-// refresh of an open Admin table.
-type listCounting struct {
-	*sqlite.Store
-	lists atomic.Int64
-}
-
-func (l *listCounting) ListSessions(ctx context.Context, f persist.SessionFilter) ([]persist.Session, error) {
-	l.lists.Add(1)
-	return l.Store.ListSessions(ctx, f)
-}
 
 // The Admin table's APPS column on another node follows a tab opened in a
 // session: the snapshot's record write announces what listings show
@@ -68,7 +55,7 @@ func TestRemoteChangesRefreshTablesAtMostOnceASecond(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	counting := &listCounting{Store: st}
+	counting := &flakyStore{Store: st}
 	b := e.managerOn(counting)
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -78,15 +65,15 @@ func TestRemoteChangesRefreshTablesAtMostOnceASecond(t *testing.T) {
 	w.waitFor(" root · console")
 	w.send("\x02c5")
 	w.waitFor("APPS")
-	storm := func(d time.Duration) int64 {
-		before := counting.lists.Load()
+	storm := func(d time.Duration) int {
+		before := counting.counted(&counting.lists)
 		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 			if err := e.store.Notify(context.Background(), persist.SessionsChannel, "nodeX someid"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		time.Sleep(1200 * time.Millisecond) // a folded notice lands within a second
-		return counting.lists.Load() - before
+		return counting.counted(&counting.lists) - before
 	}
 	// 1.5 s of notices at 200/s while the table is shown: at most the first,
 	// one per second after it, and one folded at the end.

@@ -2,33 +2,9 @@ package sessions_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
-
-	"termhost/persist"
-	"termhost/persist/sqlite"
 )
-
-// countingStore is the real SQLite store counting UpdateSession calls.
-type countingStore struct {
-	*sqlite.Store
-	mu      sync.Mutex
-	updates int
-}
-
-func (c *countingStore) UpdateSession(ctx context.Context, r persist.Session) error {
-	c.mu.Lock()
-	c.updates++
-	c.mu.Unlock()
-	return c.Store.UpdateSession(ctx, r)
-}
-
-func (c *countingStore) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.updates
-}
 
 // While a user types, each debounced snapshot is written, but the session
 // record (a second store write) only when what listings show changed or
@@ -36,7 +12,7 @@ func (c *countingStore) count() int {
 // live one by at most a second plus one FlushDelay.
 func TestSnapshotWritesRecordOnlyWhenItChanged(t *testing.T) {
 	e := newEnv(t, testPolicy())
-	st := &countingStore{Store: e.store}
+	st := &flakyStore{Store: e.store}
 	m := e.managerOn(st)
 	c := e.serve(m, alice, info("10.0.0.1:1001", 80, 24))
 	c.waitFor(" alice · ")
@@ -47,7 +23,7 @@ func TestSnapshotWritesRecordOnlyWhenItChanged(t *testing.T) {
 	waitFor(t, "the first snapshot", func() bool { return len(e.snapshots(id)) == 1 })
 
 	const keys = 20 // 2 s of typing at one key per FlushDelay (100 ms)
-	before := st.count()
+	before := st.counted(&st.updates)
 	for i := range keys {
 		c.send("x")
 		c.scr.WaitUntil(t, "key applied", wait, func(string) bool { x, _ := c.scr.Cursor(); return x == i+1 })
@@ -59,14 +35,14 @@ func TestSnapshotWritesRecordOnlyWhenItChanged(t *testing.T) {
 			t.Fatalf("key %d: stored last_input_at lags %v, want at most 1s + FlushDelay", i, lag)
 		}
 	}
-	writes := st.count() - before
+	writes := st.counted(&st.updates) - before
 	if writes == 0 || writes > keys/5 {
 		t.Errorf("%d record writes for %d snapshot writes of typing over 2 s, want 1..%d (about one a second)", writes, keys, keys/5)
 	}
 
 	// A change that listings show (a second tab: the apps summary) is
 	// written with the next snapshot, whatever the time.
-	before = st.count()
+	before = st.counted(&st.updates)
 	c.send("\x02c")
 	c.waitFor("Documents")
 	c.send("2")
@@ -76,7 +52,7 @@ func TestSnapshotWritesRecordOnlyWhenItChanged(t *testing.T) {
 	})
 	e.clock.Advance(e.policy.FlushDelay)
 	waitFor(t, "the record with two apps", func() bool { return len(e.record(id).Apps) == 2 })
-	if st.count() == before {
+	if st.counted(&st.updates) == before {
 		t.Errorf("the apps change wrote no record")
 	}
 }

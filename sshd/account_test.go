@@ -1,9 +1,7 @@
 package sshd_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"strings"
@@ -17,28 +15,6 @@ import (
 	"termhost/persist"
 	"termhost/sessions"
 )
-
-// runIn runs cmd with stdin and returns its status and output.
-func runIn(t *testing.T, c *gossh.Client, cmd, stdin string) (code int, stdout, stderr string) {
-	t.Helper()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	var out, errOut bytes.Buffer
-	sess.Stdin, sess.Stdout, sess.Stderr = strings.NewReader(stdin), &out, &errOut
-	err = sess.Run(cmd)
-	var ee *gossh.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitStatus()
-	default:
-		t.Fatalf("run %q: %v", cmd, err)
-	}
-	return code, out.String(), errOut.String()
-}
 
 // TestSelfServicePasswd: `ssh host passwd` changes the caller's own
 // password; a password account must give the old one, a key-only account
@@ -72,7 +48,7 @@ func TestSelfServicePasswd(t *testing.T) {
 			if tt.code == 2 {
 				cmd = "passwd bob"
 			}
-			code, out, errOut := runIn(t, c, cmd, tt.stdin)
+			code, out, errOut := sshtest.RunIn(t, c, cmd, tt.stdin)
 			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
 				t.Fatalf("passwd: exit %d, stdout %q, stderr %q; want %d and %q", code, out, errOut, tt.code, tt.want)
 			}
@@ -143,7 +119,7 @@ func TestSelfServiceKeys(t *testing.T) {
 			if tt.name == "delete by fingerprint" {
 				c = s.mustDial("kim", gossh.PublicKeys(second)) // the key being deleted is the one in use: fine
 			}
-			code, out, errOut := runIn(t, c, tt.cmd, tt.stdin)
+			code, out, errOut := sshtest.RunIn(t, c, tt.cmd, tt.stdin)
 			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
 				t.Errorf("%q: exit %d, stdout %q, stderr %q; want %d and %q", tt.cmd, code, out, errOut, tt.code, tt.want)
 			}
@@ -183,7 +159,7 @@ func TestFixedAccountRefusesChanges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := runIn(t, s.mustDial(tt.user, gossh.PublicKeys(key)), tt.cmd, tt.stdin)
+			code, out, errOut := sshtest.RunIn(t, s.mustDial(tt.user, gossh.PublicKeys(key)), tt.cmd, tt.stdin)
 			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
 				t.Fatalf("%s: exit %d, stdout %q, stderr %q; want %d and %q", tt.cmd, code, out, errOut, tt.code, tt.want)
 			}
@@ -222,7 +198,7 @@ func TestPasswdEndsOpenWebTerminals(t *testing.T) {
 			t.Fatal("the web client never attached")
 		}
 	}
-	code, out, errOut := runIn(t, s.mustDial("carol", gossh.PublicKeys(key)), "passwd", "old-pw-long\nnew-pw-long\nnew-pw-long\n")
+	code, out, errOut := sshtest.RunIn(t, s.mustDial("carol", gossh.PublicKeys(key)), "passwd", "old-pw-long\nnew-pw-long\nnew-pw-long\n")
 	if code != 0 {
 		t.Fatalf("passwd: exit %d, %q %q", code, out, errOut)
 	}

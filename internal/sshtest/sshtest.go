@@ -30,13 +30,19 @@ func Signer(tb testing.TB) gossh.Signer {
 // and output; any failure but a non-zero exit status fails tb.
 func Run(tb testing.TB, c *gossh.Client, cmd string) (code int, stdout, stderr string) {
 	tb.Helper()
+	return RunIn(tb, c, cmd, "")
+}
+
+// RunIn is Run with stdin as the command's input.
+func RunIn(tb testing.TB, c *gossh.Client, cmd, stdin string) (code int, stdout, stderr string) {
+	tb.Helper()
 	sess, err := c.NewSession()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer sess.Close()
 	var out, errOut strings.Builder
-	sess.Stdout, sess.Stderr = &out, &errOut
+	sess.Stdin, sess.Stdout, sess.Stderr = strings.NewReader(stdin), &out, &errOut
 	err = sess.Run(cmd)
 	var ee *gossh.ExitError
 	switch {
