@@ -204,6 +204,7 @@ func (m *Manager) pump(s *Session, c *Client) {
 			c.out.inputRead(read)
 			s.input(c, events)
 			c.out.inputDone()
+			s.echoed()
 		}
 		if err != nil {
 			break
