@@ -89,6 +89,7 @@ func TestWebTicketsMemoryStore(t *testing.T) {
 	}
 
 	signedIn("/s/new")
+	run(t, alice, "open a new session", chromedp.Click(chromedp.CSS(newSessionButton)))
 	waitPage(t, alice, "the workspace", screenHas("alice")+` && termhost.state() === "open"`)
 	run(t, alice, "type into Notes", typeText("kept by the browser"))
 	waitPage(t, alice, "typed text", screenHas("kept by the browser"))

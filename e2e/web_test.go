@@ -63,6 +63,10 @@ func tab(t *testing.T, browser context.Context) context.Context {
 	return ctx
 }
 
+// newSessionButton is the sessions page's New session button (a POST
+// form; GET /s/new shows the same button).
+const newSessionButton = `form[action="/s/new"] button`
+
 func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	get(t, ctx, what, chromedp.Steps(actions...))
@@ -221,14 +225,14 @@ func TestWebBrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("user"), user),
 			chromedp.SendKeys(chromedp.ID("password"), password),
 			chromedp.Submit(chromedp.ID("password")),
-			chromedp.WaitVisible(chromedp.CSS(`a[href="/s/new"]`)),
+			chromedp.WaitVisible(chromedp.CSS(newSessionButton)),
 		)
 	}
 
 	var sessionPath string
 	t.Run("sign in and type into Notes", func(t *testing.T) {
 		signIn(alice, "alice", "pw-alice")
-		run(t, alice, "open a new session", chromedp.Click(chromedp.CSS(`a[href="/s/new"]`)))
+		run(t, alice, "open a new session", chromedp.Click(chromedp.CSS(newSessionButton)))
 		waitPage(t, alice, "the workspace", screenHas("alice")+` && termhost.state() === "open"`)
 		// xterm.js puts its theme and cell metrics in <style> elements; a
 		// Content-Security-Policy without inline styles silently drops them
@@ -367,7 +371,9 @@ func TestWebBrowser(t *testing.T) {
 	})
 
 	t.Run("a one-time link opens the session and works once", func(t *testing.T) {
-		run(t, alice, "a new session", chromedp.Navigate(base+"/s/new"))
+		// A link to /s/new (here typed) offers the button; only its POST
+		// opens a session.
+		run(t, alice, "a new session", chromedp.Navigate(base+"/s/new"), chromedp.Click(chromedp.CSS(newSessionButton)))
 		waitPage(t, alice, "the new session", `termhost.state() === "open" && location.pathname !== "/s/new"`)
 		path := get(t, alice, "location", chromedp.Location())
 		id := path[strings.LastIndex(path, "/s/")+3:]

@@ -47,6 +47,8 @@ type page struct {
 	// terminal
 	Ref    string
 	Shared bool
+	// message: offer the New session button (GET /s/new)
+	NewSession bool
 	// admin
 	Audit []auditRow
 }
@@ -259,21 +261,45 @@ func (s *Server) terminalPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref := r.PathValue("ref")
-	title := "New session"
-	if ref != "new" {
-		rec, err := s.cfg.Manager.Find(r.Context(), c.user.Name, ref)
-		if err != nil && s.cfg.Tickets != nil && errors.Is(err, sessions.ErrNoSession) && looksLikeSessionID(ref) {
-			// Maybe a session this node lost (a restart of --store memory):
-			// the page offers its workspace ticket, if it has one.
-			rec, err = persist.Session{ID: ref, Name: ref}, nil
-		}
-		if err != nil || rec.State == persist.StateEnded {
-			s.message(w, r, http.StatusNotFound, &c, "No such session", "You have no live session called "+ref+".")
-			return
-		}
-		ref, title = rec.ID, rec.Name
+	if ref == "new" {
+		// Opening a session changes state, so it is a POST (newSession): a
+		// link to /s/new on another site gets this button, not a session.
+		s.render(w, r, http.StatusOK, "message", page{Title: "New session", Error: "Open a new session in this tab?",
+			User: &c.user, CSRF: csrfFor(c.csrfKey), NewSession: true})
+		return
 	}
-	s.render(w, r, http.StatusOK, "terminal", page{Title: title, BodyClass: "terminal", User: &c.user, CSRF: csrfFor(c.csrfKey), Ref: ref, Shared: r.URL.Query().Get("shared") == "1"})
+	rec, err := s.cfg.Manager.Find(r.Context(), c.user.Name, ref)
+	if err != nil && s.cfg.Tickets != nil && errors.Is(err, sessions.ErrNoSession) && looksLikeSessionID(ref) {
+		// Maybe a session this node lost (a restart of --store memory):
+		// the page offers its workspace ticket, if it has one.
+		rec, err = persist.Session{ID: ref, Name: ref}, nil
+	}
+	if err != nil || rec.State == persist.StateEnded {
+		s.message(w, r, http.StatusNotFound, &c, "No such session", "You have no live session called "+ref+".")
+		return
+	}
+	s.render(w, r, http.StatusOK, "terminal", page{Title: rec.Name, BodyClass: "terminal", User: &c.user, CSRF: csrfFor(c.csrfKey), Ref: rec.ID, Shared: r.URL.Query().Get("shared") == "1"})
+}
+
+// newSession is POST /s/new (the sessions page's button): it opens a
+// session (a CSRF token and this site's Origin required, like every POST)
+// and sends the browser to its terminal page, 303.
+func (s *Server) newSession(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	c, ok := s.pageCaller(w, r)
+	if !ok {
+		return
+	}
+	if err := s.checkCSRF(r, c); err != nil {
+		s.message(w, r, http.StatusForbidden, &c, "Refused", "The form was stale or came from another site; reload the page and try again.")
+		return
+	}
+	sess, err := s.cfg.Manager.Create(r.Context(), c.user, "")
+	if err != nil {
+		s.message(w, r, http.StatusConflict, &c, "Cannot open a session", err.Error())
+		return
+	}
+	http.Redirect(w, r, "/s/"+url.PathEscape(sess.ID()), http.StatusSeeOther)
 }
 
 // adminPage is /admin: the live table and the audit tail.

@@ -181,6 +181,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /logout", s.logout)
 	m.HandleFunc("GET /link", s.redeemLink)
 	m.HandleFunc("GET /s/{ref}", s.terminalPage)
+	m.HandleFunc("POST /s/new", s.newSession)
 	m.HandleFunc("GET /s/{ref}/ws", s.terminalSocket)
 	m.HandleFunc("GET /admin", s.adminPage)
 	m.HandleFunc("GET /admin/table", s.adminTable)

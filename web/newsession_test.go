@@ -1,0 +1,78 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"termhost/persist"
+)
+
+// TestNewSessionIsAPost: opening a session changes state, so only the
+// sessions page's form (POST, CSRF token, this site's Origin) opens one. A
+// GET of /s/new — a link on another site, followed with the Lax cookie —
+// shows the button and opens nothing.
+func TestNewSessionIsAPost(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	b := e.browser()
+	b.mustSignIn("alice", "pw-alice")
+	count := func() int {
+		t.Helper()
+		list, err := e.mgr.List(context.Background(), "alice", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+
+	resp, body := b.get("/s/new")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="/s/new"`) || strings.Contains(body, "term.js") {
+		t.Fatalf("GET /s/new: %d, want 200 and the New session form, no terminal:\n%s", resp.StatusCode, body)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("GET /s/new opened %d session(s), want 0", n)
+	}
+	if _, body := b.get("/"); !strings.Contains(body, `<form method="post" action="/s/new">`) {
+		t.Fatalf("the sessions page has no New session form:\n%s", body)
+	}
+
+	good := b.csrf("/")
+	refused := []struct {
+		name   string
+		form   url.Values
+		header []string
+	}{
+		{"no token", url.Values{}, nil},
+		{"a wrong token", url.Values{"csrf": {"x" + good}}, nil},
+		{"another site", url.Values{"csrf": {good}}, []string{"Origin", "http://evil.example"}},
+	}
+	for _, tt := range refused {
+		if resp, _ := b.post("/s/new", tt.form, tt.header...); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /s/new with %s: %d, want 403", tt.name, resp.StatusCode)
+		}
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("refused POSTs opened %d session(s), want 0", n)
+	}
+
+	resp, _ = b.post("/s/new", url.Values{"csrf": {good}})
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/s/") {
+		t.Fatalf("POST /s/new: %d to %q, want 303 to /s/{id}", resp.StatusCode, loc)
+	}
+	list, err := e.mgr.List(context.Background(), "alice", "")
+	if err != nil || len(list) != 1 || loc != "/s/"+list[0].ID {
+		t.Fatalf("after POST /s/new to %s: sessions %+v (%v), want the one it names", loc, list, err)
+	}
+	if resp, body := b.get(loc); resp.StatusCode != http.StatusOK || !strings.Contains(body, "term.js") {
+		t.Fatalf("GET %s: %d, want the terminal page", loc, resp.StatusCode)
+	}
+	// The terminal attaches to it: no second session.
+	b.dial(loc+"/ws", 80, 24).waitFor("alice")
+	if n := count(); n != 1 {
+		t.Errorf("%d sessions after attaching, want 1", n)
+	}
+}
