@@ -204,7 +204,6 @@ func (m *Manager) pump(s *Session, c *Client) {
 			c.out.inputRead(read)
 			s.input(c, events)
 			c.out.inputDone()
-			s.echoed()
 		}
 		if err != nil {
 			break

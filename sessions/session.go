@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -55,10 +54,6 @@ type Session struct {
 	lastSaved []byte
 	retry     saveRetry // failing background writes (snapshot.go)
 	typed     time.Time // the last input applied: its clients keep their screens for HotScreenIdle (screen.go)
-
-	// afterEcho: a due snapshot write waits for the next echo (due,
-	// echoed); atomic, so the pump's check per key takes no lock.
-	afterEcho atomic.Bool
 
 	// cmds runs the apps' commands off mu (commands.go); own lock.
 	cmds commands

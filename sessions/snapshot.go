@@ -24,11 +24,6 @@ const (
 	flushTimeout = 10 * time.Second
 )
 
-// EchoWait is how long a due snapshot write waits for the next echo while
-// a client types (Session.due): FlushDelay (100 ms) + EchoWait + one write
-// stays within SPEC §5's 200 ms.
-const EchoWait = 50 * time.Millisecond
-
 // Status-bar texts of this file.
 const (
 	// SaveWarning shows while background snapshot writes fail; it clears
@@ -59,35 +54,7 @@ func (s *Session) markDirtyLocked() {
 		s.ws.Notice = SaveWarning
 	}
 	if s.flushing == nil {
-		s.flushing = s.m.clock.AfterFunc(s.m.policy.FlushDelay, s.due)
-	}
-}
-
-// due is the debounce timer's: the write runs now, unless a client typed
-// within the last FlushDelay. Then it waits for the next echo (echoed), at
-// most EchoWait: a write started right after an echo is done before the
-// next key of a typist, while one started at the timer's moment lands on
-// a key about as often as the write is long (0.5 ms of SQLite in every
-// 100 ms while typing; on two cores such keys were the slowest 1 %,
-// BENCHMARKS "Key→echo, sixth session"). A retry's timer writes directly.
-func (s *Session) due() {
-	s.mu.Lock()
-	if len(s.clients) > 0 && s.m.clock.Now().Sub(s.typed) < s.m.policy.FlushDelay {
-		s.afterEcho.Store(true)
-		s.flushing = s.m.clock.AfterFunc(EchoWait, s.flushInBackground)
-		s.mu.Unlock()
-		return
-	}
-	s.mu.Unlock()
-	s.flushInBackground()
-}
-
-// echoed is the pump's, after a client's input was applied and its echo
-// written: a write waiting for it (due) starts now, on its own goroutine.
-// One atomic load per key when none waits.
-func (s *Session) echoed() {
-	if s.afterEcho.Load() && s.afterEcho.CompareAndSwap(true, false) {
-		go s.flushInBackground()
+		s.flushing = s.m.clock.AfterFunc(s.m.policy.FlushDelay, s.flushInBackground)
 	}
 }
 
@@ -120,7 +87,6 @@ func (s *Session) flush(ctx context.Context) error {
 		s.flushing.Stop()
 		s.flushing = nil
 	}
-	s.afterEcho.Store(false)
 	if !s.dirty {
 		s.mu.Unlock()
 		return nil

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"termhost/persist"
-	"termhost/sessions"
 )
 
 // Workspace changes reach the store FlushDelay after the first change,
@@ -38,15 +37,9 @@ func TestSnapshotDebounce(t *testing.T) {
 		t.Fatalf("%d snapshots 1ms before the flush is due, want still 1", n)
 	}
 	e.clock.Advance(time.Millisecond)
-	// Due, but "b" was typed FlushDelay/2 ago: the write waits for the
-	// next echo (TestSnapshotAfterEcho), at most EchoWait.
-	if n := len(e.snapshots(id)); n != 1 {
-		t.Fatalf("%d snapshots when due while typing, want still 1 (waiting for an echo)", n)
-	}
-	e.clock.Advance(sessions.EchoWait)
 	snaps := e.snapshots(id)
 	if len(snaps) != 2 {
-		t.Fatalf("%d snapshots EchoWait after the flush was due, want 2", len(snaps))
+		t.Fatalf("%d snapshots after the flush, want 2", len(snaps))
 	}
 	payload, err := persist.Open(snaps[0].Data)
 	if err != nil {
@@ -64,45 +57,6 @@ func TestSnapshotDebounce(t *testing.T) {
 	e.clock.Advance(p.FlushDelay)
 	if n := len(e.snapshots(id)); n != 3 {
 		t.Errorf("%d snapshots after a cursor move, want 3", n)
-	}
-}
-
-// A write that falls due while a client types runs right after the next
-// echo, without waiting for EchoWait: the gap after an echo is the longest
-// a typist leaves (Session.due). What it writes includes that key.
-func TestSnapshotAfterEcho(t *testing.T) {
-	p := testPolicy()
-	e := newEnv(t, p)
-	c := e.attach()
-	id := e.only(alice).ID
-	e.clock.Advance(p.FlushDelay) // the new session's snapshot
-	c.send("a")
-	c.scr.WaitUntil(t, "a typed", wait, func(string) bool { x, _ := c.scr.Cursor(); return x == 1 })
-	e.clock.Advance(p.FlushDelay / 2)
-	c.send("b")
-	c.waitFor("ab")
-	e.clock.Advance(p.FlushDelay / 2)
-	if n := len(e.snapshots(id)); n != 1 {
-		t.Fatalf("%d snapshots when due while typing, want 1 (waiting for an echo)", n)
-	}
-	c.send("c") // no clock step: the echo starts the write
-	c.waitFor("abc")
-	deadline := time.Now().Add(wait)
-	for len(e.snapshots(id)) != 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d snapshots after the echo, want 2", len(e.snapshots(id)))
-		}
-		time.Sleep(time.Millisecond)
-	}
-	payload, err := persist.Open(e.snapshots(id)[0].Data)
-	if err != nil {
-		t.Fatalf("newest snapshot does not open: %v", err)
-	}
-	if !strings.Contains(string(payload), `"body":"abc"`) {
-		t.Errorf("newest snapshot = %s, want the body \"abc\"", payload)
-	}
-	if e.clock.pending() != 0 {
-		t.Errorf("%d timers armed after the write, want 0 (EchoWait's stopped)", e.clock.pending())
 	}
 }
 
