@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -160,68 +161,110 @@ func (w *webTerm) drain() {
 // session each over the web and over SSH on the same server, keys
 // interleaved so both see the same machine, 10 ms between keys (as the SSH
 // row in BENCHMARKS.md §3), 2,000 keys each.
+//
+// TERMHOST_WEB_BENCH_AGAINST=/path/to/termhost (another build) replaces
+// the SSH session with a web session on a second server run from that
+// binary, its keys interleaved with this build's: an A/B in one run, both
+// builds seeing the same moments of this VM, whose speed drifts between
+// runs (BENCHMARKS "Key→echo, sixth session"). TERMHOST_WEB_BENCH_BINARY
+// runs the first server from another binary than this checkout's.
 func TestWebBenchKeyEcho(b *testing.T) {
 	benchOnly(b)
 	const keysN = 2000
 	metricsAddr := freeAddr(b)
 	s := startServer(b, "", "--http-addr", "127.0.0.1:0", "--metrics-addr", metricsAddr)
+	if bin := os.Getenv("TERMHOST_WEB_BENCH_BINARY"); bin != "" { // this build's, made elsewhere (an A/B of two others)
+		s.stop()
+		s.bin = bin
+		s.start()
+	}
 	tok := webUser(b, s, "bench", "pw-bench")
-	w := dialWeb(b, s, tok, "/s/new/ws?cols=80&rows=24")
-	w.until(b, []byte("bench"))
-	sh := dialSSHBench(b, s, "bench", "pw-bench")
-	sh.until(b, []byte("bench"))
-
 	floor := dialEchoFloor(b)
 
+	type probe struct {
+		name string
+		echo func(k byte, newline bool) time.Duration
+		lat  []time.Duration
+	}
+	webProbe := func(name string, s *server, tok string) *probe {
+		w := dialWeb(b, s, tok, "/s/new/ws?cols=80&rows=24")
+		w.until(b, []byte("bench"))
+		return &probe{name: name, echo: func(k byte, newline bool) time.Duration {
+			w.drain()
+			sent := time.Now()
+			if err := w.ws.Write(context.Background(), websocket.MessageBinary, []byte{k}); err != nil {
+				b.Fatal(err)
+			}
+			d := w.until(b, []byte{k}).Sub(sent)
+			if newline {
+				w.ws.Write(context.Background(), websocket.MessageBinary, []byte{'\r'})
+			}
+			return d
+		}}
+	}
+	probes := []*probe{
+		{name: "tcp echo (machine floor)", echo: func(k byte, _ bool) time.Duration { return floor.echo(b, k) }},
+		webProbe("web", s, tok),
+	}
+	metrics := []string{metricsAddr}
+	if against := os.Getenv("TERMHOST_WEB_BENCH_AGAINST"); against != "" {
+		addr := freeAddr(b)
+		other := &server{t: b, dataDir: b.TempDir(), bin: against, args: []string{"--http-addr", "127.0.0.1:0", "--metrics-addr", addr}}
+		other.start()
+		b.Cleanup(other.stop)
+		probes = append(probes, webProbe("web against "+against, other, webUser(b, other, "bench", "pw-bench")))
+		metrics = append(metrics, addr)
+	} else {
+		sh := dialSSHBench(b, s, "bench", "pw-bench")
+		sh.until(b, []byte("bench"))
+		probes = append(probes, &probe{name: "ssh", echo: func(k byte, newline bool) time.Duration {
+			sh.drain()
+			sent := time.Now()
+			if _, err := sh.in.Write([]byte{k}); err != nil {
+				b.Fatal(err)
+			}
+			d := sh.until(b, []byte{k}).Sub(sent)
+			if newline {
+				sh.in.Write([]byte{'\r'})
+			}
+			return d
+		}})
+	}
+
 	keys := []byte("abcdefghijklmnopqrstuvwxyz")
-	var web, ssh, raw []time.Duration
 	for i := range keysN {
 		k := keys[i%len(keys)]
 		newline := i%60 == 59 // a new line now and then keeps frames small, as typing does
-
-		time.Sleep(10 * time.Millisecond)
-		raw = append(raw, floor.echo(b, k))
-
-		time.Sleep(10 * time.Millisecond)
-		w.drain()
-		sent := time.Now()
-		if err := w.ws.Write(context.Background(), websocket.MessageBinary, []byte{k}); err != nil {
-			b.Fatal(err)
+		order := probes
+		if i%2 == 1 { // neither session always follows the other
+			order = []*probe{probes[0], probes[2], probes[1]}
 		}
-		web = append(web, w.until(b, []byte{k}).Sub(sent))
-		if newline {
-			w.ws.Write(context.Background(), websocket.MessageBinary, []byte{'\r'})
-		}
-
-		time.Sleep(10 * time.Millisecond)
-		sh.drain()
-		sent = time.Now()
-		if _, err := sh.in.Write([]byte{k}); err != nil {
-			b.Fatal(err)
-		}
-		ssh = append(ssh, sh.until(b, []byte{k}).Sub(sent))
-		if newline {
-			sh.in.Write([]byte{'\r'})
+		for _, p := range order {
+			time.Sleep(10 * time.Millisecond)
+			p.lat = append(p.lat, p.echo(k, newline))
 		}
 	}
-	for _, r := range []struct {
-		name string
-		lat  []time.Duration
-	}{{"web", web}, {"ssh", ssh}, {"tcp echo (machine floor)", raw}} {
-		slices.Sort(r.lat)
-		b.Logf("%s key→echo over %d keys: p50 %v, p99 %v, max %v", r.name, len(r.lat), r.lat[len(r.lat)/2], r.lat[len(r.lat)*99/100], r.lat[len(r.lat)-1])
+	for _, p := range probes {
+		slices.Sort(p.lat)
+		over := len(p.lat) - sort.Search(len(p.lat), func(i int) bool { return p.lat[i] > time.Millisecond })
+		b.Logf("%s key→echo over %d keys: p50 %v, p99 %v, max %v (p90 %v, p98 %v; %d keys over 1 ms)", p.name, len(p.lat),
+			p.lat[len(p.lat)/2], p.lat[len(p.lat)*99/100], p.lat[len(p.lat)-1], p.lat[len(p.lat)*90/100], p.lat[len(p.lat)*98/100], over)
 	}
 	// The server's own share: from reading the key to writing its frame
-	// (termhost_key_echo_seconds, both transports together).
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "termhost_key_echo_seconds_bucket") || strings.HasPrefix(line, "termhost_key_echo_seconds_count") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_bucket") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_sum") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_count") || strings.HasPrefix(line, "go_gc_duration_seconds") || strings.HasPrefix(line, "go_memstats_alloc_bytes_total") {
-			b.Log(line)
+	// (termhost_key_echo_seconds; both transports together unless against
+	// another build).
+	for _, addr := range metrics {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		b.Logf("metrics of the server on %s:", addr)
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "termhost_key_echo_seconds_bucket") || strings.HasPrefix(line, "termhost_key_echo_seconds_count") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_bucket") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_sum") || strings.HasPrefix(line, "termhost_snapshot_write_seconds_count") || strings.HasPrefix(line, "go_gc_duration_seconds") || strings.HasPrefix(line, "go_memstats_alloc_bytes_total") {
+				b.Log(line)
+			}
 		}
 	}
 }
