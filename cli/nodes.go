@@ -74,11 +74,14 @@ type nodeJSON struct {
 	Seen     time.Time `json:"seen"`
 	Alive    bool      `json:"alive"`
 	Draining bool      `json:"draining"`
+	Stopped  bool      `json:"stopped"` // shut down cleanly at Seen
 }
 
 // listNodes prints every node the store knows; a node is alive when it
 // heartbeated within 1.5 lease TTLs (it heartbeats every TTL/3; by then
-// a dead node's leases have expired too).
+// a dead node's leases have expired too) and did not say it stopped. Its
+// state: up, draining, stopped (shut down cleanly) or down (no heartbeat:
+// killed, crashed or cut off).
 func listNodes(ctx context.Context, store persist.Nodes, ttl time.Duration, asJSON bool, w io.Writer) error {
 	nodes, err := store.ListNodes(ctx)
 	if err != nil {
@@ -87,7 +90,7 @@ func listNodes(ctx context.Context, store persist.Nodes, ttl time.Duration, asJS
 	out := make([]nodeJSON, 0, len(nodes))
 	for _, n := range nodes {
 		out = append(out, nodeJSON{ID: n.ID, Boot: n.Boot, Addr: n.Addr, Started: n.Started.UTC(), Seen: n.Seen.UTC(),
-			Alive: time.Since(n.Seen) < ttl+ttl/2, Draining: n.Draining})
+			Alive: !n.Stopped && time.Since(n.Seen) < ttl+ttl/2, Draining: n.Draining, Stopped: n.Stopped})
 	}
 	if asJSON {
 		enc := json.NewEncoder(w)
@@ -99,6 +102,8 @@ func listNodes(ctx context.Context, store persist.Nodes, ttl time.Duration, asJS
 	for _, n := range out {
 		state := "down"
 		switch {
+		case n.Stopped:
+			state = "stopped"
 		case n.Alive && n.Draining:
 			state = "draining"
 		case n.Alive:
@@ -122,6 +127,8 @@ func drainNode(ctx context.Context, store persist.Store, id string, ttl time.Dur
 		return fmt.Errorf("node %q: %w (see `termhost nodes list`)", id, persist.ErrNotFound)
 	}
 	switch n := nodes[i]; {
+	case n.Stopped:
+		return fmt.Errorf("node %q stopped %s ago: %w; its sessions were handed off or hibernated", id, time.Since(n.Seen).Round(time.Second), ErrNodeDown)
 	case time.Since(n.Seen) >= ttl+ttl/2:
 		return fmt.Errorf("node %q is down (last seen %s ago): %w; its sessions are taken over by other nodes as their leases run out", id, time.Since(n.Seen).Round(time.Second), ErrNodeDown)
 	case n.Draining:

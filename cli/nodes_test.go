@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,8 @@ func TestDrainRefusesStoppedNodes(t *testing.T) {
 	for _, n := range []persist.Node{
 		{ID: "stopped", Boot: "b1", Addr: "ssh=:2222", Started: time.Now().Add(-time.Hour)},
 		{ID: "leaving", Boot: "b2", Addr: "ssh=:2223", Started: time.Now(), Draining: true},
+		{ID: "shutdown", Boot: "b3", Addr: "ssh=:2224", Started: time.Now(), Draining: true, Stopped: true},
+		{ID: "serving", Boot: "b4", Addr: "ssh=:2225", Started: time.Now()},
 	} {
 		if err := st.Heartbeat(t.Context(), n); err != nil {
 			t.Fatal(err)
@@ -84,6 +87,7 @@ func TestDrainRefusesStoppedNodes(t *testing.T) {
 	}{
 		{name: "down", node: "stopped", code: 1, err: `node "stopped" is down`},
 		{name: "already draining", node: "leaving", code: 0, out: "draining already"},
+		{name: "shut down cleanly", node: "shutdown", code: 1, err: `node "shutdown" stopped`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,5 +100,30 @@ func TestDrainRefusesStoppedNodes(t *testing.T) {
 				t.Errorf("requests left for %s: %+v, %v; want none", tt.node, reqs, err)
 			}
 		})
+	}
+
+	// nodes list names each state: no heartbeat for 1.5 TTLs is down, a
+	// last heartbeat that said so is stopped (at once, not 1.5 TTLs later).
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"nodes", "list", "--data-dir", dir}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("nodes list: %d %s", code, errOut.String())
+	}
+	for node, state := range map[string]string{"stopped": "down", "leaving": "draining", "shutdown": "stopped", "serving": "up"} {
+		if !regexp.MustCompile(`(?m)^` + node + ` +` + state + ` `).MatchString(out.String()) {
+			t.Errorf("nodes list: %s is not %q:\n%s", node, state, out.String())
+		}
+	}
+	out.Reset()
+	if code := Main([]string{"nodes", "list", "--json", "--data-dir", dir}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("nodes list --json: %d %s", code, errOut.String())
+	}
+	var got []nodeJSON
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range got {
+		if want := n.ID == "shutdown"; n.Stopped != want || (want && n.Alive) {
+			t.Errorf("nodes list --json: %+v, want stopped=%v and a stopped node not alive", n, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,7 @@ type nodeRow struct {
 	Addr     string `json:"addr"`
 	Alive    bool   `json:"alive"`
 	Draining bool   `json:"draining"`
+	Stopped  bool   `json:"stopped"`
 }
 
 func (n *clusterNode) nodes(t *testing.T) []nodeRow {
@@ -168,29 +170,23 @@ func TestClusterNodesListAndDrain(t *testing.T) {
 		return s != nil && (s.Node == "a" || s.Node == "c") && len(s.Clients) == 1
 	})
 	t.Logf("resumed on node %s", findSession(list, "gina").Node)
-	// A node that exited stops heartbeating: within 3 × lease_ttl (the
-	// listing's liveness rule) nodes list no longer shows it serving.
-	// (It could say "draining" at once; today the node record only learns
-	// that at the next heartbeat, which a quick drain never reaches.)
-	deadline := time.Now().Add(3*c.ttl + 2*time.Second)
-	for {
-		var rb *nodeRow
-		for _, r := range a.nodes(t) {
-			if r.ID == "b" {
-				rb = &r
-			}
+	// A node that drained and exited said so in its last heartbeat:
+	// nodes list shows it stopped at once (it used to say "draining" until
+	// the heartbeat was 1.5 lease TTLs old), and drain refuses it.
+	var rb *nodeRow
+	for _, r := range a.nodes(t) {
+		if r.ID == "b" {
+			rb = &r
 		}
-		if rb == nil {
-			t.Fatal("nodes list forgot node b")
-		}
-		if !rb.Alive || rb.Draining {
-			t.Logf("after the drain: %+v", *rb)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("3 × lease_ttl after the drain nodes list still shows b alive and not draining: %+v", *rb)
-		}
-		time.Sleep(200 * time.Millisecond)
+	}
+	if rb == nil || !rb.Stopped || rb.Alive {
+		t.Fatalf("nodes list right after b exited: %+v, want b stopped and not alive", rb)
+	}
+	if out, err := a.cli("nodes", "list"); err != nil || !regexp.MustCompile(`(?m)^b +stopped `).MatchString(out) {
+		t.Errorf("nodes list: %v\n%s\nwant b's state \"stopped\"", err, out)
+	}
+	if out, err := a.cli("nodes", "drain", "b"); err == nil || !strings.Contains(out, `node "b" stopped`) {
+		t.Errorf("nodes drain of the stopped b: %v\n%s\nwant a refusal that says it stopped", err, out)
 	}
 }
 

@@ -75,6 +75,10 @@ type Node struct {
 	Started  time.Time // when this boot started
 	Seen     time.Time // store clock at its last heartbeat
 	Draining bool
+	// Stopped: the node's last heartbeat said it shut down cleanly (its
+	// sessions hibernated or handed off); Seen is when. A later boot of
+	// the same ID clears it with its first heartbeat.
+	Stopped bool
 }
 
 // Nodes records the nodes of a cluster.

@@ -310,6 +310,11 @@ func (m *Manager) Shutdown(ctx context.Context, reason string) {
 		})
 	}
 	wg.Wait()
+	// The last heartbeat: `nodes list` says stopped at once, not draining
+	// until this one is 1.5 lease TTLs old.
+	hctx, hcancel = context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	logErr(m.log, "node heartbeat", m.store.Heartbeat(hctx, persist.Node{ID: m.node, Boot: m.owner.Boot, Addr: m.addr, Started: m.started, Draining: true, Stopped: true}))
+	hcancel()
 	if m.stopListen != nil {
 		m.stopListen()
 	}

@@ -69,3 +69,20 @@ func TestShutdownCancelsASweep(t *testing.T) {
 		t.Fatal("Shutdown waited for the sweep in progress")
 	}
 }
+
+// TestShutdownSaysStopped: a node's last heartbeat, after its sessions
+// are hibernated, marks it stopped, so `nodes list` says so at once.
+func TestShutdownSaysStopped(t *testing.T) {
+	e := newEnv(t, testPolicy())
+	c := e.attach()
+	c.send("kept")
+	c.waitFor("kept")
+	e.mgr.Shutdown(context.Background(), "restart")
+	nodes, err := e.store.ListNodes(t.Context())
+	if err != nil || len(nodes) != 1 || !nodes[0].Stopped || !nodes[0].Draining {
+		t.Fatalf("nodes after Shutdown: %+v (%v), want one, stopped", nodes, err)
+	}
+	if s := e.only(alice); s.State != persist.StateHibernated {
+		t.Errorf("session after Shutdown: %s, want hibernated before the node says stopped", s.State)
+	}
+}

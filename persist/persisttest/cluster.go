@@ -380,8 +380,23 @@ func testNodes(t *testing.T, pair pairOpener) {
 	if !second.Seen.After(first.Seen) {
 		t.Fatalf("Seen stayed %v after a later heartbeat", first.Seen)
 	}
-	if second.Boot != "boot-b2" || second.Addr != "ssh=:2222" || !sameMS(second.Started, n2.Started) || !second.Draining {
+	if second.Boot != "boot-b2" || second.Addr != "ssh=:2222" || !sameMS(second.Started, n2.Started) || !second.Draining || second.Stopped {
 		t.Fatalf("node-b after a new boot = %+v, want %+v", second, n2)
+	}
+
+	// A clean shutdown's last heartbeat says stopped; the next boot's first
+	// heartbeat clears it.
+	n2.Stopped = true
+	noErr(t, a.Heartbeat(ctx, n2), "Heartbeat node-b stopped")
+	if got := list("after a stop")[1]; !got.Stopped || !got.Draining {
+		t.Fatalf("node-b after its last heartbeat = %+v, want stopped (and draining)", got)
+	}
+	if got := list("after a stop")[0]; got.Stopped {
+		t.Fatalf("node-a = %+v: another node's stop marked it stopped", got)
+	}
+	noErr(t, a.Heartbeat(ctx, persist.Node{ID: "node-b", Boot: "boot-b3", Addr: "ssh=:2222", Started: started.Add(2 * time.Minute)}), "Heartbeat node-b restarted")
+	if got := list("after a restart")[1]; got.Stopped || got.Draining || got.Boot != "boot-b3" {
+		t.Fatalf("node-b after a restart = %+v, want up, not stopped", got)
 	}
 }
 

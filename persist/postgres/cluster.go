@@ -123,23 +123,23 @@ func (s *Store) GetLease(ctx context.Context, id string) (persist.Lease, error) 
 // Heartbeat implements persist.Nodes: an upsert keyed by n.ID with Seen =
 // the database's now.
 func (s *Store) Heartbeat(ctx context.Context, n persist.Node) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO nodes(id, boot, addr, started_at, seen_at, draining) VALUES($1,$2,$3,$4,termhost_now_ms(),$5)
+	_, err := s.pool.Exec(ctx, `INSERT INTO nodes(id, boot, addr, started_at, seen_at, draining, stopped) VALUES($1,$2,$3,$4,termhost_now_ms(),$5,$6)
 		ON CONFLICT(id) DO UPDATE SET boot = excluded.boot, addr = excluded.addr, started_at = excluded.started_at,
-			seen_at = excluded.seen_at, draining = excluded.draining`,
-		n.ID, n.Boot, n.Addr, ms(n.Started), n.Draining)
+			seen_at = excluded.seen_at, draining = excluded.draining, stopped = excluded.stopped`,
+		n.ID, n.Boot, n.Addr, ms(n.Started), n.Draining, n.Stopped)
 	return wrap(err, "heartbeat of node %s", n.ID)
 }
 
 // ListNodes implements persist.Nodes, ordered by ID.
 func (s *Store) ListNodes(ctx context.Context) ([]persist.Node, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, boot, addr, started_at, seen_at, draining FROM nodes ORDER BY id`)
+	rows, err := s.pool.Query(ctx, `SELECT id, boot, addr, started_at, seen_at, draining, stopped FROM nodes ORDER BY id`)
 	if err != nil {
 		return nil, wrap(err, "list nodes")
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (persist.Node, error) {
 		var n persist.Node
 		var started, seen int64
-		err := r.Scan(&n.ID, &n.Boot, &n.Addr, &started, &seen, &n.Draining)
+		err := r.Scan(&n.ID, &n.Boot, &n.Addr, &started, &seen, &n.Draining, &n.Stopped)
 		n.Started, n.Seen = fromMS(started), fromMS(seen)
 		return n, err
 	})

@@ -114,16 +114,16 @@ func (s *Store) GetLease(ctx context.Context, id string) (persist.Lease, error) 
 // Heartbeat implements persist.Nodes: an upsert keyed by n.ID with Seen =
 // the Store's now.
 func (s *Store) Heartbeat(ctx context.Context, n persist.Node) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO nodes(id, boot, addr, started_at, seen_at, draining) VALUES(?,?,?,?,?,?)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO nodes(id, boot, addr, started_at, seen_at, draining, stopped) VALUES(?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET boot = excluded.boot, addr = excluded.addr, started_at = excluded.started_at,
-			seen_at = excluded.seen_at, draining = excluded.draining`,
-		n.ID, n.Boot, n.Addr, ms(n.Started), s.now().UnixMilli(), n.Draining)
+			seen_at = excluded.seen_at, draining = excluded.draining, stopped = excluded.stopped`,
+		n.ID, n.Boot, n.Addr, ms(n.Started), s.now().UnixMilli(), n.Draining, n.Stopped)
 	return err
 }
 
 // ListNodes implements persist.Nodes, ordered by ID.
 func (s *Store) ListNodes(ctx context.Context) ([]persist.Node, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, boot, addr, started_at, seen_at, draining FROM nodes ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, boot, addr, started_at, seen_at, draining, stopped FROM nodes ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func (s *Store) ListNodes(ctx context.Context) ([]persist.Node, error) {
 	for rows.Next() {
 		var n persist.Node
 		var started, seen int64
-		if err := rows.Scan(&n.ID, &n.Boot, &n.Addr, &started, &seen, &n.Draining); err != nil {
+		if err := rows.Scan(&n.ID, &n.Boot, &n.Addr, &started, &seen, &n.Draining, &n.Stopped); err != nil {
 			return nil, err
 		}
 		n.Started, n.Seen = fromMS(started), fromMS(seen)
