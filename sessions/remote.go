@@ -55,9 +55,10 @@ func (m *Manager) askAndWait(ctx context.Context, r persist.Request, done func(p
 }
 
 // nodeAlive reports whether node heartbeated within 1.5 lease TTLs (it
-// heartbeats every TTL/3, so four beats were missed).
+// heartbeats every TTL/3, so four beats were missed) and did not say it
+// stopped.
 func (m *Manager) nodeAlive(n persist.Node) bool {
-	return time.Since(n.Seen) < m.policy.LeaseTTL+m.policy.LeaseTTL/2 && !n.Seen.IsZero()
+	return !n.Stopped && time.Since(n.Seen) < m.policy.LeaseTTL+m.policy.LeaseTTL/2 && !n.Seen.IsZero()
 }
 
 // messageLocal shows text on every live session of this node ("" id) or
