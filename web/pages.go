@@ -232,15 +232,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // logout is POST /logout: this browser, or every browser with ?everywhere=1.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	c, err := s.authenticate(r)
-	if err != nil {
-		s.clearLoginCookie(w, r)
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
-	}
-	if err := s.checkCSRF(r, c); err != nil {
-		s.message(w, r, http.StatusForbidden, &c, "Refused", "The form was stale or came from another site; reload the page and try again.")
+	c, ok := s.formPost(w, r, func(w http.ResponseWriter, r *http.Request) (caller, bool) {
+		c, err := s.authenticate(r)
+		if err != nil { // signed out already: the cookie goes, nothing to refuse
+			s.clearLoginCookie(w, r)
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return c, false
+		}
+		return c, true
+	})
+	if !ok {
 		return
 	}
 	if r.URL.Query().Get("everywhere") == "1" || r.PostFormValue("everywhere") == "1" {
@@ -281,17 +282,29 @@ func (s *Server) terminalPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "terminal", page{Title: rec.Name, BodyClass: "terminal", User: &c.user, CSRF: csrfFor(c.csrfKey), Ref: rec.ID, Shared: r.URL.Query().Get("shared") == "1"})
 }
 
+// formPost starts a form's POST: the body bounded (16 KiB), the caller
+// authenticated by auth (pageCaller, adminCaller), the CSRF token and the
+// Origin checked (checkCSRF). On a refusal it has answered (403 with a
+// page saying why) and returns false.
+func (s *Server) formPost(w http.ResponseWriter, r *http.Request, auth func(http.ResponseWriter, *http.Request) (caller, bool)) (caller, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	c, ok := auth(w, r)
+	if !ok {
+		return c, false
+	}
+	if err := s.checkCSRF(r, c); err != nil {
+		s.message(w, r, http.StatusForbidden, &c, "Refused", "The form was stale or came from another site; reload the page and try again.")
+		return c, false
+	}
+	return c, true
+}
+
 // newSession is POST /s/new (the sessions page's button): it opens a
 // session (a CSRF token and this site's Origin required, like every POST)
 // and sends the browser to its terminal page, 303.
 func (s *Server) newSession(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	c, ok := s.pageCaller(w, r)
+	c, ok := s.formPost(w, r, s.pageCaller)
 	if !ok {
-		return
-	}
-	if err := s.checkCSRF(r, c); err != nil {
-		s.message(w, r, http.StatusForbidden, &c, "Refused", "The form was stale or came from another site; reload the page and try again.")
 		return
 	}
 	sess, err := s.cfg.Manager.Create(r.Context(), c.user, "")
@@ -364,13 +377,8 @@ func (s *Server) adminCaller(w http.ResponseWriter, r *http.Request) (caller, bo
 // adminAction is a form on /admin: detach, kill or message one session,
 // run by the same runner as `termhost sessions ...`.
 func (s *Server) adminAction(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	c, ok := s.adminCaller(w, r)
+	c, ok := s.formPost(w, r, s.adminCaller)
 	if !ok {
-		return
-	}
-	if err := s.checkCSRF(r, c); err != nil {
-		s.message(w, r, http.StatusForbidden, &c, "Refused", "The form was stale or came from another site; reload the page and try again.")
 		return
 	}
 	out, _, err := s.runAdmin(r, c, r.PathValue("id"), r.PathValue("verb"), r.PostFormValue("text"))
