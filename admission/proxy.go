@@ -48,7 +48,7 @@ func ParseTrust(ranges []string) (*Trust, error) {
 	return &Trust{ranges: append([]string(nil), ranges...), policy: p}, nil
 }
 
-// Listen wraps ln, the listener of transport (ssh|telnet, named in log
+// Listen wraps ln, the listener of transport (ssh|telnet|web, named in log
 // lines), so that its connections follow t. A nil Trust (PROXY protocol
 // off) returns ln unchanged: a header is then just bytes the transport does
 // not understand.

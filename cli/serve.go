@@ -182,7 +182,7 @@ func run(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Log
 	var webSrv *web.Server
 	var weblink func(context.Context, sessions.User, string, net.Addr) (string, error)
 	if cfg.HTTPAddr != "" {
-		webSrv, err = web.Listen(web.Config{Addr: cfg.HTTPAddr, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, URL: cfg.WebURL,
+		webSrv, err = web.Listen(web.Config{Addr: cfg.HTTPAddr, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, URL: cfg.WebURL, Proxy: trust,
 			Store: store, Manager: mgr, Admin: runner, ConnRate: connRate, Admission: gate,
 			// A web terminal is a connection like an SSH one: the same caps.
 			MaxSocketsPerUser: capOrOff(cfg.MaxSSHConnsPerUser), MaxSocketsPerSource: capOrOff(cfg.MaxSSHConnsPerSource),

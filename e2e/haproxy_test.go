@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -34,7 +35,7 @@ func unusedPort(t *testing.T) int {
 // localHAProxyConfig is deploy/haproxy.cfg pointed at one local node: the
 // same backends, checks and PROXY v2, with loopback ports, no syslog, and
 // checks every 100 ms so that the test is quick.
-func localHAProxyConfig(t *testing.T, sshFront, statsPort int, node, metrics string) string {
+func localHAProxyConfig(t *testing.T, sshFront, webFront, statsPort int, node, web, metrics string) string {
 	t.Helper()
 	data, err := os.ReadFile("../deploy/haproxy.cfg")
 	if err != nil {
@@ -54,6 +55,9 @@ func localHAProxyConfig(t *testing.T, sshFront, statsPort int, node, metrics str
 		{`(?m)^\s*server node2 [0-9.]+:2222$`, ""},
 		{`(?m)^(\s*)server node1 [0-9.]+:2323$`, "${1}server node1 127.0.0.1:1 check port " + metricsPort},
 		{`(?m)^\s*server node2 [0-9.]+:2323$`, ""},
+		{`(?m)^(\s*)bind :443$`, fmt.Sprintf("${1}bind 127.0.0.1:%d", webFront)},
+		{`(?m)^(\s*)server node1 [0-9.]+:8080$`, "${1}server node1 " + web + " check port " + metricsPort},
+		{`(?m)^\s*server node2 [0-9.]+:8080$`, ""},
 	} {
 		cfg = regexp.MustCompile(r.re).ReplaceAllString(cfg, r.with)
 	}
@@ -112,10 +116,10 @@ func TestHAProxyInFront(t *testing.T) {
 	need(t, "haproxy")
 	t.Setenv("TERMHOST_PROXY_PROTOCOL", "on")
 	t.Setenv("TERMHOST_PROXY_TRUSTED", "127.0.0.1")
-	s := startServer(t, "", "--metrics-addr", "127.0.0.1:0")
+	s := startServer(t, "", "--metrics-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
 	ops := s.opsURL(t)
-	front, statsPort := unusedPort(t), unusedPort(t)
-	cfg := localHAProxyConfig(t, front, statsPort, s.sshAddr, strings.TrimPrefix(ops, "http://"))
+	front, webFront, statsPort := unusedPort(t), unusedPort(t), unusedPort(t)
+	cfg := localHAProxyConfig(t, front, webFront, statsPort, s.sshAddr, s.httpAddr, strings.TrimPrefix(ops, "http://"))
 	hap := exec.Command("haproxy", "-db", "-f", cfg)
 	hapOut := &testterm.Buffer{}
 	hap.Stdout, hap.Stderr = hapOut, hapOut
@@ -174,6 +178,34 @@ func TestHAProxyInFront(t *testing.T) {
 	}
 	if got, want := list[0].Clients[0].Remote, c.LocalAddr().String(); got != want {
 		t.Errorf("the node sees the client as %s, want %s (the client's own address, from the PROXY v2 header)", got, want)
+	}
+
+	// The web too: a sign-in through HAProxy is recorded under the
+	// browser's own address (PROXY v2 before HTTP), so per-source caps
+	// count browsers, not the balancer (attack trial: two accounts filled
+	// the per-source terminal cap for every user behind it).
+	if out, err := s.run("pw-webby\n", "user", "add", "webby", "--password-stdin"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	var local string
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			local = c.LocalAddr().String()
+		}
+		return c, err
+	}}
+	defer tr.CloseIdleConnections()
+	webSignIn(t, &http.Client{Transport: tr, Timeout: 10 * time.Second}, fmt.Sprintf("http://127.0.0.1:%d", webFront), "webby", "pw-webby")
+	out, err = s.run("", "logins", "list", "--json")
+	var logins []struct {
+		Remote string `json:"remote_addr"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &logins) != nil || len(logins) != 1 {
+		t.Fatalf("logins list --json: %v\n%s", err, out)
+	}
+	if logins[0].Remote != local { // with its port: HAProxy's address is 127.0.0.1 too
+		t.Errorf("the web login is recorded from %s, want the browser's %s (from the PROXY v2 header)", logins[0].Remote, local)
 	}
 
 	// A drain: /readyz says 503, HAProxy takes the node out.

@@ -39,14 +39,21 @@ func benchOnly(t *testing.T) {
 	}
 }
 
-// webUser signs in over HTTP and returns the login token, for Bearer use.
+// webUser adds an account and signs it in over HTTP; it returns the login
+// token, for Bearer use.
 func webUser(tb testing.TB, s *server, name, password string) string {
 	tb.Helper()
 	if out, err := s.run(password+"\n", "user", "add", name, "--password-stdin"); err != nil {
 		tb.Fatalf("user add %s: %v\n%s", name, err, out)
 	}
-	base := "http://" + s.httpAddr
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+	return webSignIn(tb, &http.Client{Timeout: 10 * time.Second}, "http://"+s.httpAddr, name, password)
+}
+
+// webSignIn posts the sign-in form at base with c as a browser would (the
+// form's CSRF cookie first) and returns the login token.
+func webSignIn(tb testing.TB, c *http.Client, base, name, password string) string {
+	tb.Helper()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Get(base + "/")
 	if err != nil {
 		tb.Fatal(err)

@@ -68,6 +68,11 @@ type Config struct {
 	// "https://term.example.org"); empty derives it from the address the
 	// SSH client connected to and this listener's port.
 	URL string
+	// Proxy, when not nil (proxy_protocol: on), reads the PROXY header a
+	// trusted load balancer puts in front of each connection, so every
+	// per-source rule (conn_rate, the sign-in and terminal caps, the login
+	// delays) sees the browser's address, not the balancer's (SPEC §6).
+	Proxy *admission.Trust
 
 	Store   Store
 	Login   LoginFunc
@@ -229,7 +234,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.Addr, err)
 	}
-	s.ln = ln
+	s.ln = cfg.Proxy.Listen("web", ln) // the header comes before TLS
 	s.http = s.HTTPServer()
 	if s.tls {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
