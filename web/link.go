@@ -82,8 +82,48 @@ func (s *Server) baseURL(local net.Addr) string {
 // redeemLink is GET /link?t=TOKEN: it takes the link (once), signs the
 // browser in with a fresh login cookie and redirects, so the token leaves
 // the address bar and the history. The access log never shows it.
+//
+// A browser signed in as another account is not switched by a GET: a link
+// followed from another site would sign its user into the link owner's
+// account, ending their own sign-in (login CSRF; attack trial). It gets a
+// page that names both accounts, with a button that POSTs (CSRF token and
+// Origin checked) a fresh token for the same link to switchByLink.
 func (s *Server) redeemLink(w http.ResponseWriter, r *http.Request) {
-	tok := r.URL.Query().Get("t")
+	l, ok := s.takeLink(w, r, r.URL.Query().Get("t"))
+	if !ok {
+		return
+	}
+	if cur, err := s.authenticate(r); err == nil && !cur.bearer && cur.user.Name != l.User {
+		tok, hash := newToken()
+		l.Hash = hash // same user, session and expiry
+		if err := s.cfg.Store.CreateLink(r.Context(), l); err != nil {
+			s.cfg.Log.Error("web link: store the switch's link", "user", l.User, "err", err)
+			s.message(w, r, http.StatusServiceUnavailable, &cur, "Cannot sign in", "The store is unavailable; try again shortly.")
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		s.render(w, r, http.StatusOK, "message", page{Title: "Switch account?", User: &cur.user, CSRF: csrfFor(cur.csrfKey),
+			Error:  "This browser is signed in as " + cur.user.Name + ". The link you followed signs it in as " + l.User + " instead, and signs " + cur.user.Name + " out here.",
+			Button: &button{Action: "/link", Label: "Sign in as " + l.User, Hidden: []hidden{{"t", tok}}}})
+		return
+	}
+	s.signInByLink(w, r, l)
+}
+
+// switchByLink is POST /link, the button of redeemLink's page: the
+// signed-in user agreed to switch to the link's account.
+func (s *Server) switchByLink(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.formPost(w, r, s.pageCaller); !ok {
+		return
+	}
+	if l, ok := s.takeLink(w, r, r.PostFormValue("t")); ok {
+		s.signInByLink(w, r, l)
+	}
+}
+
+// takeLink takes the link of token tok (once) and checks its account still
+// exists; on failure it has answered (410) and returns false.
+func (s *Server) takeLink(w http.ResponseWriter, r *http.Request, tok string) (persist.Link, bool) {
 	var l persist.Link
 	err := errNoLogin
 	if wellFormed(tok) {
@@ -95,12 +135,18 @@ func (s *Server) redeemLink(w http.ResponseWriter, r *http.Request) {
 		}
 		s.message(w, r, http.StatusGone, nil, "Link not valid",
 			"This sign-in link was used already or has expired: a link works once, within a minute. Run “ssh HOST weblink” again, or sign in.")
-		return
+		return l, false
 	}
 	if _, err := s.cfg.Store.GetUser(r.Context(), l.User); err != nil {
 		s.message(w, r, http.StatusGone, nil, "Link not valid", "The account this link was made for no longer exists.")
-		return
+		return l, false
 	}
+	return l, true
+}
+
+// signInByLink replaces the browser's login by a fresh one for l's user and
+// redirects (303) to l's session, or to the session list.
+func (s *Server) signInByLink(w http.ResponseWriter, r *http.Request, l persist.Link) {
 	if ck, err := r.Cookie(LoginCookie); err == nil && wellFormed(ck.Value) {
 		_ = s.cfg.Store.DeleteLogin(r.Context(), hashToken(ck.Value))
 	}

@@ -584,3 +584,34 @@ func TestSessionsPageListsSignInAddresses(t *testing.T) {
 		t.Errorf("sessions page shows the browser's port %s:\n%s", port, body)
 	}
 }
+
+// TestBearerScheme: the Authorization scheme is case-insensitive (RFC 7235
+// §2.1); another scheme is no login.
+func TestBearerScheme(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	b := e.browser()
+	b.mustSignIn("alice", "pw-alice")
+	tok := b.loginToken()
+	for _, tt := range []struct {
+		header string
+		want   int
+	}{
+		{"Bearer " + tok, http.StatusOK},
+		{"bearer " + tok, http.StatusOK},
+		{"BEARER " + tok, http.StatusOK},
+		{"Basic " + tok, http.StatusUnauthorized},
+		{"Bearer" + tok, http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest("GET", e.ts.URL+"/api/me", nil)
+		req.Header.Set("Authorization", tt.header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("Authorization %.10q…: %d, want %d", tt.header, resp.StatusCode, tt.want)
+		}
+	}
+}

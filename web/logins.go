@@ -139,8 +139,8 @@ type caller struct {
 func (s *Server) authenticate(r *http.Request) (caller, error) {
 	var c caller
 	if h := r.Header.Get("Authorization"); h != "" {
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
+		scheme, tok, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") { // the scheme is case-insensitive (RFC 7235 §2.1)
 			return c, errNoLogin
 		}
 		c.token, c.bearer = strings.TrimSpace(tok), true

@@ -47,11 +47,20 @@ type page struct {
 	// terminal
 	Ref    string
 	Shared bool
-	// message: offer the New session button (GET /s/new)
-	NewSession bool
+	// message: a POST button under the text (New session, a link's
+	// account switch)
+	Button *button
 	// admin
 	Audit []auditRow
 }
+
+// button is a one-button POST form; the page's CSRF token goes with it.
+type button struct {
+	Action, Label string
+	Hidden        []hidden
+}
+
+type hidden struct{ Name, Value string }
 
 type sessionRow struct {
 	ID, ShortID, Owner, Name, State, LastActive, Idle, Apps, ClientList string
@@ -266,7 +275,7 @@ func (s *Server) terminalPage(w http.ResponseWriter, r *http.Request) {
 		// Opening a session changes state, so it is a POST (newSession): a
 		// link to /s/new on another site gets this button, not a session.
 		s.render(w, r, http.StatusOK, "message", page{Title: "New session", Error: "Open a new session in this tab?",
-			User: &c.user, CSRF: csrfFor(c.csrfKey), NewSession: true})
+			User: &c.user, CSRF: csrfFor(c.csrfKey), Button: &button{Action: "/s/new", Label: "New session"}})
 		return
 	}
 	rec, err := s.cfg.Manager.Find(r.Context(), c.user.Name, ref)
@@ -389,9 +398,14 @@ func (s *Server) adminAction(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin?"+url.Values{"done": {done}}.Encode(), http.StatusSeeOther)
 }
 
-// safeNext keeps a redirect target on this site: a path, not "//host".
+// safeNext keeps a redirect target on this site: a path of at most 512
+// bytes, not "//host" or "/\\host" (which browsers read as another host),
+// and without control characters — browsers drop tabs and newlines from a
+// URL (WHATWG URL), so "/\t/evil.example" would become "//evil.example"
+// (attack trial). Anything else is "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 512 {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 512 ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next

@@ -185,6 +185,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /login", s.login)
 	m.HandleFunc("POST /logout", s.logout)
 	m.HandleFunc("GET /link", s.redeemLink)
+	m.HandleFunc("POST /link", s.switchByLink)
 	m.HandleFunc("GET /s/{ref}", s.terminalPage)
 	m.HandleFunc("POST /s/new", s.newSession)
 	m.HandleFunc("GET /s/{ref}/ws", s.terminalSocket)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -272,6 +273,71 @@ func TestWeblink(t *testing.T) {
 	}
 	if !strings.Contains(e.log.String(), "t=REDACTED") {
 		t.Fatalf("the access log does not show redacted link requests:\n%s", e.log.String())
+	}
+}
+
+// TestWeblinkDoesNotSwitchAccounts: a link followed in a browser signed in
+// as someone else (a page on another site can send it there) does not
+// switch accounts by itself: the page names both, and only its POST —
+// CSRF token and Origin checked — signs the link's user in. The same user's
+// link still signs in at once (TestWeblink).
+func TestWeblinkDoesNotSwitchAccounts(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob", persist.RoleUser, "pw-bob")
+	e.addUser("carol", persist.RoleUser, "pw-carol")
+	carol := sessions.User{Name: "carol"}
+	sess, err := e.mgr.Create(context.Background(), carol, "trap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.web.Weblink(context.Background(), carol, "trap", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := url.Parse(u)
+	bob := e.browser()
+	bob.mustSignIn("bob", "pw-bob")
+	before := bob.loginToken()
+
+	resp, body := bob.get(p.RequestURI())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed in as bob") || !strings.Contains(body, "Sign in as carol") {
+		t.Fatalf("GET link while signed in as bob: %d\n%s\nwant 200 and a page naming both accounts", resp.StatusCode, body)
+	}
+	if bob.loginToken() != before {
+		t.Fatal("the GET changed the login cookie")
+	}
+	if resp, me := bob.get("/api/me"); resp.StatusCode != http.StatusOK || !strings.Contains(me, `"bob"`) {
+		t.Fatalf("after the GET /api/me = %d %s, want bob still signed in", resp.StatusCode, me)
+	}
+	m := regexp.MustCompile(`name="t" value="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no link token in the switch form:\n%s", body)
+	}
+	good := bob.csrf("/")
+	for _, tt := range []struct {
+		name   string
+		form   url.Values
+		header []string
+	}{
+		{"no CSRF token", url.Values{"t": {m[1]}}, nil},
+		{"another site", url.Values{"t": {m[1]}, "csrf": {good}}, []string{"Origin", "http://evil.example"}},
+	} {
+		if resp, _ := bob.post("/link", tt.form, tt.header...); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /link with %s: %d, want 403", tt.name, resp.StatusCode)
+		}
+	}
+	resp, _ = bob.post("/link", url.Values{"t": {m[1]}, "csrf": {good}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/s/"+sess.ID() {
+		t.Fatalf("POST /link: %d to %q, want 303 to carol's session", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, me := bob.get("/api/me"); resp.StatusCode != http.StatusOK || !strings.Contains(me, `"carol"`) {
+		t.Fatalf("after the switch /api/me = %d %s, want carol", resp.StatusCode, me)
+	}
+	if resp, _ := bob.post("/link", url.Values{"t": {m[1]}, "csrf": {bob.csrf("/")}}); resp.StatusCode != http.StatusGone {
+		t.Errorf("the switch's token a second time: %d, want 410", resp.StatusCode)
+	}
+	if resp, _ := bob.get(p.RequestURI()); resp.StatusCode != http.StatusGone {
+		t.Errorf("the original link after the switch page: %d, want 410 (used)", resp.StatusCode)
 	}
 }
 
