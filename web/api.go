@@ -73,7 +73,7 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
 // admin verb of the same name. A message's text comes as the form field
 // "text" or JSON {"text": "..."}.
 func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	c, ok := s.apiCaller(w, r)
 	if !ok {
 		return
@@ -92,11 +92,15 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 			Text string `json:"text"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: " + err.Error()})
+			writeJSON(w, bodyStatus(err), map[string]string{"error": "body: " + err.Error()})
 			return
 		}
 		text = body.Text
 	} else {
+		if err := parseForm(r); err != nil {
+			writeJSON(w, bodyStatus(err), map[string]string{"error": "body: " + err.Error()})
+			return
+		}
 		text = r.PostFormValue("text")
 	}
 	out, status, err := s.runAdmin(r, c, r.PathValue("id"), r.PathValue("verb"), text)
@@ -122,8 +126,37 @@ func (s *Server) runAdmin(r *http.Request, c caller, id, verb, text string) (str
 		return "", http.StatusBadRequest, err
 	case errors.Is(err, sessions.ErrNoSession), errors.Is(err, persist.ErrNotFound):
 		return "", http.StatusNotFound, err
+	case errors.Is(err, sessions.ErrAmbiguous):
+		return "", http.StatusConflict, err // the ref names several sessions: use the id
 	}
 	return "", http.StatusInternalServerError, err
+}
+
+// maxBody bounds a POST's body (forms, API calls): 16 KiB.
+const maxBody = 16 << 10
+
+// parseForm parses a POST's form, multipart or not, within maxBody (the
+// caller set http.MaxBytesReader). Errors: *http.MaxBytesError when the
+// body is larger, another when it is malformed (bodyStatus maps them).
+func parseForm(r *http.Request) error {
+	// ParseForm first: ParseMultipartForm answers ErrNotMultipart for an
+	// urlencoded body and drops ParseForm's error with it.
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	if err := r.ParseMultipartForm(maxBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return err
+	}
+	return nil
+}
+
+// bodyStatus is the status for a body that could not be read: 413 when it
+// was over maxBody, else 400.
+func bodyStatus(err error) int {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"termhost/persist"
+	"termhost/sessions"
 )
 
 // TestNewSessionIsAPost: opening a session changes state, so only the
@@ -74,5 +75,43 @@ func TestNewSessionIsAPost(t *testing.T) {
 	b.dial(loc+"/ws", 80, 24).waitFor("alice")
 	if n := count(); n != 1 {
 		t.Errorf("%d sessions after attaching, want 1", n)
+	}
+}
+
+// TestBodyLimits: a form or API body over 16 KiB is 413 (it used to read as
+// an empty form: "stale form" 403, "message needs text" 400), and an admin
+// verb on a name two users share is 409, not 500 (attack trial).
+func TestBodyLimits(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("root", persist.RoleAdmin, "pw-root")
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	b := e.browser()
+	b.mustSignIn("root", "pw-root")
+	good := b.csrf("/")
+	big := strings.Repeat("x", 17<<10)
+	for _, u := range []string{"root", "alice"} {
+		if _, err := e.mgr.Create(context.Background(), sessions.User{Name: u, Admin: u == "root"}, "same"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name   string
+		path   string
+		form   url.Values
+		header []string
+		want   int
+	}{
+		{"new session, huge form", "/s/new", url.Values{"csrf": {good}, "pad": {big}}, nil, http.StatusRequestEntityTooLarge},
+		{"admin form, huge message", "/admin/sessions/same/message", url.Values{"csrf": {good}, "text": {big}}, nil, http.StatusRequestEntityTooLarge},
+		{"api, huge message", "/api/sessions/same/message", url.Values{"text": {big}}, []string{"X-CSRF-Token", good}, http.StatusRequestEntityTooLarge},
+		{"api, a name two users share", "/api/sessions/same/message", url.Values{"text": {"hi"}}, []string{"X-CSRF-Token", good}, http.StatusConflict},
+	}
+	for _, tt := range tests {
+		if resp, body := b.post(tt.path, tt.form, tt.header...); resp.StatusCode != tt.want {
+			t.Errorf("%s: %d, want %d\n%.300s", tt.name, resp.StatusCode, tt.want, body)
+		}
+	}
+	if list, _ := e.mgr.List(context.Background(), "root", ""); len(list) != 1 {
+		t.Errorf("root has %d sessions after a refused New session, want 1", len(list))
 	}
 }

@@ -175,7 +175,7 @@ func rowOf(in sessions.Info, now time.Time) sessionRow {
 
 // login is POST /login: the shared login path, then a fresh token.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := checkPreLoginCSRF(r); err != nil {
 		s.message(w, r, http.StatusForbidden, nil, "Refused", "The sign-in form was stale or came from another site; reload the page and try again.")
 		return
@@ -296,9 +296,14 @@ func (s *Server) terminalPage(w http.ResponseWriter, r *http.Request) {
 // Origin checked (checkCSRF). On a refusal it has answered (403 with a
 // page saying why) and returns false.
 func (s *Server) formPost(w http.ResponseWriter, r *http.Request, auth func(http.ResponseWriter, *http.Request) (caller, bool)) (caller, bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	c, ok := auth(w, r)
 	if !ok {
+		return c, false
+	}
+	if err := parseForm(r); err != nil {
+		status := bodyStatus(err)
+		s.message(w, r, status, &c, http.StatusText(status), "The form could not be read: "+err.Error())
 		return c, false
 	}
 	if err := s.checkCSRF(r, c); err != nil {
