@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -278,6 +280,20 @@ func TestWebBrowser(t *testing.T) {
 		run(t, alice, "reload", chromedp.Reload())
 		waitPage(t, alice, "text after reload", screenHas("hello from chromium")+` && termhost.state() === "open"`)
 		waitPage(t, alice, "cursor after reload", fmt.Sprintf("termhost.cursor().x === %d && termhost.cursor().y === %d", before["x"], before["y"]))
+	})
+
+	t.Run("a page elsewhere that sends the browser to the session asks first", func(t *testing.T) {
+		// Another origin (another port) with a meta refresh: the Lax cookie
+		// rides along, and the terminal page would take the session over
+		// from the user's other clients with no click (newcomer trial).
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `<!doctype html><meta http-equiv="refresh" content="0;url=%s%s"><p>elsewhere</p>`, base, sessionPath)
+		}))
+		defer other.Close()
+		run(t, alice, "a page elsewhere", chromedp.Navigate(other.URL))
+		waitPage(t, alice, "the question", `document.body.innerText.includes("Another site sent you") && !window.termhost`)
+		run(t, alice, "open it", chromedp.Click(chromedp.CSS(`main a.button`)))
+		waitPage(t, alice, "the session after the click", screenHas("hello from chromium")+` && termhost.state() === "open"`)
 	})
 
 	t.Run("a dropped connection reconnects by itself", func(t *testing.T) {

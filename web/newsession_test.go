@@ -115,3 +115,42 @@ func TestBodyLimits(t *testing.T) {
 		t.Errorf("root has %d sessions after a refused New session, want 1", len(list))
 	}
 }
+
+// TestCrossSiteOpenAsks: a page of another site that sends a signed-in
+// browser to /s/NAME (a link, a redirect, a meta refresh: the Lax cookie
+// rides along) gets a page with a link, not the terminal, whose script
+// would take the session over from the user's other clients at once
+// (newcomer trial). Its own pages and typed addresses open the terminal.
+func TestCrossSiteOpenAsks(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob", persist.RoleUser, "pw-bob")
+	b := e.browser()
+	b.mustSignIn("bob", "pw-bob")
+	sess, err := e.mgr.Create(context.Background(), sessions.User{Name: "bob"}, "dur")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		site, path string
+		terminal   bool
+		link       string
+	}{
+		{"", "/s/dur", true, ""},
+		{"none", "/s/dur", true, ""},
+		{"same-origin", "/s/dur", true, ""},
+		{"cross-site", "/s/dur", false, `href="/s/` + sess.ID() + `"`},
+		{"same-site", "/s/dur", false, `href="/s/` + sess.ID() + `"`},
+		{"cross-site", "/s/dur?shared=1", false, `href="/s/` + sess.ID() + `?shared=1"`},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest("GET", e.ts.URL+tt.path, nil)
+		if tt.site != "" {
+			req.Header.Set("Sec-Fetch-Site", tt.site)
+		}
+		resp, body := b.do(req)
+		if resp.StatusCode != http.StatusOK || strings.Contains(body, "term.js") != tt.terminal || !strings.Contains(body, tt.link) {
+			t.Errorf("GET %s with Sec-Fetch-Site %q: %d, terminal %v; want terminal %v and %q\n%.400s", tt.path, tt.site,
+				resp.StatusCode, strings.Contains(body, "term.js"), tt.terminal, tt.link, body)
+		}
+	}
+}

@@ -48,8 +48,9 @@ type page struct {
 	Ref    string
 	Shared bool
 	// message: a POST button under the text (New session, a link's
-	// account switch)
+	// account switch), or a plain link (a session opened from elsewhere)
 	Button *button
+	Link   *link
 	// admin
 	Audit []auditRow
 }
@@ -61,6 +62,9 @@ type button struct {
 }
 
 type hidden struct{ Name, Value string }
+
+// link is a link styled as a button.
+type link struct{ Href, Label string }
 
 type sessionRow struct {
 	ID, ShortID, Owner, Name, State, LastActive, Idle, Apps, ClientList string
@@ -288,7 +292,22 @@ func (s *Server) terminalPage(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, http.StatusNotFound, &c, "No such session", "You have no live session called "+ref+".")
 		return
 	}
-	s.render(w, r, http.StatusOK, "terminal", page{Title: rec.Name, BodyClass: "terminal", User: &c.user, CSRF: csrfFor(c.csrfKey), Ref: rec.ID, Shared: r.URL.Query().Get("shared") == "1"})
+	shared := r.URL.Query().Get("shared") == "1"
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		// Another site sent the browser here (a link, a redirect, a meta
+		// refresh; the Lax cookie rides along): the page would attach at
+		// once and take the session over from the user's other clients.
+		// A same-origin click on this link opens it (newcomer trial).
+		href := "/s/" + url.PathEscape(rec.ID)
+		what := "It takes the session over from its other clients."
+		if shared {
+			href, what = href+"?shared=1", "It joins the session's other clients."
+		}
+		s.render(w, r, http.StatusOK, "message", page{Title: "Open " + rec.Name + "?", User: &c.user, CSRF: csrfFor(c.csrfKey),
+			Error: "Another site sent you to your session " + rec.Name + ". " + what, Link: &link{Href: href, Label: "Open " + rec.Name}})
+		return
+	}
+	s.render(w, r, http.StatusOK, "terminal", page{Title: rec.Name, BodyClass: "terminal", User: &c.user, CSRF: csrfFor(c.csrfKey), Ref: rec.ID, Shared: shared})
 }
 
 // formPost starts a form's POST: the body bounded (16 KiB), the caller
