@@ -263,6 +263,11 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Log.Info("web logout everywhere", "user", c.user.Name, "logins", n, "terminals", ended, "err", err)
 	} else {
 		_ = s.tokens.revoke(r.Context(), c.login)
+		// Its open terminals end now, not at their next keep-alive: on a
+		// shared computer the next person must not find one still typing
+		// (newcomer trial: 15 s of keys after "Sign out").
+		ended := s.endLogin(c.csrfKey)
+		s.cfg.Log.Info("web logout", "user", c.user.Name, "terminals", ended)
 	}
 	s.clearLoginCookie(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)

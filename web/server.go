@@ -134,11 +134,12 @@ type Server struct {
 	stop     chan struct{} // closed by Close: ends the expiry sweep
 	stopOnce sync.Once
 
-	// mu guards conns, the live WebSockets (http.Server.Close leaves
-	// hijacked connections alone, so Close ends them itself), and
+	// mu guards conns, the live WebSockets and the login each serves
+	// (caller.csrfKey: http.Server.Close leaves hijacked connections
+	// alone, so Close ends them itself; a sign-out ends its login's), and
 	// socketsOf, how many each user and each source hold (admit.go).
 	mu        sync.Mutex
-	conns     map[*websocket.Conn]struct{}
+	conns     map[*websocket.Conn]string
 	socketsOf map[string]int // "user:NAME" and "source:ADDR" → open terminal sockets
 }
 
@@ -172,7 +173,7 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, tls: cfg.TLSCert != "" && cfg.TLSKey != "", conns: map[*websocket.Conn]struct{}{},
+	s := &Server{cfg: cfg, tls: cfg.TLSCert != "" && cfg.TLSKey != "", conns: map[*websocket.Conn]string{},
 		socketsOf: map[string]int{}, stop: make(chan struct{})}
 	s.tokens = newLoginBackend(cfg)
 	s.routes()
@@ -311,7 +312,7 @@ func (s *Server) Close() error {
 	}
 	s.mu.Lock()
 	conns := s.conns
-	s.conns = map[*websocket.Conn]struct{}{}
+	s.conns = map[*websocket.Conn]string{}
 	s.mu.Unlock()
 	for c := range conns {
 		c.CloseNow()
@@ -349,10 +350,29 @@ func (s *Server) SweepExpired(ctx context.Context) (int, error) {
 	return s.cfg.Store.DeleteExpiredLogins(ctx, s.cfg.Now())
 }
 
-func (s *Server) track(c *websocket.Conn) {
+// track records a live terminal socket of login (caller.csrfKey).
+func (s *Server) track(c *websocket.Conn, login string) {
 	s.mu.Lock()
-	s.conns[c] = struct{}{}
+	s.conns[c] = login
 	s.mu.Unlock()
+}
+
+// endLogin closes every terminal socket of login on this node, saying why
+// (the page then stays, as after a takeover); it returns how many. Other
+// nodes' sockets of it end at their next keep-alive (20 s).
+func (s *Server) endLogin(login string) int {
+	s.mu.Lock()
+	var ended []*websocket.Conn
+	for c, l := range s.conns {
+		if l == login {
+			ended = append(ended, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range ended {
+		go c.Close(CloseEnded, closeReason(sessions.SignedOut)) // the close handshake may wait for the page
+	}
+	return len(ended)
 }
 
 func (s *Server) untrack(c *websocket.Conn) {

@@ -37,7 +37,7 @@ func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Log.Info("websocket refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
 		return
 	}
-	s.track(ws)
+	s.track(ws, c.csrfKey)
 	defer s.untrack(ws)
 	ctx := r.Context()
 	ref := r.PathValue("ref")

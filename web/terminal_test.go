@@ -276,6 +276,37 @@ func TestWeblink(t *testing.T) {
 	}
 }
 
+// TestSignOutEndsThisBrowsersTerminals: "Sign out" ends the open
+// terminals of that browser's login at once, saying why (they went on
+// taking keys until their next keep-alive, up to 20 s: newcomer trial),
+// and leaves another browser's sign-in of the same user alone.
+func TestSignOutEndsThisBrowsersTerminals(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	here, there := e.browser(), e.browser()
+	here.mustSignIn("alice", "pw-alice")
+	there.mustSignIn("alice", "pw-alice")
+	sess, err := e.mgr.Create(context.Background(), sessions.User{Name: "alice"}, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := here.dial("/s/"+sess.ID()+"/ws?shared=1", 80, 24)
+	mine.waitFor("alice")
+	theirs := there.dial("/s/"+sess.ID()+"/ws?shared=1", 80, 24)
+	theirs.waitFor("alice")
+
+	start := time.Now()
+	if resp, _ := here.post("/logout", url.Values{"csrf": {here.csrf("/")}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", resp.StatusCode)
+	}
+	ce := mine.closed()
+	if ce.Code != web.CloseEnded || !strings.Contains(ce.Reason, "signed out") || time.Since(start) > 5*time.Second {
+		t.Fatalf("this browser's terminal closed with %d %q after %v, want %d \"signed out…\" at once", ce.Code, ce.Reason, time.Since(start), web.CloseEnded)
+	}
+	theirs.send("still here")
+	theirs.waitFor("still here") // the other browser's terminal goes on
+}
+
 // TestWeblinkDoesNotSwitchAccounts: a link followed in a browser signed in
 // as someone else (a page on another site can send it there) does not
 // switch accounts by itself: the page names both, and only its POST —
