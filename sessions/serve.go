@@ -177,6 +177,10 @@ func ago(d time.Duration) string {
 	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }
 
+// ResizeEvery is the least time between two redraws for a client's new
+// window sizes (pump): 20 a second follow a window being dragged.
+const ResizeEvery = 50 * time.Millisecond
+
 // pump feeds a client's input and resizes to its session until the
 // connection ends, then detaches the client.
 func (m *Manager) pump(s *Session, c *Client) {
@@ -184,6 +188,7 @@ func (m *Manager) pump(s *Session, c *Client) {
 	defer close(done)
 	if c.info.Resizes != nil {
 		go func() {
+			var last time.Time
 			for {
 				select {
 				case <-done:
@@ -192,6 +197,25 @@ func (m *Manager) pump(s *Session, c *Client) {
 					if !ok {
 						return
 					}
+					// At most one redraw for a new size every ResizeEvery:
+					// the channel keeps the latest size, so a window being
+					// dragged or a flood (attack trial: 300,000 resize frames
+					// in 20 s put a bystander's echo at 18-33 ms) costs that
+					// many redraws and no more. Wall clock: it paces CPU.
+					if wait := ResizeEvery - time.Since(last); wait > 0 {
+						t := time.NewTimer(wait)
+						select {
+						case <-done:
+							t.Stop()
+							return
+						case <-t.C:
+						}
+						select {
+						case size = <-c.info.Resizes: // a later one came meanwhile
+						default:
+						}
+					}
+					last = time.Now()
 					s.resize(c, size)
 				}
 			}

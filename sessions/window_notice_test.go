@@ -1,10 +1,14 @@
 package sessions_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"termhost/internal/testterm"
 	"termhost/sessions"
@@ -77,5 +81,72 @@ func TestWindowClampIsTold(t *testing.T) {
 			}
 
 		})
+	}
+}
+
+// countingWriter counts what a client receives and the full-screen
+// erasures in it (a redraw for a new size starts with one).
+type countingWriter struct {
+	mu      sync.Mutex
+	out     []byte
+	erasure int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.out = append(w.out, p...)
+	w.erasure = bytes.Count(w.out, []byte("\x1b[2J"))
+	return len(p), nil
+}
+
+func (w *countingWriter) erasures() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.erasure
+}
+
+// TestResizeFloodIsPaced: a client sending new sizes without pause (a
+// hostile one: the attack trial's 300,000 resize frames in 20 s put another
+// user's echo at 18-33 ms) gets at most one redraw per ResizeEvery, and the
+// last size it sent is the one it ends with.
+func TestResizeFloodIsPaced(t *testing.T) {
+	e := newEnv(t, testPolicy())
+	resizes := make(chan sessions.Size, 1)
+	ci := info("10.0.0.1:1001", 80, 24)
+	ci.Resizes = resizes
+	userEnd, serverEnd := net.Pipe()
+	w := &countingWriter{}
+	go io.Copy(w, userEnd)
+	done := make(chan error, 1)
+	go func() { done <- e.mgr.Serve(context.Background(), serverEnd, ci, alice, nil) }()
+	t.Cleanup(func() { userEnd.Close(); <-done })
+	e.settle(e.mgr, "10.0.0.1:1001")
+	before := w.erasures()
+
+	const flood = 400 * time.Millisecond
+	start := time.Now()
+	for i := 0; time.Since(start) < flood; i++ {
+		sessions.OfferSize(resizes, sessions.Size{Width: 200 + i%2, Height: 60})
+		time.Sleep(20 * time.Microsecond)
+	}
+	elapsed := time.Since(start)
+	sessions.OfferSize(resizes, sessions.Size{Width: 120, Height: 40})
+	deadline := time.Now().Add(wait)
+	for {
+		if c := e.only(alice).Clients; len(c) == 1 && c[0].Width == 120 && c[0].Height == 40 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the last size sent was never applied: %+v", e.only(alice).Clients)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(2 * sessions.ResizeEvery) // anything still queued lands
+	redraws := w.erasures() - before
+	// One per ResizeEvery, the first at once, the last size, and slack
+	// for a slow machine; unpaced, this loop made 142 on the dev VM.
+	if most := 2*int(elapsed/sessions.ResizeEvery) + 4; redraws > most || redraws < 2 {
+		t.Errorf("%d redraws for a %v flood of sizes; want 2 to %d (about one per %v)", redraws, elapsed, most, sessions.ResizeEvery)
 	}
 }
