@@ -593,6 +593,13 @@ func TestBearerScheme(t *testing.T) {
 	b := e.browser()
 	b.mustSignIn("alice", "pw-alice")
 	tok := b.loginToken()
+	// A page asked with a bad token answers a script 401, not the
+	// sign-in page's redirect.
+	req, _ := http.NewRequest("POST", e.ts.URL+"/s/new", nil)
+	req.Header.Set("Authorization", "Bearer bogus")
+	if resp, _ := b.do(req); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("POST /s/new with a bad Bearer token: %d, want 401", resp.StatusCode)
+	}
 	for _, tt := range []struct {
 		header string
 		want   int

@@ -154,3 +154,30 @@ func TestCrossSiteOpenAsks(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminResultNotFromTheURL: an admin action's result shows once on the
+// next /admin page, carried by a cookie the POST set; /admin?done=TEXT (a
+// link anyone can send an admin) shows nothing.
+func TestAdminResultNotFromTheURL(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("root", persist.RoleAdmin, "pw-root")
+	b := e.browser()
+	b.mustSignIn("root", "pw-root")
+	sess, err := e.mgr.Create(context.Background(), sessions.User{Name: "root", Admin: true}, "victim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, body := b.get("/admin?done=call+0800-SCAM"); strings.Contains(body, "SCAM") {
+		t.Fatalf("/admin shows text from its URL:\n%s", body)
+	}
+	resp, _ := b.post("/admin/sessions/"+sess.ID()+"/kill", url.Values{"csrf": {b.csrf("/")}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
+		t.Fatalf("kill: %d to %q, want 303 to /admin", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := b.get("/admin"); !strings.Contains(body, `class="flash"`) || !strings.Contains(body, "killed") {
+		t.Fatalf("/admin after the kill shows no result:\n%s", body)
+	}
+	if _, body := b.get("/admin"); strings.Contains(body, `class="flash"`) {
+		t.Fatalf("/admin shows the result a second time:\n%s", body)
+	}
+}

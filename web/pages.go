@@ -105,6 +105,11 @@ func (s *Server) pageCaller(w http.ResponseWriter, r *http.Request) (caller, boo
 	if err == nil {
 		return c, true
 	}
+	if r.Header.Get("Authorization") != "" && (errors.Is(err, persist.ErrExpired) || errors.Is(err, errNoLogin)) {
+		// A script, not a browser: a status, not the sign-in page.
+		http.Error(w, "the Authorization token is not a valid login", http.StatusUnauthorized)
+		return c, false
+	}
 	q := url.Values{"next": {r.URL.RequestURI()}}
 	if c.token != "" && (errors.Is(err, persist.ErrExpired) || errors.Is(err, errNoLogin)) {
 		q.Set("expired", "1")
@@ -160,6 +165,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	flash := ""
 	if r.URL.Query().Get("signedin") == "1" {
 		flash = "Signed in as " + c.user.Name + "."
+		if c.user.Admin {
+			flash = "Signed in as " + c.user.Name + ", an admin: /admin shows every session."
+		}
 	}
 	s.render(w, r, http.StatusOK, "sessions", page{Title: "Sessions", User: &c.user, CSRF: csrfFor(c.csrfKey), Sessions: rows, Logins: lrows, Flash: flash})
 }
@@ -371,7 +379,7 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		p.Audit = append(p.Audit, auditRow{At: e.At.Local().Format("2006-01-02 15:04:05"), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail})
 	}
-	p.Flash = truncate(r.URL.Query().Get("done"), 300)
+	p.Flash = takeFlash(w, r)
 	s.render(w, r, http.StatusOK, "admin", p)
 }
 
@@ -424,7 +432,29 @@ func (s *Server) adminAction(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		done = "error: " + err.Error()
 	}
-	http.Redirect(w, r, "/admin?"+url.Values{"done": {done}}.Encode(), http.StatusSeeOther)
+	// The result rides in a cookie only this POST sets, not in the URL: a
+	// link to /admin?done=… could put any text under the admin's header
+	// (newcomer and attack trials).
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(truncate(done, 300)), Path: "/admin",
+		MaxAge: 60, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+// flashCookie carries an admin action's result to the next /admin page.
+const flashCookie = "termhost_flash"
+
+// takeFlash returns the admin action's result and clears its cookie.
+func takeFlash(w http.ResponseWriter, r *http.Request) string {
+	ck, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/admin", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	text, err := url.QueryUnescape(ck.Value)
+	if err != nil {
+		return ""
+	}
+	return truncate(text, 300)
 }
 
 // safeNext keeps a redirect target on this site: a path of at most 512
