@@ -490,8 +490,10 @@ func remoteAddr(r *http.Request) net.Addr {
 // ago is a short "last active" text.
 func ago(d time.Duration) string {
 	switch {
-	case d < time.Minute:
+	case d < 5*time.Second:
 		return "now"
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Seconds())) + "s ago" // as `ls` gives idle time, in seconds
 	case d < time.Hour:
 		return strconv.Itoa(int(d.Minutes())) + "m ago"
 	case d < 48*time.Hour:

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"termhost/admin"
@@ -57,10 +58,16 @@ func TestAPIVerbsComeFromTheTable(t *testing.T) {
 }
 
 // The /admin page offers exactly the one-session verbs of the table, one
-// form each per session row.
+// form each per row of an attached session; a session with no client has
+// no Detach (newcomer trial: "detached 0 client(s)").
 func TestAdminPageVerbsComeFromTheTable(t *testing.T) {
 	root, s1 := adminWithSession(t)
 	_, body := root.get("/admin")
+	if strings.Contains(body, `action="/admin/sessions/`+s1.ID()+`/detach"`) {
+		t.Errorf("/admin offers Detach for a session without clients")
+	}
+	root.dial("/s/"+s1.ID()+"/ws", 80, 24).waitFor("root")
+	_, body = root.get("/admin")
 	got := regexp.MustCompile(`action="/admin/sessions/`+s1.ID()+`/([a-z]+)"`).FindAllStringSubmatch(body, -1)
 	var verbs []string
 	for _, m := range got {
