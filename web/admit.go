@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"termhost/admission"
@@ -28,25 +29,53 @@ import (
 //     assets and 401s are cheap and not counted either (a school lab
 //     behind one address loads the sign-in page at once).
 
-// rateRefusedKey marks a connection that came over its source's rate.
-type rateRefusedKey struct{}
+// connVerdictKey holds a connection's conn_rate verdict (connVerdict).
+type connVerdictKey struct{}
 
-// ConnContext spends the new connection's conn_rate token and remembers
-// the verdict for its requests. Listen installs it; a caller that serves
-// a Server on its own http.Server sets it as that server's ConnContext.
+// connVerdict is one connection's conn_rate verdict, taken once, at its
+// first request.
+type connVerdict struct {
+	once    sync.Once
+	conn    net.Conn
+	refused bool
+}
+
+// ConnContext gives the new connection its conn_rate verdict, to be taken
+// at its first request (admit). Not here: net/http calls ConnContext in
+// its accept loop, and with proxy_protocol on, RemoteAddr waits for a
+// trusted peer's PROXY header — one silent connection from the balancer
+// held every accept for 30 s (re-attack trial). By the first request the
+// header has been read. Listen installs it; a caller that serves a Server
+// on its own http.Server sets it as that server's ConnContext.
 func (s *Server) ConnContext(ctx context.Context, c net.Conn) context.Context {
-	if s.cfg.ConnRate != nil && !s.cfg.ConnRate.Allow(auth.SourceOf(c.RemoteAddr())) {
-		s.cfg.Log.Debug("connection rate exceeded; answering 429", "remote", c.RemoteAddr(), "transport", "web")
-		return context.WithValue(ctx, rateRefusedKey{}, true)
+	if s.cfg.ConnRate == nil {
+		return ctx
 	}
-	return ctx
+	return context.WithValue(ctx, connVerdictKey{}, &connVerdict{conn: c})
+}
+
+// rateRefused spends r's connection's conn_rate token at its first request
+// and reports whether it was over the rate (for every request of it).
+func (s *Server) rateRefused(r *http.Request) bool {
+	v, _ := r.Context().Value(connVerdictKey{}).(*connVerdict)
+	if v == nil {
+		return false
+	}
+	v.once.Do(func() {
+		if !s.cfg.ConnRate.Allow(auth.SourceOf(v.conn.RemoteAddr())) {
+			v.refused = true
+			s.cfg.Log.Debug("connection rate exceeded; answering 429", "remote", v.conn.RemoteAddr(), "transport", "web")
+		}
+		v.conn = nil // the verdict outlives the need for the connection
+	})
+	return v.refused
 }
 
 // admit applies the gate to r before it is routed. It returns the request
 // to serve (with a context the login grace cancels) and a func to call
 // when it is done, or ok false after answering 429.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request) (_ *http.Request, done func(), ok bool) {
-	if refused, _ := r.Context().Value(rateRefusedKey{}).(bool); refused {
+	if s.rateRefused(r) {
 		w.Header().Set("Connection", "close") // the next try opens a new connection and spends a new token
 		s.tooMany(w, r, s.rateRetry(), "Too many new connections from your address; try again in a moment.")
 		return r, nil, false
