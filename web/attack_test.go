@@ -194,9 +194,11 @@ func TestAttackHugeCookies(t *testing.T) {
 	}
 }
 
-// A resize flood (10,000 control frames, sizes alternating up to the
-// 1000×1000 bound, with bad JSON mixed in) is coalesced: the terminal
-// stays usable and settles at the last size.
+// A resize flood (control frames, sizes alternating up to the 1000×1000
+// bound, with bad JSON mixed in) is read at web.ControlRate after a burst
+// of web.ControlBurst — the rest waits in TCP, the sender's own terminal
+// behind it (a million frames in 5 s put another user's echo at 32 ms,
+// re-attack trial) — and the terminal settles at the last size.
 func TestAttackResizeFlood(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", persist.RoleUser, "pw-alice")
@@ -206,14 +208,19 @@ func TestAttackResizeFlood(t *testing.T) {
 	tm.waitFor("alice")
 	start := time.Now()
 	frames := []string{`{"type":"resize","cols":1000,"rows":1000}`, `{"type":"resize","cols":20,"rows":5}`, `{"type":"resize"`, `{"type":"resize","cols":-1,"rows":1e9}`, `[]`}
-	for i := range 10000 {
+	const flood = web.ControlBurst + 2*web.ControlRate // two seconds past the burst
+	for i := range flood - 1 {
 		tm.control(frames[i%len(frames)])
 	}
 	tm.control(`{"type":"resize","cols":100,"rows":30}`)
 	sent := time.Since(start)
 	tm.send("flood-over")
-	tm.waitFor("flood-over")
-	t.Logf("10,000 control frames sent in %v; echo after %v", sent, time.Since(start))
+	tm.scr.WaitFor(t, "flood-over", 10*time.Second)
+	took := time.Since(start)
+	t.Logf("%d control frames sent in %v; echo after %v", flood, sent, took)
+	if least := time.Duration(flood-web.ControlBurst) * time.Second / web.ControlRate; took < least*9/10 {
+		t.Errorf("the key behind %d control frames echoed after %v; paced, it takes at least %v", flood, took, least)
+	}
 	waitUntil(t, "the last size applied", func() bool {
 		c := webClients(t, e, "alice")
 		return len(c) == 1 && c[0].Width == 100 && c[0].Height == 30

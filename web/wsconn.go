@@ -45,6 +45,7 @@ type wsConn struct {
 
 	pending []byte // unread rest of the last binary message; Read's only
 	bad     atomic.Int64
+	control controlBudget // Read's only
 
 	mu     sync.Mutex
 	reason string // set by Farewell
@@ -70,6 +71,9 @@ func (c *wsConn) Read(p []byte) (int, error) {
 		case websocket.MessageBinary:
 			c.pending = data
 		case websocket.MessageText:
+			if err := c.control.wait(c.ctx, time.Now()); err != nil {
+				return 0, err
+			}
 			size, err := decodeControl(data)
 			if err != nil {
 				c.bad.Add(1)
@@ -81,6 +85,44 @@ func (c *wsConn) Read(p []byte) (int, error) {
 	n := copy(p, c.pending)
 	c.pending = c.pending[n:]
 	return n, nil
+}
+
+// Control messages (resizes) are read at most ControlRate a second after a
+// burst of ControlBurst: a page sends a few dozen a second while its window
+// is dragged, and a flood (re-attack trial: a million resize frames in 5 s,
+// each read and decoded, put another user's echo at 32 ms) waits in TCP,
+// the sender's problem, as terminal bytes past their budget do.
+const (
+	ControlRate  = 100 // messages a second
+	ControlBurst = 100
+)
+
+// controlBudget is a socket's token bucket for control messages.
+type controlBudget struct {
+	tokens float64
+	at     time.Time
+}
+
+// wait takes one token at now, sleeping until there is one; it returns
+// ctx's error if the socket ends first.
+func (b *controlBudget) wait(ctx context.Context, now time.Time) error {
+	if b.at.IsZero() {
+		b.tokens, b.at = ControlBurst, now
+	}
+	b.tokens = min(ControlBurst, b.tokens+max(now.Sub(b.at), 0).Seconds()*ControlRate)
+	b.at = now
+	b.tokens--
+	if b.tokens >= 0 {
+		return nil
+	}
+	t := time.NewTimer(time.Duration(-b.tokens / ControlRate * float64(time.Second)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Write sends p as one binary message with each bare "\n" turned into
