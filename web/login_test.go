@@ -595,10 +595,19 @@ func TestBearerScheme(t *testing.T) {
 	tok := b.loginToken()
 	// A page asked with a bad token answers a script 401, not the
 	// sign-in page's redirect.
-	req, _ := http.NewRequest("POST", e.ts.URL+"/s/new", nil)
-	req.Header.Set("Authorization", "Bearer bogus")
-	if resp, _ := b.do(req); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("POST /s/new with a bad Bearer token: %d, want 401", resp.StatusCode)
+	for _, page := range []struct{ method, path string }{{"POST", "/s/new"}, {"GET", "/"}, {"GET", "/admin"}} {
+		req, _ := http.NewRequest(page.method, e.ts.URL+page.path, nil)
+		req.Header.Set("Authorization", "Bearer bogus")
+		if resp, _ := b.do(req); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s %s with a bad Bearer token: %d, want 401", page.method, page.path, resp.StatusCode)
+		}
+	}
+	// Another scheme is not ours (nginx auth_basic passes its header on):
+	// the browser's cookie still signs it in.
+	req, _ := http.NewRequest("GET", e.ts.URL+"/api/me", nil)
+	req.Header.Set("Authorization", "Basic YWxpY2U6eA==")
+	if resp, body := b.do(req); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"alice"`) {
+		t.Errorf("GET /api/me with Basic auth and the login cookie: %d %s, want alice", resp.StatusCode, body)
 	}
 	for _, tt := range []struct {
 		header string

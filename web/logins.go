@@ -138,11 +138,9 @@ type caller struct {
 // valid (revoked, user deleted), persist.ErrExpired when it expired.
 func (s *Server) authenticate(r *http.Request) (caller, error) {
 	var c caller
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, _ := strings.Cut(h, " ")
-		if !strings.EqualFold(scheme, "Bearer") { // the scheme is case-insensitive (RFC 7235 §2.1)
-			return c, errNoLogin
-		}
+	// The scheme is case-insensitive (RFC 7235 §2.1). Another scheme is
+	// not ours (a proxy's Basic auth passed on): the cookie decides.
+	if scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
 		c.token, c.bearer = strings.TrimSpace(tok), true
 	} else if ck, err := r.Cookie(LoginCookie); err == nil {
 		c.token = ck.Value

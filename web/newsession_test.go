@@ -106,6 +106,13 @@ func TestBodyLimits(t *testing.T) {
 		{"api, huge message", "/api/sessions/same/message", url.Values{"text": {big}}, []string{"X-CSRF-Token", good}, http.StatusRequestEntityTooLarge},
 		{"api, a name two users share", "/api/sessions/same/message", url.Values{"text": {"hi"}}, []string{"X-CSRF-Token", good}, http.StatusConflict},
 	}
+	tests = append(tests, struct {
+		name   string
+		path   string
+		form   url.Values
+		header []string
+		want   int
+	}{"sign-in, huge password", "/login", url.Values{"csrf": {b.cookie("termhost_csrf")}, "user": {"root"}, "password": {big}}, nil, http.StatusRequestEntityTooLarge})
 	for _, tt := range tests {
 		if resp, body := b.post(tt.path, tt.form, tt.header...); resp.StatusCode != tt.want {
 			t.Errorf("%s: %d, want %d\n%.300s", tt.name, resp.StatusCode, tt.want, body)
@@ -179,5 +186,14 @@ func TestAdminResultNotFromTheURL(t *testing.T) {
 	}
 	if _, body := b.get("/admin"); strings.Contains(body, `class="flash"`) {
 		t.Fatalf("/admin shows the result a second time:\n%s", body)
+	}
+	// A cookie set by anyone else (a page on another port of this host
+	// can set one for it) carries no MAC of this login: nothing shows.
+	u, _ := url.Parse(e.ts.URL + "/admin")
+	for _, v := range []string{"INJECTED", "INJECTED.0123abcd", url.QueryEscape("killed by root") + "." + strings.Repeat("0", 64)} {
+		b.jar.SetCookies(u, []*http.Cookie{{Name: "termhost_flash", Value: v, Path: "/admin"}})
+		if _, body := b.get("/admin"); strings.Contains(body, `class="flash"`) {
+			t.Fatalf("/admin shows a flash cookie it did not set (%q):\n%s", v, body)
+		}
 	}
 }

@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"html/template"
 	"net"
@@ -105,7 +108,7 @@ func (s *Server) pageCaller(w http.ResponseWriter, r *http.Request) (caller, boo
 	if err == nil {
 		return c, true
 	}
-	if r.Header.Get("Authorization") != "" && (errors.Is(err, persist.ErrExpired) || errors.Is(err, errNoLogin)) {
+	if c.bearer && (errors.Is(err, persist.ErrExpired) || errors.Is(err, errNoLogin)) {
 		// A script, not a browser: a status, not the sign-in page.
 		http.Error(w, "the Authorization token is not a valid login", http.StatusUnauthorized)
 		return c, false
@@ -132,11 +135,15 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, http.StatusServiceUnavailable, nil, "Try again shortly", "The store is unavailable.")
 		return
 	}
+	if err != nil && c.bearer {
+		http.Error(w, "the Authorization token is not a valid login", http.StatusUnauthorized) // a script, as in pageCaller
+		return
+	}
 	if err != nil {
 		if c.token != "" {
 			s.clearLoginCookie(w, r)
 		}
-		expired := r.URL.Query().Get("expired") == "1" || (c.token != "" && !c.bearer)
+		expired := r.URL.Query().Get("expired") == "1" || c.token != ""
 		s.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", CSRF: s.preLoginCSRF(w, r), Next: safeNext(r.URL.Query().Get("next")), Expired: expired, Signup: s.cfg.Signup})
 		return
 	}
@@ -188,6 +195,11 @@ func rowOf(in sessions.Info, now time.Time) sessionRow {
 // login is POST /login: the shared login path, then a fresh token.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := parseForm(r); err != nil {
+		status := bodyStatus(err)
+		s.message(w, r, status, nil, http.StatusText(status), "The form could not be read: "+err.Error())
+		return
+	}
 	if err := checkPreLoginCSRF(r); err != nil {
 		s.message(w, r, http.StatusForbidden, nil, "Refused", "The sign-in form was stale or came from another site; reload the page and try again.")
 		return
@@ -379,7 +391,7 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		p.Audit = append(p.Audit, auditRow{At: e.At.Local().Format("2006-01-02 15:04:05"), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail})
 	}
-	p.Flash = takeFlash(w, r)
+	p.Flash = takeFlash(w, r, c)
 	s.render(w, r, http.StatusOK, "admin", p)
 }
 
@@ -432,10 +444,12 @@ func (s *Server) adminAction(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		done = "error: " + err.Error()
 	}
-	// The result rides in a cookie only this POST sets, not in the URL: a
-	// link to /admin?done=… could put any text under the admin's header
-	// (newcomer and attack trials).
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(truncate(done, 300)), Path: "/admin",
+	// The result rides in a cookie this POST sets, MACed with the login's
+	// CSRF token, not in the URL: a link to /admin?done=… could put any
+	// text under the admin's header (newcomer and attack trials), and a
+	// page on another port of this host can set a plain cookie (re-attack).
+	text := truncate(done, 300)
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(text) + "." + flashMAC(c, text), Path: "/admin",
 		MaxAge: 60, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }
@@ -443,18 +457,27 @@ func (s *Server) adminAction(w http.ResponseWriter, r *http.Request) {
 // flashCookie carries an admin action's result to the next /admin page.
 const flashCookie = "termhost_flash"
 
-// takeFlash returns the admin action's result and clears its cookie.
-func takeFlash(w http.ResponseWriter, r *http.Request) string {
+// flashMAC is HMAC-SHA-256 of text under c's CSRF token, hex.
+func flashMAC(c caller, text string) string {
+	m := hmac.New(sha256.New, []byte(csrfFor(c.csrfKey)))
+	m.Write([]byte(text))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// takeFlash returns the admin action's result for c, clearing its cookie;
+// "" when there is none or its MAC is not c's.
+func takeFlash(w http.ResponseWriter, r *http.Request, c caller) string {
 	ck, err := r.Cookie(flashCookie)
 	if err != nil {
 		return ""
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/admin", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-	text, err := url.QueryUnescape(ck.Value)
-	if err != nil {
+	escaped, mac, ok := strings.Cut(ck.Value, ".")
+	text, err := url.QueryUnescape(escaped)
+	if !ok || err != nil || !hmac.Equal([]byte(mac), []byte(flashMAC(c, text))) {
 		return ""
 	}
-	return truncate(text, 300)
+	return text
 }
 
 // safeNext keeps a redirect target on this site: a path of at most 512
