@@ -309,8 +309,8 @@ func TestWebAndDrain(t *testing.T) {
 	}{
 		{name: "haproxy has a web frontend", ok: len(section(cfg, "frontend web")) > 0},
 		{name: "web backend sends to the nodes' :8080", ok: has(web, "server node1 192.0.2.11:8080")},
-		{name: "web backend checks /readyz", ok: has(web, "http-check send meth GET uri /readyz") && has(web, "default-server check port 9222")},
-		{name: "web backend sends no PROXY header (the web listener reads none)", ok: !strings.Contains(strings.Join(web, "\n"), "send-proxy")},
+		{name: "web backend checks /readyz", ok: has(web, "http-check send meth GET uri /readyz") && has(web, "default-server send-proxy-v2 check port 9222")},
+		{name: "web backend sends PROXY v2, as ssh and telnet do (the web listener reads it)", ok: strings.Contains(strings.Join(web, "\n"), "send-proxy-v2")},
 		{name: "ssh checks parsed", ok: check > 0},
 		{name: "unit drain_delay covers inter × fall", ok: delay(unit, "Environment=TERMHOST_DRAIN_DELAY=") > check},
 		{name: "container drain_delay covers inter × fall", ok: delay(container, "TERMHOST_DRAIN_DELAY=") > check},
