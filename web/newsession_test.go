@@ -197,3 +197,51 @@ func TestAdminResultNotFromTheURL(t *testing.T) {
 		}
 	}
 }
+
+// TestUserEndsOwnSession: the sessions page's End asks first (a GET ends
+// nothing), and its POST — CSRF token and Origin checked — runs the user's
+// own kill verb, as `ssh host kill NAME` does; another user's session is
+// not theirs to end (newcomer trial: no way to end a session from the web).
+func TestUserEndsOwnSession(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("alice", persist.RoleUser, "pw-alice")
+	e.addUser("bob", persist.RoleUser, "pw-bob")
+	alice, bob := e.browser(), e.browser()
+	alice.mustSignIn("alice", "pw-alice")
+	bob.mustSignIn("bob", "pw-bob")
+	sess, err := e.mgr.Create(context.Background(), sessions.User{Name: "alice"}, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := func() bool {
+		t.Helper()
+		list, err := e.mgr.List(context.Background(), "alice", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range list {
+			if in.ID == sess.ID() && in.State != persist.StateEnded {
+				return true
+			}
+		}
+		return false
+	}
+	end := "/s/" + sess.ID() + "/end"
+	if _, body := alice.get("/"); !strings.Contains(body, `href="`+end+`"`) {
+		t.Fatalf("the sessions page has no End link for work:\n%s", body)
+	}
+	resp, body := alice.get(end)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="`+end+`"`) || !live() {
+		t.Fatalf("GET %s: %d, live %v; want 200, the End button, the session still live\n%s", end, resp.StatusCode, live(), body)
+	}
+	if resp, _ := alice.post(end, url.Values{}); resp.StatusCode != http.StatusForbidden || !live() {
+		t.Fatalf("POST %s without a CSRF token: %d, live %v; want 403 and live", end, resp.StatusCode, live())
+	}
+	if resp, _ := bob.post(end, url.Values{"csrf": {bob.csrf("/")}}); resp.StatusCode != http.StatusNotFound || !live() {
+		t.Fatalf("bob's POST %s: %d, live %v; want 404 and alice's session live", end, resp.StatusCode, live())
+	}
+	resp, _ = alice.post(end, url.Values{"csrf": {alice.csrf("/")}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" || live() {
+		t.Fatalf("POST %s: %d to %q, live %v; want 303 to / and the session ended", end, resp.StatusCode, resp.Header.Get("Location"), live())
+	}
+}

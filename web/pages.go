@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -371,6 +372,38 @@ func (s *Server) newSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/s/"+url.PathEscape(sess.ID()), http.StatusSeeOther)
+}
+
+// endPage is GET /s/{ref}/end (the sessions page's End link): it asks, and
+// its button POSTs to endSession. A GET ends nothing.
+func (s *Server) endPage(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.pageCaller(w, r)
+	if !ok {
+		return
+	}
+	rec, err := s.cfg.Manager.Find(r.Context(), c.user.Name, r.PathValue("ref"))
+	if err != nil || rec.State == persist.StateEnded {
+		s.message(w, r, http.StatusNotFound, &c, "No such session", "You have no live session called "+r.PathValue("ref")+".")
+		return
+	}
+	s.render(w, r, http.StatusOK, "message", page{Title: "End " + rec.Name + "?", User: &c.user, CSRF: csrfFor(c.csrfKey),
+		Error:  "Ending session " + rec.Name + " disconnects its clients; it cannot be resumed. Saved documents stay.",
+		Button: &button{Action: "/s/" + url.PathEscape(rec.ID) + "/end", Label: "End " + rec.Name}})
+}
+
+// endSession is POST /s/{ref}/end: the user's own `kill` verb (the verb
+// table's, as over SSH), then back to the sessions page.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formPost(w, r, s.pageCaller)
+	if !ok {
+		return
+	}
+	var out, errOut bytes.Buffer
+	if code := s.cfg.Manager.Command(r.Context(), c.user, []string{"kill", r.PathValue("ref")}, &out, &errOut); code != 0 {
+		s.message(w, r, http.StatusNotFound, &c, "Cannot end the session", strings.TrimSpace(strings.TrimPrefix(errOut.String(), "error: ")))
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // adminPage is /admin: the live table and the audit tail.

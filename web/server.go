@@ -189,6 +189,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /link", s.switchByLink)
 	m.HandleFunc("GET /s/{ref}", s.terminalPage)
 	m.HandleFunc("POST /s/new", s.newSession)
+	m.HandleFunc("GET /s/{ref}/end", s.endPage)
+	m.HandleFunc("POST /s/{ref}/end", s.endSession)
 	m.HandleFunc("GET /s/{ref}/ws", s.terminalSocket)
 	m.HandleFunc("GET /admin", s.adminPage)
 	m.HandleFunc("GET /admin/table", s.adminTable)
