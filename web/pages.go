@@ -196,9 +196,7 @@ func rowOf(in sessions.Info, now time.Time) sessionRow {
 // login is POST /login: the shared login path, then a fresh token.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := parseForm(r); err != nil {
-		status := bodyStatus(err)
-		s.message(w, r, status, nil, http.StatusText(status), "The form could not be read: "+err.Error())
+	if !s.readForm(w, r, nil) {
 		return
 	}
 	if err := checkPreLoginCSRF(r); err != nil {
@@ -346,9 +344,7 @@ func (s *Server) formPost(w http.ResponseWriter, r *http.Request, auth func(http
 	if !ok {
 		return c, false
 	}
-	if err := parseForm(r); err != nil {
-		status := bodyStatus(err)
-		s.message(w, r, status, &c, http.StatusText(status), "The form could not be read: "+err.Error())
+	if !s.readForm(w, r, &c) {
 		return c, false
 	}
 	if err := s.checkCSRF(r, c); err != nil {
@@ -356,6 +352,18 @@ func (s *Server) formPost(w http.ResponseWriter, r *http.Request, auth func(http
 		return c, false
 	}
 	return c, true
+}
+
+// readForm parses a POST's form (parseForm); when it cannot, it answers
+// 413 or 400 with a page saying why and returns false. c is the caller, nil
+// before sign-in.
+func (s *Server) readForm(w http.ResponseWriter, r *http.Request, c *caller) bool {
+	err := parseForm(r)
+	if err != nil {
+		status := bodyStatus(err)
+		s.message(w, r, status, c, http.StatusText(status), "The form could not be read: "+err.Error())
+	}
+	return err == nil
 }
 
 // newSession is POST /s/new (the sessions page's button): it opens a
